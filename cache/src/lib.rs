@@ -1,0 +1,1 @@
+//! auscult cache format.

@@ -1,0 +1,19 @@
+//! auscult stage 1: parse a respiratory-sound dataset into per-cycle records, decode and resample
+//! the audio exactly as the official PyTorch code does, compute log-mel features and write them
+//! through the `auscult-cache` format together with a Parquet metadata table.
+//!
+//! Data flows one way: dataset files → [`record::CycleRecord`]s → audio → features → cache.
+
+pub mod audio;
+pub mod build;
+pub mod error;
+pub mod features;
+pub mod icbhi;
+pub mod inspect;
+pub mod metadata;
+pub mod record;
+pub mod resample;
+pub mod sprsound;
+pub mod synth;
+
+pub use error::PipelineError;

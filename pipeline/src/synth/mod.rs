@@ -1,0 +1,1 @@
+//! Synthetic databases in official layouts.
