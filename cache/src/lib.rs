@@ -1,1 +1,49 @@
-//! auscult cache format.
+//! auscult's on-disk cache format, shared by the pipeline (writer) and the
+//! trainer (reader). It knows nothing about datasets or models.
+//!
+//! A cache directory holds:
+//! - `manifest.json` ([`Manifest`]): format version, tool, dataset, the
+//!   preprocessing parameters and their [`params_hash`], feature shape, row
+//!   count, the shard list with sizes and blake3 checksums, free-form counts,
+//!   skipped inputs and the name of the metadata table. Deterministic: same
+//!   inputs, byte-identical file.
+//! - `shards/NNNNN.safetensors`: tensors `mel` f32 `[n, n_mels, n_frames]`,
+//!   `label` i64 `[n]`, `cycle_id` i64 `[n]` (global row index; rows are
+//!   contiguous across shards), `__metadata__ = {"format": "auscult-cache-1"}`.
+//!   Readable by Python's `safetensors.numpy.load_file`.
+//! - optionally `metadata.parquet` (written by the pipeline, not this crate).
+//!
+//! Writing: [`clear_outputs`], then [`ShardWriter`] (`push` rows, `finish`),
+//! then build a [`Manifest`] and [`Manifest::save`] it last. Every file is
+//! written atomically ([`write_atomic`]). Reading: [`CacheReader::open`], then
+//! [`CacheReader::shards`] or [`CacheReader::prefetch`]; every shard is
+//! checksummed and shape-checked as it is read.
+
+mod atomic;
+mod clear;
+mod error;
+mod manifest;
+mod prefetch;
+mod reader;
+mod shard;
+mod writer;
+
+pub use atomic::write_atomic;
+pub use clear::clear_outputs;
+pub use error::CacheError;
+pub use manifest::{
+    canonical_json, canonicalize, params_hash, shard_file, Manifest, ShardInfo, SkippedInput,
+};
+pub use prefetch::Prefetch;
+pub use reader::CacheReader;
+pub use shard::{Shard, CYCLE_ID_TENSOR, FORMAT_TAG, LABEL_TENSOR, MEL_TENSOR};
+pub use writer::ShardWriter;
+
+/// Name of the manifest file in a cache dir.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Name of the shard folder in a cache dir.
+pub const SHARDS_DIR: &str = "shards";
+/// Conventional name of the per-row metadata table in a cache dir.
+pub const METADATA_FILE: &str = "metadata.parquet";
+/// Version of the format this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;

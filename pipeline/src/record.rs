@@ -105,4 +105,7 @@ pub struct SprsoundMeta {
     pub label_binary: i64,
     /// `baby`/`kid` by the build's age threshold.
     pub age_group: String,
+    /// 0-based position of the event in `event_annotation` as written in the file, before the
+    /// events were sorted by start (`Origin::Event` holds the sorted position); for messages.
+    pub event_index_in_file: usize,
 }

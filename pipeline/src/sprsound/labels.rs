@@ -1,0 +1,137 @@
+//! The SPRSound label vocabularies: event types (Task 1) and record labels (Task 2).
+
+/// Event types in the Task 1-2 class order of the SPRSound challenge docs
+/// ("Normal (N), Rhonchi (R), Wheeze (W), Stridor (S), Coarse Crackle (CC), Fine Crackle (FC),
+/// Wheeze & Crackle (WC)"): the index of a name is its class id, Normal = 0.
+pub const SPRSOUND_CLASSES: [&str; 7] = [
+    "Normal",
+    "Rhonchi",
+    "Wheeze",
+    "Stridor",
+    "Coarse Crackle",
+    "Fine Crackle",
+    "Wheeze+Crackle",
+];
+
+/// One `event_annotation[].type` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    Normal,
+    Rhonchi,
+    Wheeze,
+    Stridor,
+    CoarseCrackle,
+    FineCrackle,
+    WheezeCrackle,
+}
+
+impl EventType {
+    /// All types, in class-id order.
+    pub const ALL: [EventType; 7] = [
+        EventType::Normal,
+        EventType::Rhonchi,
+        EventType::Wheeze,
+        EventType::Stridor,
+        EventType::CoarseCrackle,
+        EventType::FineCrackle,
+        EventType::WheezeCrackle,
+    ];
+
+    /// Parses the annotation spelling. `Wheeze & Crackle` (the spelling of the top-level upstream
+    /// README) is accepted as `Wheeze+Crackle`; anything else must match exactly.
+    pub fn from_annotation(text: &str) -> Option<EventType> {
+        if text == "Wheeze & Crackle" {
+            return Some(EventType::WheezeCrackle);
+        }
+        SPRSOUND_CLASSES
+            .iter()
+            .position(|name| *name == text)
+            .map(|i| EventType::ALL[i])
+    }
+
+    /// Task 1-2 class id (index into [`SPRSOUND_CLASSES`]).
+    pub fn class_id(self) -> i64 {
+        self as i64
+    }
+
+    /// Task 1-1 label: 0 for `Normal`, 1 for any adventitious sound.
+    pub fn binary_label(self) -> i64 {
+        i64::from(self != EventType::Normal)
+    }
+
+    /// Normalised spelling, as in [`SPRSOUND_CLASSES`].
+    pub fn name(self) -> &'static str {
+        SPRSOUND_CLASSES[self as usize]
+    }
+}
+
+/// Record-level labels (`record_annotation`), in Task 2-2 order.
+pub const SPRSOUND_RECORD_LABELS: [&str; 5] = ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"];
+
+/// One `record_annotation` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordLabel {
+    Normal,
+    Cas,
+    Das,
+    CasDas,
+    PoorQuality,
+}
+
+impl RecordLabel {
+    /// All labels, in Task 2-2 order.
+    pub const ALL: [RecordLabel; 5] = [
+        RecordLabel::Normal,
+        RecordLabel::Cas,
+        RecordLabel::Das,
+        RecordLabel::CasDas,
+        RecordLabel::PoorQuality,
+    ];
+
+    /// Parses the exact annotation spelling.
+    pub fn from_annotation(text: &str) -> Option<RecordLabel> {
+        SPRSOUND_RECORD_LABELS
+            .iter()
+            .position(|name| *name == text)
+            .map(|i| RecordLabel::ALL[i])
+    }
+
+    /// Spelling as in [`SPRSOUND_RECORD_LABELS`].
+    pub fn name(self) -> &'static str {
+        SPRSOUND_RECORD_LABELS[self as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_ids_follow_the_task_1_2_order() {
+        for (i, name) in SPRSOUND_CLASSES.iter().enumerate() {
+            let t = EventType::from_annotation(name).unwrap();
+            assert_eq!(t.class_id(), i as i64);
+            assert_eq!(t.name(), *name);
+        }
+        assert_eq!(EventType::Normal.binary_label(), 0);
+        assert!(EventType::ALL[1..].iter().all(|t| t.binary_label() == 1));
+    }
+
+    #[test]
+    fn wheeze_and_crackle_spellings_are_one_class() {
+        assert_eq!(
+            EventType::from_annotation("Wheeze & Crackle"),
+            Some(EventType::WheezeCrackle)
+        );
+        assert_eq!(EventType::from_annotation("wheeze"), None);
+        assert_eq!(EventType::from_annotation("Crackle"), None);
+    }
+
+    #[test]
+    fn record_labels_round_trip() {
+        for name in SPRSOUND_RECORD_LABELS {
+            assert_eq!(RecordLabel::from_annotation(name).unwrap().name(), name);
+        }
+        assert_eq!(RecordLabel::from_annotation("CAS&DAS"), None);
+    }
+}
