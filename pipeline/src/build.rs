@@ -291,17 +291,21 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
         "metadata_only": opts.metadata_only,
     });
     let counts = counts_json(&rows, recordings, extra_counts);
-    let mut manifest = Manifest::new(
-        opts.dataset.name(),
-        &format!("auscult {}", env!("CARGO_PKG_VERSION")),
+    let shard_rows: u64 = shards.iter().map(|s| s.rows).sum();
+    let manifest = Manifest {
+        format_version: auscult_cache::FORMAT_VERSION,
+        tool: format!("auscult {}", env!("CARGO_PKG_VERSION")),
+        dataset: opts.dataset.name().to_string(),
+        params_hash: auscult_cache::params_hash(&params),
         params,
         feature_shape,
-    );
-    manifest.rows = rows.len() as u64;
-    manifest.shards = shards;
-    manifest.counts = counts;
-    manifest.skipped = issues.iter().map(|i| relative(i, &opts.input)).collect();
-    manifest.metadata_file = Some(METADATA_FILE.to_string());
+        rows: shard_rows,
+        shards,
+        counts,
+        skipped: issues.iter().map(|i| relative(i, &opts.input)).collect(),
+        metadata_file: Some(METADATA_FILE.to_string()),
+        extra: serde_json::Value::Null,
+    };
 
     let finish = (|| {
         let mut table = build_table(opts.dataset.name(), &rows).map_err(|e| PipelineError::Metadata {
@@ -342,7 +346,8 @@ fn write_cache(
     }
     let feature_shape = [opts.features.n_mels, opts.features.n_frames()];
     let mut writer = ShardWriter::create(&opts.output, feature_shape, opts.shard_size)?;
-    let featurizer = CycleFeaturizer::new(opts.features.clone());
+    let featurizer = CycleFeaturizer::new(opts.features.clone())
+        .map_err(|e| PipelineError::Options(e.to_string()))?;
     let bar = progress_bar(opts.progress, records.len() as u64);
     let mut rows = Vec::with_capacity(records.len());
     let mut audio_seconds = 0.0;

@@ -97,7 +97,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
     Ok(Inspection {
         dataset: manifest.dataset.clone(),
         tool: manifest.tool.clone(),
-        rows: manifest.rows,
+        rows: df.height() as u64,
         shards: manifest.shards.len(),
         feature_shape: manifest.feature_shape,
         params_hash: manifest.params_hash.clone(),

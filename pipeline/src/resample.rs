@@ -198,13 +198,15 @@ mod tests {
 
     #[test]
     fn output_len_rounds_through_float32_like_torch() {
-        // 160 * 100003 / 441 = 36282.17...: exact ceiling 36283, float32 keeps the fraction.
+        // 160 * 100003 / 441 = 36282.27: float32 keeps the fraction, ceiling 36283.
         let r = Resampler::new(44100, 16000, ResamplerKind::Torchaudio).unwrap();
         assert_eq!(r.output_len(100_003), 36_283);
-        // Above 2^24 / 441 the float32 rounding can drop the fractional part entirely: the
-        // quotient 160 * 50_000_001 / 441 = 18_140_590.84... rounds to 18_140_590 in float32.
-        assert_eq!(r.output_len(50_000_001), 18_140_590);
-        assert_eq!((50_000_001usize * 160).div_ceil(441), 18_140_591);
+        // 160 * 180697 / 441 = 65559.0023 rounds to 65559.0 in float32: torch 2.11 returns
+        // 65559 samples (checked with `torch.ceil(torch.as_tensor(160 * 180697 / 441))`),
+        // one fewer than the exact ceiling.
+        assert_eq!(r.output_len(180_697), 65_559);
+        assert_eq!((180_697usize * 160).div_ceil(441), 65_560);
+        assert_eq!(r.process(&chirp(180_697, 44100.0)).len(), 65_559);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Argument parsing: one subcommand per stage, each calling one library entry point.
 
+mod demo;
 mod pipeline;
 
 use clap::{Parser, Subcommand};
@@ -23,10 +24,13 @@ pub enum Command {
     /// Stage 1: build, inspect or synthesise datasets and caches.
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
+    /// Run the whole job on a generated synthetic database (no real data needed).
+    Demo(demo::DemoArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pipeline(c) => pipeline::run(c),
+        Command::Demo(a) => demo::run(a),
     }
 }

@@ -1,1 +1,415 @@
-//! TODO
+//! Evaluation metrics of the ICBHI / SPRSound challenges, from predicted and true classes.
+//!
+//! Class 0 is "normal", every other class is an abnormality (ICBHI: crackle, wheeze, both;
+//! SPRSound: the six adventitious classes). As in the official ce.py / hybrid.py / scl.py:
+//!
+//! * Se = Σ_{c≥1} correct_c / Σ_{c≥1} n_c (abnormal examples predicted as their exact class)
+//! * Sp = correct_0 / n_0
+//! * Score = (Se + Sp) / 2 (the ICBHI score), Acc = Σ correct / N
+//! * HS = 2·Se·Sp / (Se + Sp) (harmonic score; 0 when Se + Sp = 0)
+//! * SPRSound task score = (Score + HS) / 2
+//!
+//! Empty denominators (no normal example, no abnormal example, no example at all) make the
+//! official code raise `ZeroDivisionError`; here such a ratio is defined as 0 (never NaN), and
+//! `n_normal` / `n_abnormal` are reported so a caller can tell.
+//!
+//! Run summaries ([`MeanStd`]) use the population standard deviation (ddof = 0, `np.std`'s
+//! default) unless asked otherwise: the official code prints no std, and `np.std` is the most
+//! likely source of the paper's ±.
+
+use candle_core::{Result as CandleResult, Tensor, D};
+use serde::{Deserialize, Serialize};
+
+/// Errors of metric computation on caller-supplied labels.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// Predictions and targets differ in length.
+    #[error("metrics: {predictions} predictions for {targets} targets")]
+    LengthMismatch {
+        /// Number of predictions.
+        predictions: usize,
+        /// Number of targets.
+        targets: usize,
+    },
+    /// A class id is outside `0..n_classes`.
+    #[error("metrics: {which}[{index}] = {class} is not a class id (n_classes = {n_classes})")]
+    ClassOutOfRange {
+        /// "predictions" or "targets".
+        which: &'static str,
+        /// Position in the slice.
+        index: usize,
+        /// The offending id.
+        class: usize,
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// Fewer than two classes (normal plus at least one abnormal class are needed).
+    #[error("metrics: need at least 2 classes, got {0}")]
+    TooFewClasses(usize),
+}
+
+/// Confusion matrix: `counts[target][prediction]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfusionMatrix {
+    /// Number of classes (class 0 = normal).
+    pub n_classes: usize,
+    /// Row = true class, column = predicted class.
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl ConfusionMatrix {
+    /// An all-zero matrix over `n_classes` classes.
+    pub fn new(n_classes: usize) -> Result<Self, MetricsError> {
+        if n_classes < 2 {
+            return Err(MetricsError::TooFewClasses(n_classes));
+        }
+        Ok(Self {
+            n_classes,
+            counts: vec![vec![0; n_classes]; n_classes],
+        })
+    }
+
+    /// Builds the matrix from class ids.
+    pub fn from_labels(
+        predictions: &[usize],
+        targets: &[usize],
+        n_classes: usize,
+    ) -> Result<Self, MetricsError> {
+        let mut matrix = Self::new(n_classes)?;
+        matrix.add(predictions, targets)?;
+        Ok(matrix)
+    }
+
+    /// Accumulates a batch of class ids (checked before anything is counted).
+    pub fn add(&mut self, predictions: &[usize], targets: &[usize]) -> Result<(), MetricsError> {
+        if predictions.len() != targets.len() {
+            return Err(MetricsError::LengthMismatch {
+                predictions: predictions.len(),
+                targets: targets.len(),
+            });
+        }
+        for (which, ids) in [("predictions", predictions), ("targets", targets)] {
+            if let Some((index, &class)) = ids.iter().enumerate().find(|(_, &c)| c >= self.n_classes) {
+                return Err(MetricsError::ClassOutOfRange {
+                    which,
+                    index,
+                    class,
+                    n_classes: self.n_classes,
+                });
+            }
+        }
+        for (&p, &t) in predictions.iter().zip(targets) {
+            self.counts[t][p] += 1;
+        }
+        Ok(())
+    }
+
+    /// Adds every count of `other` (same number of classes required).
+    pub fn merge(&mut self, other: &ConfusionMatrix) -> Result<(), MetricsError> {
+        if other.n_classes != self.n_classes {
+            return Err(MetricsError::LengthMismatch {
+                predictions: other.n_classes,
+                targets: self.n_classes,
+            });
+        }
+        for (row, other_row) in self.counts.iter_mut().zip(&other.counts) {
+            for (c, o) in row.iter_mut().zip(other_row) {
+                *c += o;
+            }
+        }
+        Ok(())
+    }
+
+    /// Examples of true class `class`.
+    pub fn support(&self, class: usize) -> u64 {
+        self.counts[class].iter().sum()
+    }
+
+    /// Examples of true class `class` predicted as `class`.
+    pub fn correct(&self, class: usize) -> u64 {
+        self.counts[class][class]
+    }
+
+    /// Total number of examples.
+    pub fn total(&self) -> u64 {
+        (0..self.n_classes).map(|c| self.support(c)).sum()
+    }
+
+    /// The challenge metrics of this matrix.
+    pub fn metrics(&self) -> Metrics {
+        Metrics::from_confusion(self.clone())
+    }
+}
+
+/// `num / den`, 0 when `den` is 0.
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Challenge metrics of one evaluation (all in [0, 1]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Sensitivity: exact-class hits over abnormal examples.
+    pub se: f64,
+    /// Specificity: normal examples predicted normal over normal examples.
+    pub sp: f64,
+    /// ICBHI score (Se + Sp) / 2.
+    pub score: f64,
+    /// Harmonic score 2·Se·Sp / (Se + Sp), 0 when Se + Sp = 0.
+    pub hs: f64,
+    /// SPRSound task score (Score + HS) / 2.
+    pub sprs_score: f64,
+    /// Accuracy over all examples.
+    pub accuracy: f64,
+    /// Number of normal (class 0) examples.
+    pub n_normal: u64,
+    /// Number of abnormal (class ≥ 1) examples.
+    pub n_abnormal: u64,
+    /// The matrix the metrics come from.
+    pub confusion: ConfusionMatrix,
+}
+
+impl Metrics {
+    /// Metrics of a confusion matrix.
+    pub fn from_confusion(confusion: ConfusionMatrix) -> Self {
+        let n_normal = confusion.support(0);
+        let n_abnormal: u64 = (1..confusion.n_classes).map(|c| confusion.support(c)).sum();
+        let abnormal_hits: u64 = (1..confusion.n_classes).map(|c| confusion.correct(c)).sum();
+        let se = ratio(abnormal_hits, n_abnormal);
+        let sp = ratio(confusion.correct(0), n_normal);
+        let score = (se + sp) / 2.0;
+        let hs = if se + sp > 0.0 {
+            2.0 * se * sp / (se + sp)
+        } else {
+            0.0
+        };
+        let accuracy = ratio(confusion.correct(0) + abnormal_hits, n_normal + n_abnormal);
+        Self {
+            se,
+            sp,
+            score,
+            hs,
+            sprs_score: (score + hs) / 2.0,
+            accuracy,
+            n_normal,
+            n_abnormal,
+            confusion,
+        }
+    }
+
+    /// Metrics from class ids.
+    pub fn from_labels(
+        predictions: &[usize],
+        targets: &[usize],
+        n_classes: usize,
+    ) -> Result<Self, MetricsError> {
+        Ok(Self::from_confusion(ConfusionMatrix::from_labels(
+            predictions,
+            targets,
+            n_classes,
+        )?))
+    }
+}
+
+/// Predicted classes (`argmax` over the last dim) of logits `[N, C]`, copied to the host.
+pub fn argmax_predictions(logits: &Tensor) -> CandleResult<Vec<usize>> {
+    let ids = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
+    Ok(ids.into_iter().map(|i| i as usize).collect())
+}
+
+/// Which standard deviation a run summary reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StdKind {
+    /// Divide by n (ddof = 0, `np.std` default). The default.
+    #[default]
+    Population,
+    /// Divide by n − 1 (ddof = 1, `np.std(ddof=1)`, `torch.std`); 0 for a single run.
+    Sample,
+}
+
+/// Mean ± standard deviation of one metric over several runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Standard deviation of the kind in `kind`.
+    pub std: f64,
+    /// Number of runs.
+    pub n: usize,
+    /// How `std` was computed.
+    pub kind: StdKind,
+}
+
+impl MeanStd {
+    /// Summary of `values`; `None` when there is none.
+    pub fn of(values: &[f64], kind: StdKind) -> Option<Self> {
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let sum_sq: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let denominator = match kind {
+            StdKind::Population => n,
+            StdKind::Sample => n - 1,
+        };
+        let std = if denominator == 0 {
+            0.0
+        } else {
+            (sum_sq / denominator as f64).sqrt()
+        };
+        Some(Self { mean, std, n, kind })
+    }
+}
+
+/// Mean ± std of every metric over runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSummary {
+    /// Sensitivity.
+    pub se: MeanStd,
+    /// Specificity.
+    pub sp: MeanStd,
+    /// ICBHI score.
+    pub score: MeanStd,
+    /// Harmonic score.
+    pub hs: MeanStd,
+    /// SPRSound task score.
+    pub sprs_score: MeanStd,
+    /// Accuracy.
+    pub accuracy: MeanStd,
+}
+
+impl MetricsSummary {
+    /// Summary over runs; `None` when `runs` is empty.
+    pub fn of(runs: &[Metrics], kind: StdKind) -> Option<Self> {
+        let field = |f: fn(&Metrics) -> f64| {
+            let values: Vec<f64> = runs.iter().map(f).collect();
+            MeanStd::of(&values, kind)
+        };
+        Some(Self {
+            se: field(|m| m.se)?,
+            sp: field(|m| m.sp)?,
+            score: field(|m| m.score)?,
+            hs: field(|m| m.hs)?,
+            sprs_score: field(|m| m.sprs_score)?,
+            accuracy: field(|m| m.accuracy)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn icbhi_hand_case() -> Result<(), MetricsError> {
+        // targets:     0 0 0 0 1 1 1 2 2 3
+        // predictions: 0 0 1 0 1 2 1 2 0 1
+        // normal: 4 examples, 3 predicted 0 → Sp = 3/4.
+        // abnormal: class 1 hits 2 of 3, class 2 hits 1 of 2, class 3 hits 0 of 1
+        //   → Se = 3/6 = 0.5 (a "both" predicted as "crackle" is a miss).
+        // Score = (0.5 + 0.75)/2 = 0.625; HS = 2·0.5·0.75/1.25 = 0.6;
+        // SPRS = (0.625 + 0.6)/2 = 0.6125; Acc = (3 + 3)/10 = 0.6.
+        let targets = [0, 0, 0, 0, 1, 1, 1, 2, 2, 3];
+        let predictions = [0, 0, 1, 0, 1, 2, 1, 2, 0, 1];
+        let m = Metrics::from_labels(&predictions, &targets, 4)?;
+        assert!(close(m.sp, 0.75) && close(m.se, 0.5));
+        assert!(close(m.score, 0.625) && close(m.hs, 0.6));
+        assert!(close(m.sprs_score, 0.6125) && close(m.accuracy, 0.6));
+        assert_eq!((m.n_normal, m.n_abnormal), (4, 6));
+        assert_eq!(m.confusion.counts[3], vec![0, 1, 0, 0]);
+        assert_eq!(m.confusion.counts[0], vec![3, 1, 0, 0]);
+        Ok(())
+    }
+
+    #[test]
+    fn sprsound_seven_classes_hand_case() -> Result<(), MetricsError> {
+        // 7 classes; targets 0,0,1,2,3,4,5,6; predictions 0,3,1,2,0,4,6,6.
+        // Sp = 1/2; abnormal hits: classes 1,2,4,6 → 4 of 6 → Se = 2/3.
+        // Score = (2/3 + 1/2)/2 = 7/12; HS = 2·(2/3)(1/2)/(7/6) = 4/7;
+        // SPRS = (7/12 + 4/7)/2 = 97/168; Acc = 5/8.
+        let targets = [0, 0, 1, 2, 3, 4, 5, 6];
+        let predictions = [0, 3, 1, 2, 0, 4, 6, 6];
+        let m = Metrics::from_labels(&predictions, &targets, 7)?;
+        assert!(close(m.sp, 0.5) && close(m.se, 2.0 / 3.0));
+        assert!(close(m.score, 7.0 / 12.0) && close(m.hs, 4.0 / 7.0));
+        assert!(close(m.sprs_score, 97.0 / 168.0) && close(m.accuracy, 5.0 / 8.0));
+        Ok(())
+    }
+
+    #[test]
+    fn empty_classes_give_zero_not_nan() -> Result<(), MetricsError> {
+        // No abnormal example: Se = 0 by convention, Sp = 2/2 = 1, Score 0.5, HS 0.
+        let m = Metrics::from_labels(&[0, 0], &[0, 0], 4)?;
+        assert!(close(m.se, 0.0) && close(m.sp, 1.0) && close(m.score, 0.5) && close(m.hs, 0.0));
+        // All wrong: Se = Sp = 0 → HS defined as 0.
+        let m = Metrics::from_labels(&[1, 0], &[0, 1], 2)?;
+        assert!(close(m.hs, 0.0) && close(m.sprs_score, 0.0));
+        // Nothing at all.
+        let m = ConfusionMatrix::new(4)?.metrics();
+        assert!([m.se, m.sp, m.score, m.hs, m.sprs_score, m.accuracy]
+            .iter()
+            .all(|v| *v == 0.0));
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(matches!(
+            Metrics::from_labels(&[0], &[0, 1], 4),
+            Err(MetricsError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            Metrics::from_labels(&[0, 4], &[0, 1], 4),
+            Err(MetricsError::ClassOutOfRange { which: "predictions", index: 1, class: 4, .. })
+        ));
+        assert!(matches!(ConfusionMatrix::new(1), Err(MetricsError::TooFewClasses(1))));
+    }
+
+    #[test]
+    fn merge_equals_joint_counting() -> Result<(), MetricsError> {
+        let mut a = ConfusionMatrix::from_labels(&[0, 1], &[0, 0], 3)?;
+        let b = ConfusionMatrix::from_labels(&[2, 2], &[2, 1], 3)?;
+        a.merge(&b)?;
+        let joint = ConfusionMatrix::from_labels(&[0, 1, 2, 2], &[0, 0, 2, 1], 3)?;
+        assert_eq!(a, joint);
+        Ok(())
+    }
+
+    #[test]
+    fn mean_std_population_and_sample() {
+        // Values 1, 2, 3, 4: mean 2.5, Σ(x−m)² = 5 → population std √(5/4), sample std √(5/3).
+        let v = [1.0, 2.0, 3.0, 4.0];
+        let p = MeanStd::of(&v, StdKind::Population).expect("non-empty");
+        let s = MeanStd::of(&v, StdKind::Sample).expect("non-empty");
+        assert!(close(p.mean, 2.5) && close(p.std, (1.25f64).sqrt()));
+        assert!(close(s.std, (5.0f64 / 3.0).sqrt()));
+        assert!(MeanStd::of(&[], StdKind::Population).is_none());
+        let one = MeanStd::of(&[0.7], StdKind::Sample).expect("non-empty");
+        assert_eq!(one.std, 0.0);
+    }
+
+    #[test]
+    fn serde_roundtrip() -> Result<(), Box<dyn std::error::Error>> {
+        let m = Metrics::from_labels(&[0, 1, 1], &[0, 1, 0], 2)?;
+        let json = serde_json::to_string(&m)?;
+        let back: Metrics = serde_json::from_str(&json)?;
+        assert_eq!(back, m);
+        Ok(())
+    }
+
+    #[test]
+    fn argmax_from_logits() -> CandleResult<()> {
+        let logits = Tensor::new(&[[0.1f32, 2.0, -1.0], [3.0, 0.0, 0.5]], &candle_core::Device::Cpu)?;
+        assert_eq!(argmax_predictions(&logits)?, vec![1, 0]);
+        Ok(())
+    }
+}

@@ -15,10 +15,12 @@ use std::path::PathBuf;
 pub mod fsio;
 pub mod icbhi;
 pub mod icbhi_corpus;
+mod icbhi_plan;
 pub mod signals;
 pub mod wav;
 
 pub use icbhi::{synth_icbhi, IcbhiSynthOptions};
+pub use icbhi_plan::DeviceFormat;
 pub use icbhi_corpus::{synth_icbhi_from_annotations, CorpusFromAnnotations};
 
 /// What a synth run wrote.

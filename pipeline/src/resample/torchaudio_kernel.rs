@@ -1,0 +1,256 @@
+//! torchaudio's `sinc_interp_hann` resampling kernel (`_get_sinc_resample_kernel`) and its
+//! application (`_apply_sinc_resample_kernel`), as a polyphase FIR over non-zero taps only.
+//!
+//! torchaudio pads the input with `width` zeros on the left and `width + orig` on the right,
+//! runs `conv1d(kernel[new, 1, 2·width + orig], stride = orig)` and interleaves the `new`
+//! output channels, so output sample `q·new + j` is
+//! `Σ_m kernel[j][m] · x[q·orig + m − width]` (zero outside `x`). The Hann-windowed sinc is
+//! clamped to `|t| ≤ 6` zero crossings, where it is exactly `0.0` after the float32 cast, so
+//! each phase keeps only the contiguous run of non-zero taps: same products, fewer zeros.
+
+use std::f64::consts::PI;
+
+/// `lowpass_filter_width` (torchaudio default): zero crossings kept on each side.
+const LOWPASS_FILTER_WIDTH: f64 = 6.0;
+/// `rolloff` (torchaudio default): cutoff as a fraction of the lower Nyquist rate.
+const ROLLOFF: f64 = 0.99;
+
+/// The full kernel torchaudio builds for one rate pair, row-major `[phases, taps_per_phase]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseKernel {
+    /// Reduced source rate `orig_sr / gcd` (the convolution stride).
+    pub orig: usize,
+    /// Reduced target rate `new_sr / gcd` (number of phases, the conv output channels).
+    pub phases: usize,
+    /// Zero padding torchaudio adds on the left: `ceil(6 · orig / (0.99 · min(orig, new)))`.
+    pub width: usize,
+    /// Kernel length `2 · width + orig`.
+    pub taps_per_phase: usize,
+    /// Kernel values, float64 computation cast to float32 like torchaudio.
+    pub values: Vec<f32>,
+}
+
+/// Where one phase's non-zero taps live.
+#[derive(Clone, Copy, Debug)]
+struct Phase {
+    /// Index `m` (in the dense kernel row) of the first stored tap.
+    first_tap: usize,
+    /// Offset of the first stored tap in [`PolyphaseKernel::taps`].
+    start: usize,
+    /// Number of stored taps.
+    len: usize,
+}
+
+/// The sparse polyphase form of torchaudio's kernel for one reduced rate pair.
+pub(super) struct PolyphaseKernel {
+    /// Reduced source rate (stride in input samples per block of `phases.len()` outputs).
+    orig: usize,
+    /// Left zero padding of the torchaudio convolution.
+    width: usize,
+    /// One entry per output phase `j` in `0..new`.
+    phases: Vec<Phase>,
+    /// All phases' non-zero taps, concatenated.
+    taps: Vec<f32>,
+}
+
+/// Constants shared by every tap of one rate pair, computed as torchaudio does in Python.
+struct KernelGeometry {
+    orig: usize,
+    new: usize,
+    width: usize,
+    /// `min(orig, new) · rolloff` (Python float).
+    base_freq: f64,
+}
+
+impl KernelGeometry {
+    fn new(orig: usize, new: usize) -> Self {
+        let base_freq = orig.min(new) as f64 * ROLLOFF;
+        // `math.ceil(lowpass_filter_width * orig_freq / base_freq)`: int product, float division.
+        let width = ((LOWPASS_FILTER_WIDTH as usize * orig) as f64 / base_freq).ceil() as usize;
+        Self {
+            orig,
+            new,
+            width,
+            base_freq,
+        }
+    }
+
+    fn taps_per_phase(&self) -> usize {
+        2 * self.width + self.orig
+    }
+
+    /// Kernel value for phase `j` and dense tap index `m`, replicating torchaudio's dtypes:
+    /// `idx = arange(-width, width + orig, float64) / orig`; the phase term
+    /// `arange(0, -new, -1) / new` is float32 (default dtype) and promoted to float64 by `+ idx`.
+    fn tap(&self, j: usize, m: usize) -> f32 {
+        let idx = (m as f64 - self.width as f64) / self.orig as f64;
+        let phase = (-(j as f32) / self.new as f32) as f64;
+        let mut t = (phase + idx) * self.base_freq;
+        t = t.clamp(-LOWPASS_FILTER_WIDTH, LOWPASS_FILTER_WIDTH);
+        let cosine = (t * PI / LOWPASS_FILTER_WIDTH / 2.0).cos();
+        let window = cosine * cosine; // `** 2` is a plain square in torch
+        t *= PI;
+        let scale = self.base_freq / self.orig as f64;
+        let sinc = if t == 0.0 { 1.0 } else { t.sin() / t };
+        (sinc * (window * scale)) as f32
+    }
+
+    /// Dense tap range that can hold non-zero values for phase `j`: `|t| < 6` means
+    /// `|m − width − j·orig/new| < 6·orig/base_freq`; one extra tap each side for rounding.
+    fn support(&self, j: usize) -> std::ops::Range<usize> {
+        let center = self.width as f64 + j as f64 * self.orig as f64 / self.new as f64;
+        let half = LOWPASS_FILTER_WIDTH * self.orig as f64 / self.base_freq;
+        let lo = (center - half).floor() - 1.0;
+        let hi = (center + half).ceil() + 2.0;
+        let len = self.taps_per_phase() as f64;
+        (lo.clamp(0.0, len) as usize)..(hi.clamp(0.0, len) as usize)
+    }
+}
+
+impl PolyphaseKernel {
+    /// Builds the kernel for reduced rates `orig`, `new` (already divided by their gcd).
+    pub(super) fn new(orig: usize, new: usize) -> Self {
+        let geometry = KernelGeometry::new(orig, new);
+        let mut phases = Vec::with_capacity(new);
+        let mut taps = Vec::new();
+        for j in 0..new {
+            let support = geometry.support(j);
+            let values: Vec<f32> = support.clone().map(|m| geometry.tap(j, m)).collect();
+            let first = values.iter().position(|&v| v != 0.0).unwrap_or(values.len());
+            let last = values.iter().rposition(|&v| v != 0.0).map_or(first, |p| p + 1);
+            phases.push(Phase {
+                first_tap: support.start + first,
+                start: taps.len(),
+                len: last - first,
+            });
+            taps.extend_from_slice(&values[first..last]);
+        }
+        Self {
+            orig,
+            width: geometry.width,
+            phases,
+            taps,
+        }
+    }
+
+    /// The dense kernel, every tap evaluated (not only the stored support).
+    pub(super) fn dense(&self) -> DenseKernel {
+        let geometry = KernelGeometry::new(self.orig, self.phases.len());
+        let taps_per_phase = geometry.taps_per_phase();
+        let values = (0..self.phases.len())
+            .flat_map(|j| (0..taps_per_phase).map(move |m| (j, m)))
+            .map(|(j, m)| geometry.tap(j, m))
+            .collect();
+        DenseKernel {
+            orig: self.orig,
+            phases: self.phases.len(),
+            width: self.width,
+            taps_per_phase,
+            values,
+        }
+    }
+
+    /// Resamples `x`, producing exactly `out_len` samples (torchaudio's trimmed length).
+    pub(super) fn apply(&self, x: &[f32], out_len: usize) -> Vec<f32> {
+        let mut y = vec![0.0f32; out_len];
+        let len = x.len() as isize;
+        for (block, outputs) in y.chunks_mut(self.phases.len()).enumerate() {
+            let block_start = (block * self.orig) as isize - self.width as isize;
+            for (out, phase) in outputs.iter_mut().zip(&self.phases) {
+                let taps = &self.taps[phase.start..phase.start + phase.len];
+                let first = block_start + phase.first_tap as isize;
+                if first >= 0 && first + phase.len as isize <= len {
+                    let start = first as usize;
+                    *out = dot(taps, &x[start..start + phase.len]);
+                } else {
+                    // Edge: the zero padding contributes nothing, so clip to the signal.
+                    let lo = (-first).max(0);
+                    let hi = (len - first).min(phase.len as isize);
+                    if hi > lo {
+                        let (lo, hi) = (lo as usize, hi as usize);
+                        let start = (first + lo as isize) as usize;
+                        *out = dot(&taps[lo..hi], &x[start..start + (hi - lo)]);
+                    }
+                }
+            }
+        }
+        y
+    }
+}
+
+/// Dot product with eight independent accumulators so the loop vectorises.
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; LANES];
+    let chunks_a = a.chunks_exact(LANES);
+    let chunks_b = b.chunks_exact(LANES);
+    let tail: f32 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in chunks_a.zip(chunks_b) {
+        for lane in 0..LANES {
+            acc[lane] += ca[lane] * cb[lane];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_and_length_match_torchaudio_formula() {
+        // 44100 -> 16000: gcd 100, 441 -> 160, base 158.4, width ceil(2646 / 158.4) = 17.
+        let g = KernelGeometry::new(441, 160);
+        assert_eq!(g.width, 17);
+        assert_eq!(g.taps_per_phase(), 475);
+        // 4000 -> 16000: 1 -> 4, base 0.99, width ceil(6 / 0.99) = 7.
+        assert_eq!(KernelGeometry::new(1, 4).width, 7);
+        // 10000 -> 16000: 5 -> 8, base 4.95, width ceil(30 / 4.95) = 7.
+        assert_eq!(KernelGeometry::new(5, 8).width, 7);
+    }
+
+    #[test]
+    fn sparse_taps_equal_dense_rows_and_zeros_elsewhere() {
+        for (orig, new) in [(441, 160), (1, 4), (1, 2), (5, 8), (3, 1), (441, 320)] {
+            let kernel = PolyphaseKernel::new(orig, new);
+            let dense = kernel.dense();
+            for (j, phase) in kernel.phases.iter().enumerate() {
+                let row = &dense.values[j * dense.taps_per_phase..(j + 1) * dense.taps_per_phase];
+                let stored = &kernel.taps[phase.start..phase.start + phase.len];
+                assert_eq!(&row[phase.first_tap..phase.first_tap + phase.len], stored);
+                let outside = row[..phase.first_tap]
+                    .iter()
+                    .chain(&row[phase.first_tap + phase.len..]);
+                assert!(outside.into_iter().all(|&v| v == 0.0), "{orig}/{new} j={j}");
+                // Support is about 2·6·orig/base taps, far fewer than the dense row.
+                assert!(phase.len <= 2 * dense.width + 2, "{orig}/{new} j={j}");
+            }
+        }
+    }
+
+    #[test]
+    fn phase_zero_has_unit_center_tap_scaled() {
+        // t = 0 at m = width for phase 0: sinc 1, window 1, value = base/orig = 0.99·min/orig.
+        let kernel = PolyphaseKernel::new(1, 4).dense();
+        assert_eq!(kernel.values[kernel.width], 0.99f64 as f32);
+        let kernel = PolyphaseKernel::new(441, 160).dense();
+        assert_eq!(kernel.values[kernel.width], (158.4f64 / 441.0) as f32);
+    }
+
+    #[test]
+    fn dot_matches_naive_sum() {
+        let a: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..37).map(|i| (i as f32 * 0.11).cos()).collect();
+        let naive: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        assert!((dot(&a, &b) as f64 - naive).abs() < 1e-5);
+        assert_eq!(dot(&[], &[]), 0.0);
+    }
+}

@@ -1,0 +1,698 @@
+//! Class sound generators for synthetic respiratory recordings, usable at any sample rate and
+//! duration. All generators *add* into a caller-provided buffer of float samples, so they compose:
+//! a crackle cycle is breath noise plus crackles, a "both" cycle adds a wheeze on top.
+//!
+//! Levels are relative to `level`, the RMS of the breath noise at the peak of its envelope.
+//! Everything is cheap (a fast xoshiro noise source, biquad filters, a sine table) and
+//! deterministic given the random generator passed in.
+
+use std::sync::OnceLock;
+
+use rand::{Rng, RngCore};
+
+/// ICBHI cycle class, from the annotation's crackles/wheezes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SoundClass {
+    Normal,
+    Crackle,
+    Wheeze,
+    Both,
+}
+
+impl SoundClass {
+    /// All classes in label order.
+    pub const ALL: [SoundClass; 4] = [
+        SoundClass::Normal,
+        SoundClass::Crackle,
+        SoundClass::Wheeze,
+        SoundClass::Both,
+    ];
+
+    pub fn from_flags(crackles: bool, wheezes: bool) -> Self {
+        match (crackles, wheezes) {
+            (false, false) => SoundClass::Normal,
+            (true, false) => SoundClass::Crackle,
+            (false, true) => SoundClass::Wheeze,
+            (true, true) => SoundClass::Both,
+        }
+    }
+
+    /// ICBHI label index: 0 normal, 1 crackle, 2 wheeze, 3 both.
+    pub fn label(self) -> usize {
+        self as usize
+    }
+
+    pub fn crackles(self) -> bool {
+        matches!(self, SoundClass::Crackle | SoundClass::Both)
+    }
+
+    pub fn wheezes(self) -> bool {
+        matches!(self, SoundClass::Wheeze | SoundClass::Both)
+    }
+}
+
+/// Fast non-cryptographic noise source (xoshiro256+), seeded from a caller's generator.
+#[derive(Debug, Clone)]
+pub struct NoiseRng {
+    state: [u64; 4],
+}
+
+impl NoiseRng {
+    /// Seeds from four words of `rng` (never the all-zero state).
+    pub fn from_rng<R: RngCore + ?Sized>(rng: &mut R) -> Self {
+        let mut state = [0u64; 4];
+        for word in &mut state {
+            *word = rng.next_u64();
+        }
+        if state == [0; 4] {
+            state[0] = 0x9E37_79B9_7F4A_7C15;
+        }
+        NoiseRng { state }
+    }
+
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.state;
+        let result = s[0].wrapping_add(s[3]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform white noise with unit variance (uniform on [-√3, √3)).
+    #[inline]
+    pub fn white(&mut self) -> f32 {
+        const SCALE: f32 = 2.0 * 1.732_050_8 / (1u32 << 24) as f32;
+        ((self.next_u64() >> 40) as f32) * SCALE - 1.732_050_8
+    }
+}
+
+const SINE_TABLE_LEN: usize = 4096;
+
+fn sine_table() -> &'static [f32] {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=SINE_TABLE_LEN)
+            .map(|i| (i as f64 / SINE_TABLE_LEN as f64 * std::f64::consts::TAU).sin() as f32)
+            .collect()
+    })
+}
+
+/// `sin(2π·phase)` for `phase` in [0, 1), by linear interpolation in a 4096-entry table
+/// (error below 3e-7).
+#[inline]
+fn sin_turns(table: &[f32], phase: f32) -> f32 {
+    let x = phase * SINE_TABLE_LEN as f32;
+    let i = (x as usize).min(SINE_TABLE_LEN - 1);
+    let frac = x - i as f32;
+    table[i] + (table[i + 1] - table[i]) * frac
+}
+
+/// Adds `inc` to a phase in turns, wrapping into [0, 1).
+#[inline]
+fn advance(phase: f32, inc: f32) -> f32 {
+    let p = phase + inc;
+    p - p.floor()
+}
+
+/// Second-order IIR section (RBJ cookbook), transposed direct form II.
+#[derive(Debug, Clone, Copy)]
+pub struct Biquad {
+    b0: f32,
+    b1: f32,
+    b2: f32,
+    a1: f32,
+    a2: f32,
+    s1: f32,
+    s2: f32,
+}
+
+impl Biquad {
+    fn from_coefficients(b: [f64; 3], a: [f64; 3]) -> Self {
+        Biquad {
+            b0: (b[0] / a[0]) as f32,
+            b1: (b[1] / a[0]) as f32,
+            b2: (b[2] / a[0]) as f32,
+            a1: (a[1] / a[0]) as f32,
+            a2: (a[2] / a[0]) as f32,
+            s1: 0.0,
+            s2: 0.0,
+        }
+    }
+
+    /// (cos ω0, α) for a cutoff clamped to [1 Hz, 0.45·rate].
+    fn omega(sample_rate: u32, cutoff_hz: f32, q: f32) -> (f64, f64) {
+        let rate = sample_rate as f64;
+        let fc = (cutoff_hz as f64).clamp(1.0, 0.45 * rate);
+        let w0 = std::f64::consts::TAU * fc / rate;
+        (w0.cos(), w0.sin() / (2.0 * q as f64))
+    }
+
+    pub fn lowpass(sample_rate: u32, cutoff_hz: f32, q: f32) -> Self {
+        let (cos, alpha) = Self::omega(sample_rate, cutoff_hz, q);
+        let b = [(1.0 - cos) / 2.0, 1.0 - cos, (1.0 - cos) / 2.0];
+        Self::from_coefficients(b, [1.0 + alpha, -2.0 * cos, 1.0 - alpha])
+    }
+
+    pub fn highpass(sample_rate: u32, cutoff_hz: f32, q: f32) -> Self {
+        let (cos, alpha) = Self::omega(sample_rate, cutoff_hz, q);
+        let b = [(1.0 + cos) / 2.0, -(1.0 + cos), (1.0 + cos) / 2.0];
+        Self::from_coefficients(b, [1.0 + alpha, -2.0 * cos, 1.0 - alpha])
+    }
+
+    #[inline]
+    pub fn process(&mut self, x: f32) -> f32 {
+        let y = self.b0 * x + self.s1;
+        self.s1 = self.b1 * x - self.a1 * y + self.s2;
+        self.s2 = self.b2 * x - self.a2 * y;
+        y
+    }
+}
+
+/// Shape of the band-limited breath noise of one cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreathParams {
+    /// High-pass cutoff (one 2nd-order section).
+    pub low_hz: f32,
+    /// Low-pass cutoff (two 2nd-order sections), clamped to 0.45·rate.
+    pub high_hz: f32,
+    /// Share of the cycle taken by inhalation; exhalation takes the rest.
+    pub inhale_fraction: f32,
+    /// Exhalation peak relative to the inhalation peak.
+    pub exhale_gain: f32,
+    /// Envelope floor, so the whole cycle carries some breath sound.
+    pub floor: f32,
+}
+
+impl BreathParams {
+    /// A plausible random breath: 80–150 Hz to 800–1100 Hz, inhale 35–50 % of the cycle.
+    pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        BreathParams {
+            low_hz: rng.gen_range(80.0..150.0),
+            high_hz: rng.gen_range(800.0..1100.0),
+            inhale_fraction: rng.gen_range(0.35..0.5),
+            exhale_gain: rng.gen_range(0.5..0.9),
+            floor: rng.gen_range(0.08..0.2),
+        }
+    }
+}
+
+/// Adds band-limited breath noise with a smooth inhale/exhale envelope over all of `out`; `level`
+/// is its RMS at the envelope peak (the gain compensates the band's share of white noise power).
+pub fn add_breath_noise(
+    out: &mut [f32],
+    sample_rate: u32,
+    level: f32,
+    params: &BreathParams,
+    noise: &mut NoiseRng,
+) {
+    let n = out.len();
+    if n == 0 {
+        return;
+    }
+    let table = sine_table();
+    let nyquist = 0.5 * sample_rate as f32;
+    let high = params.high_hz.min(0.9 * nyquist);
+    let band = (high - params.low_hz).max(50.0);
+    let gain = level * (nyquist / band).sqrt();
+    let mut hp = Biquad::highpass(sample_rate, params.low_hz, std::f32::consts::FRAC_1_SQRT_2);
+    let mut lp1 = Biquad::lowpass(sample_rate, high, std::f32::consts::FRAC_1_SQRT_2);
+    let mut lp2 = lp1;
+    let n_in = ((n as f32 * params.inhale_fraction).round() as usize).clamp(1, n);
+    let segments = [(0, n_in, 1.0f32), (n_in, n, params.exhale_gain)];
+    for (start, end, peak) in segments {
+        if start >= end {
+            continue;
+        }
+        let inc = 0.5 / (end - start) as f32;
+        let mut phase = 0.0f32;
+        for y in &mut out[start..end] {
+            let shape = sin_turns(table, phase);
+            let env = params.floor + (1.0 - params.floor) * peak * shape;
+            let filtered = lp2.process(lp1.process(hp.process(noise.white())));
+            *y += gain * env * filtered;
+            phase = (phase + inc).min(0.5);
+        }
+    }
+}
+
+/// Adds unit-variance white noise scaled to RMS `rms` (a device noise floor).
+pub fn add_white_noise(out: &mut [f32], rms: f32, noise: &mut NoiseRng) {
+    for y in out {
+        *y += rms * noise.white();
+    }
+}
+
+/// Crackles: short explosive transients, each a damped sinusoid `A·e^(-t/τ)·sin(2πft)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrackleParams {
+    /// Crackles per second of cycle (uniform in the range).
+    pub per_second: (f32, f32),
+    /// At least this many crackles per cycle, however short.
+    pub min_count: usize,
+    /// Oscillation frequency, clamped to 0.45·rate.
+    pub freq_hz: (f32, f32),
+    /// Decay time constant τ.
+    pub decay_ms: (f32, f32),
+    /// Peak amplitude relative to the breath `level`.
+    pub peak: (f32, f32),
+}
+
+impl CrackleParams {
+    /// Fine crackles: high-pitched, very short.
+    pub fn fine() -> Self {
+        CrackleParams {
+            per_second: (4.0, 10.0),
+            min_count: 3,
+            freq_hz: (650.0, 1800.0),
+            decay_ms: (0.8, 2.0),
+            peak: (8.0, 13.0),
+        }
+    }
+
+    /// Coarse crackles: lower-pitched, longer.
+    pub fn coarse() -> Self {
+        CrackleParams {
+            per_second: (2.0, 6.0),
+            min_count: 2,
+            freq_hz: (200.0, 600.0),
+            decay_ms: (2.5, 6.0),
+            peak: (7.0, 12.0),
+        }
+    }
+
+    /// Both kinds mixed (the ICBHI "crackle" class).
+    pub fn mixed() -> Self {
+        CrackleParams {
+            per_second: (3.0, 8.0),
+            min_count: 3,
+            freq_hz: (250.0, 1800.0),
+            decay_ms: (1.2, 4.0),
+            peak: (7.0, 13.0),
+        }
+    }
+}
+
+/// Adds crackles at random times over `out`.
+pub fn add_crackles<R: Rng + ?Sized>(
+    out: &mut [f32],
+    sample_rate: u32,
+    level: f32,
+    params: &CrackleParams,
+    rng: &mut R,
+) {
+    let n = out.len();
+    if n == 0 {
+        return;
+    }
+    let table = sine_table();
+    let rate = sample_rate as f32;
+    let seconds = n as f32 / rate;
+    let per_second = rng.gen_range(params.per_second.0..=params.per_second.1);
+    let count = ((per_second * seconds).round() as usize).max(params.min_count);
+    for _ in 0..count {
+        let freq = rng
+            .gen_range(params.freq_hz.0..=params.freq_hz.1)
+            .min(0.45 * rate);
+        let tau = rng.gen_range(params.decay_ms.0..=params.decay_ms.1) * 1e-3 * rate;
+        let sign = if rng.gen::<bool>() { 1.0 } else { -1.0 };
+        let mut amplitude = sign * level * rng.gen_range(params.peak.0..=params.peak.1);
+        let len = ((6.0 * tau).ceil() as usize).clamp(1, n);
+        let start = rng.gen_range(0..=n - len);
+        let decay = (-1.0 / tau.max(1e-3)).exp();
+        let inc = freq / rate;
+        let mut phase = 0.0f32;
+        for y in &mut out[start..start + len] {
+            *y += amplitude * sin_turns(table, phase);
+            amplitude *= decay;
+            phase = advance(phase, inc);
+        }
+    }
+}
+
+/// Wheezes and their relatives: a sustained tone with harmonics over part of the cycle, its
+/// pitch gliding linearly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WheezeParams {
+    /// Starting fundamental frequency.
+    pub f0_hz: (f32, f32),
+    /// Largest relative pitch change from start to end (0.2: ±20 %).
+    pub glide: f32,
+    /// Share of `out` covered by the tone; with a lower bound above 0.5 the middle sample of the
+    /// buffer is always inside the tone.
+    pub coverage: (f32, f32),
+    /// Tone RMS relative to the breath `level`, in dB.
+    pub level_db: (f32, f32),
+    /// Amplitudes of the fundamental and the 2nd and 3rd harmonics (those at or above 0.45·rate
+    /// are dropped).
+    pub harmonics: [f32; 3],
+}
+
+impl WheezeParams {
+    /// Wheeze: 150–900 Hz, up to ±25 % glide, 55–90 % of the cycle, 0–5 dB above the breath RMS
+    /// (about 15–20 dB above the noise in a 64-band mel bin).
+    pub fn wheeze() -> Self {
+        WheezeParams {
+            f0_hz: (150.0, 900.0),
+            glide: 0.25,
+            coverage: (0.55, 0.9),
+            level_db: (0.0, 5.0),
+            harmonics: [1.0, 0.45, 0.2],
+        }
+    }
+
+    /// Rhonchus: a low-pitched (100–200 Hz) snoring tone with strong harmonics.
+    pub fn rhonchus() -> Self {
+        WheezeParams {
+            f0_hz: (100.0, 200.0),
+            glide: 0.1,
+            coverage: (0.55, 0.9),
+            level_db: (0.0, 5.0),
+            harmonics: [1.0, 0.7, 0.5],
+        }
+    }
+
+    /// Stridor: a loud high-pitched (500–1000 Hz) tone.
+    pub fn stridor() -> Self {
+        WheezeParams {
+            f0_hz: (500.0, 1000.0),
+            glide: 0.1,
+            coverage: (0.6, 0.95),
+            level_db: (4.0, 9.0),
+            harmonics: [1.0, 0.3, 0.1],
+        }
+    }
+}
+
+/// Adds one wheeze-like tone somewhere in `out`, with 30 ms (at most a quarter of the tone)
+/// linear fade-in and fade-out.
+pub fn add_wheeze<R: Rng + ?Sized>(
+    out: &mut [f32],
+    sample_rate: u32,
+    level: f32,
+    params: &WheezeParams,
+    rng: &mut R,
+) {
+    let n = out.len();
+    if n == 0 {
+        return;
+    }
+    let table = sine_table();
+    let rate = sample_rate as f32;
+    let f_start = rng.gen_range(params.f0_hz.0..=params.f0_hz.1);
+    let f_end = f_start * (1.0 + rng.gen_range(-params.glide..=params.glide));
+    let coverage = rng.gen_range(params.coverage.0..=params.coverage.1);
+    let db = rng.gen_range(params.level_db.0..=params.level_db.1);
+    let len = ((n as f32 * coverage).round() as usize).clamp(1, n);
+    let start = rng.gen_range(0..=n - len);
+
+    let top = f_start.max(f_end);
+    let mut amps = [0.0f32; 3];
+    for (k, amp) in amps.iter_mut().enumerate() {
+        if (k + 1) as f32 * top < 0.45 * rate {
+            *amp = params.harmonics[k];
+        }
+    }
+    let power: f32 = amps.iter().map(|a| a * a / 2.0).sum();
+    if power <= 0.0 {
+        return;
+    }
+    let scale = level * 10f32.powf(db / 20.0) / power.sqrt();
+    let ramp = ((0.03 * rate) as usize).min(len / 4).max(1);
+    let inc_start = f_start / rate;
+    let inc_step = (f_end - f_start) / rate / len as f32;
+    let mut phase = 0.0f32;
+    for (i, y) in out[start..start + len].iter_mut().enumerate() {
+        let fade = (i.min(len - 1 - i) as f32 / ramp as f32).min(1.0);
+        let mut tone = amps[0] * sin_turns(table, phase);
+        for (k, &amp) in amps.iter().enumerate().skip(1) {
+            if amp != 0.0 {
+                let hk = (k + 1) as f32 * phase;
+                tone += amp * sin_turns(table, hk - hk.floor());
+            }
+        }
+        *y += scale * fade * tone;
+        phase = advance(phase, inc_start + inc_step * i as f32);
+    }
+}
+
+/// Renders one ICBHI cycle of `class` into `out` (adding): breath noise, plus crackles and/or a
+/// wheeze as the class says.
+pub fn render_cycle<R: Rng + ?Sized>(
+    out: &mut [f32],
+    class: SoundClass,
+    sample_rate: u32,
+    level: f32,
+    rng: &mut R,
+) {
+    let breath = BreathParams::random(rng);
+    let mut noise = NoiseRng::from_rng(rng);
+    add_breath_noise(out, sample_rate, level, &breath, &mut noise);
+    if class.crackles() {
+        add_crackles(out, sample_rate, level, &CrackleParams::mixed(), rng);
+    }
+    if class.wheezes() {
+        add_wheeze(out, sample_rate, level, &WheezeParams::wheeze(), rng);
+    }
+}
+
+/// A cycle to render: frames `[start, end)` of the recording and its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleSpan {
+    pub start: usize,
+    pub end: usize,
+    pub class: SoundClass,
+}
+
+/// Device noise floor relative to the breath level (−34 dB).
+pub const HISS_RELATIVE: f32 = 0.02;
+
+/// Renders a whole recording of `n_frames`: a random breath level (RMS 0.02–0.05 of full scale),
+/// a white noise floor everywhere, and each cycle's class sound over its span (spans past the end
+/// are cut; overlapping spans add).
+pub fn render_recording<R: Rng + ?Sized>(
+    n_frames: usize,
+    sample_rate: u32,
+    cycles: &[CycleSpan],
+    rng: &mut R,
+) -> Vec<f32> {
+    let level = rng.gen_range(0.02..0.05);
+    let mut out = vec![0.0f32; n_frames];
+    let mut noise = NoiseRng::from_rng(rng);
+    add_white_noise(&mut out, level * HISS_RELATIVE, &mut noise);
+    for cycle in cycles {
+        let end = cycle.end.min(n_frames);
+        if cycle.start < end {
+            render_cycle(&mut out[cycle.start..end], cycle.class, sample_rate, level, rng);
+        }
+    }
+    out
+}
+
+/// Crude spectral measures for tests: a direct DFT at a few frequencies.
+#[cfg(test)]
+pub(crate) mod test_spectra {
+    /// Power of `x` (Hann-windowed) at frequency `f` by a direct DFT sum.
+    pub fn power_at(x: &[f32], rate: f32, f: f32) -> f64 {
+        let n = x.len() as f64;
+        let (mut re, mut im) = (0.0f64, 0.0f64);
+        for (i, &v) in x.iter().enumerate() {
+            let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n).cos();
+            let arg = std::f64::consts::TAU * f as f64 * i as f64 / rate as f64;
+            re += w * v as f64 * arg.cos();
+            im -= w * v as f64 * arg.sin();
+        }
+        re * re + im * im
+    }
+
+    /// Peak-to-median power over 10 Hz bins from 100 to 1000 Hz.
+    pub fn peak_to_median(x: &[f32], rate: f32) -> f64 {
+        let mut p: Vec<f64> = (10..=100).map(|k| power_at(x, rate, k as f32 * 10.0)).collect();
+        let peak = p.iter().cloned().fold(0.0, f64::max);
+        p.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        peak / p[p.len() / 2]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use super::test_spectra::{peak_to_median, power_at};
+
+    fn rms(x: &[f32]) -> f64 {
+        (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn sine_table_matches_sin() {
+        let table = sine_table();
+        for i in 0..1000 {
+            let p = i as f32 / 1000.0;
+            let exact = (std::f64::consts::TAU * p as f64).sin();
+            assert!((sin_turns(table, p) as f64 - exact).abs() < 1e-5, "phase {p}");
+        }
+    }
+
+    #[test]
+    fn white_noise_has_unit_variance_and_zero_mean() {
+        let mut noise = NoiseRng::from_rng(&mut ChaCha8Rng::seed_from_u64(1));
+        let x: Vec<f32> = (0..200_000).map(|_| noise.white()).collect();
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((rms(&x) - 1.0).abs() < 0.01, "rms {}", rms(&x));
+    }
+
+    #[test]
+    fn breath_noise_level_is_rate_independent_and_band_limited() {
+        let params = BreathParams {
+            low_hz: 100.0,
+            high_hz: 1000.0,
+            inhale_fraction: 0.5,
+            exhale_gain: 1.0,
+            floor: 1.0, // flat envelope: RMS equals `level`
+        };
+        for rate in [4000u32, 10000, 44100] {
+            let mut out = vec![0.0f32; rate as usize * 2];
+            let mut noise = NoiseRng::from_rng(&mut ChaCha8Rng::seed_from_u64(2));
+            add_breath_noise(&mut out, rate, 0.1, &params, &mut noise);
+            let r = rms(&out);
+            assert!((0.07..0.13).contains(&r), "rate {rate}: rms {r}");
+            // Little energy far above the band.
+            let seg = &out[rate as usize / 2..rate as usize / 2 + 4000.min(rate as usize)];
+            let sum = |f0: f32, step: f32| -> f64 {
+                (0..10)
+                    .map(|k| power_at(seg, rate as f32, f0 + step * k as f32))
+                    .sum()
+            };
+            let (in_band, above) = (sum(450.0, 25.0), sum(1800.0, 20.0));
+            assert!(in_band > 20.0 * above, "rate {rate}: {in_band} vs {above}");
+        }
+    }
+
+    #[test]
+    fn wheeze_has_a_narrow_band_peak_and_normal_does_not() {
+        let rate = 4000u32;
+        let (mut wheeze_min, mut normal_max) = (f64::INFINITY, 0.0f64);
+        for seed in 0..8 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for class in [SoundClass::Normal, SoundClass::Wheeze] {
+                let mut out = vec![0.0f32; 2 * rate as usize];
+                render_cycle(&mut out, class, rate, 0.03, &mut rng);
+                let mid = out.len() / 2;
+                let ratio = peak_to_median(&out[mid - 200..mid + 200], rate as f32);
+                if class == SoundClass::Wheeze {
+                    wheeze_min = wheeze_min.min(ratio);
+                } else {
+                    normal_max = normal_max.max(ratio);
+                }
+            }
+        }
+        assert!(
+            wheeze_min > 4.0 * normal_max,
+            "wheeze {wheeze_min} vs normal {normal_max}"
+        );
+    }
+
+    #[test]
+    fn crackles_add_energy_above_the_breath_band() {
+        let rate = 44100u32;
+        let band_power = |x: &[f32]| -> f64 {
+            (0..8)
+                .map(|k| power_at(x, rate as f32, 1300.0 + 60.0 * k as f32))
+                .sum()
+        };
+        let mut crackle_total = 0.0;
+        let mut normal_total = 0.0;
+        for seed in 0..4 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for class in [SoundClass::Normal, SoundClass::Crackle] {
+                let mut out = vec![0.0f32; rate as usize];
+                render_cycle(&mut out, class, rate, 0.03, &mut rng);
+                let p = band_power(&out);
+                if class == SoundClass::Crackle {
+                    crackle_total += p;
+                } else {
+                    normal_total += p;
+                }
+            }
+        }
+        assert!(
+            crackle_total > 5.0 * normal_total,
+            "crackle {crackle_total} vs normal {normal_total}"
+        );
+    }
+
+    #[test]
+    fn crackle_is_impulsive() {
+        // Kurtosis of a crackle cycle is well above that of Gaussian-like breath noise (3).
+        let kurtosis = |x: &[f32]| {
+            let m2 = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64;
+            let m4 = x.iter().map(|&v| (v as f64).powi(4)).sum::<f64>() / x.len() as f64;
+            m4 / (m2 * m2)
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut normal = vec![0.0f32; 20000];
+        let mut crackle = vec![0.0f32; 20000];
+        render_cycle(&mut normal, SoundClass::Normal, 10000, 0.03, &mut rng);
+        render_cycle(&mut crackle, SoundClass::Crackle, 10000, 0.03, &mut rng);
+        assert!(kurtosis(&normal) < 6.0, "normal {}", kurtosis(&normal));
+        assert!(kurtosis(&crackle) > 10.0, "crackle {}", kurtosis(&crackle));
+    }
+
+    #[test]
+    fn generators_handle_tiny_buffers_and_stay_in_range() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for len in [0usize, 1, 2, 7, 100] {
+            for class in SoundClass::ALL {
+                let mut out = vec![0.0f32; len];
+                render_cycle(&mut out, class, 4000, 0.05, &mut rng);
+                assert!(out.iter().all(|v| v.is_finite()));
+            }
+        }
+        let spans = [
+            CycleSpan {
+                start: 100,
+                end: 5000,
+                class: SoundClass::Both,
+            },
+            CycleSpan {
+                start: 4000,
+                end: 99_999,
+                class: SoundClass::Crackle,
+            },
+        ];
+        let out = render_recording(8000, 4000, &spans, &mut rng);
+        assert_eq!(out.len(), 8000);
+        let peak = out.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(peak < 1.0 && peak > 0.05, "peak {peak}");
+    }
+
+    #[test]
+    fn same_seed_same_samples() {
+        let spans = [CycleSpan {
+            start: 10,
+            end: 3000,
+            class: SoundClass::Both,
+        }];
+        let a = render_recording(4000, 4000, &spans, &mut ChaCha8Rng::seed_from_u64(9));
+        let b = render_recording(4000, 4000, &spans, &mut ChaCha8Rng::seed_from_u64(9));
+        let c = render_recording(4000, 4000, &spans, &mut ChaCha8Rng::seed_from_u64(10));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn class_flags_round_trip() {
+        for class in SoundClass::ALL {
+            assert_eq!(SoundClass::from_flags(class.crackles(), class.wheezes()), class);
+            assert_eq!(SoundClass::ALL[class.label()], class);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! CPU kernels of the stride-1 2-D convolution: im2col / col2im for one sample and the three
+//! GEMMs (forward, weight gradient, input gradient), on row-major `f32` slices.
+
+use gemm::Parallelism;
+
+/// Shapes of one stride-1 convolution: input `[c, h, w]` per sample, weight `[o, c, kh, kw]`,
+/// zero padding `pad` on every side, output `[o, oh, ow]` per sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvGeom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub o: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub pad: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeom {
+    /// Rows of the column matrix: `c·kh·kw` (the GEMM reduction length of the forward pass).
+    pub fn ckk(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Output positions per sample: `oh·ow`.
+    pub fn ohw(&self) -> usize {
+        self.oh * self.ow
+    }
+    /// Input elements per sample.
+    pub fn in_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    /// Output elements per sample.
+    pub fn out_len(&self) -> usize {
+        self.o * self.ohw()
+    }
+
+    /// For kernel column `j`: the output columns `lo..hi` that read a real (non-padding) input
+    /// column, and the offset `ix = ox + shift`.
+    fn valid_cols(&self, j: usize) -> (usize, usize, isize) {
+        let shift = j as isize - self.pad as isize;
+        let lo = (-shift).clamp(0, self.ow as isize) as usize;
+        let hi = (self.w as isize - shift).clamp(lo as isize, self.ow as isize) as usize;
+        (lo, hi, shift)
+    }
+}
+
+/// Writes the column matrix `[c·kh·kw, oh·ow]` of one sample `x` (`[c, h, w]`) into `cols`:
+/// `cols[(ci·kh + i)·kw + j][oy·ow + ox] = x[ci][oy + i − pad][ox + j − pad]` (0 outside).
+pub(crate) fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
+    let ohw = g.ohw();
+    for ci in 0..g.c {
+        let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row_idx = (ci * g.kh + i) * g.kw + j;
+                let row = &mut cols[row_idx * ohw..(row_idx + 1) * ohw];
+                let (lo, hi, shift) = g.valid_cols(j);
+                for oy in 0..g.oh {
+                    let dst = &mut row[oy * g.ow..(oy + 1) * g.ow];
+                    let iy = oy as isize + i as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    dst[..lo].fill(0.0);
+                    dst[lo..hi].copy_from_slice(
+                        &src[(lo as isize + shift) as usize..(hi as isize + shift) as usize],
+                    );
+                    dst[hi..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the column matrix `cols` (`[c·kh·kw, oh·ow]`) back onto one sample's input gradient
+/// `gx` (`[c, h, w]`, must be zeroed by the caller): the adjoint of [`im2col`].
+pub(crate) fn col2im_add(cols: &[f32], g: &ConvGeom, gx: &mut [f32]) {
+    let ohw = g.ohw();
+    for ci in 0..g.c {
+        let plane = &mut gx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row_idx = (ci * g.kh + i) * g.kw + j;
+                let row = &cols[row_idx * ohw..(row_idx + 1) * ohw];
+                let (lo, hi, shift) = g.valid_cols(j);
+                for oy in 0..g.oh {
+                    let iy = oy as isize + i as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        continue;
+                    }
+                    let src = &row[oy * g.ow + lo..oy * g.ow + hi];
+                    let start = iy as usize * g.w + (lo as isize + shift) as usize;
+                    let dst = &mut plane[start..start + (hi - lo)];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d += *s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out[o, ohw] = weight[o, ckk] · cols[ckk, ohw]` (overwrites `out`).
+pub(crate) fn gemm_forward(weight: &[f32], cols: &[f32], g: &ConvGeom, out: &mut [f32], par: Parallelism) {
+    let (m, n, k) = (g.o, g.ohw(), g.ckk());
+    assert!(weight.len() >= m * k && cols.len() >= k * n && out.len() >= m * n);
+    // SAFETY: the asserts above bound every access; strides describe row-major matrices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            weight.as_ptr(),
+            1,
+            k as isize,
+            cols.as_ptr(),
+            1,
+            n as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// `gw[o, ckk] (+)= gout[o, ohw] · cols[ckk, ohw]ᵀ`; accumulates when `accumulate`.
+pub(crate) fn gemm_grad_weight(
+    gout: &[f32],
+    cols: &[f32],
+    g: &ConvGeom,
+    gw: &mut [f32],
+    accumulate: bool,
+    par: Parallelism,
+) {
+    let (m, n, k) = (g.o, g.ckk(), g.ohw());
+    assert!(gout.len() >= m * k && cols.len() >= n * k && gw.len() >= m * n);
+    // SAFETY: bounds asserted above; rhs is `cols` read transposed (column stride ohw).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            gw.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            gout.as_ptr(),
+            1,
+            k as isize,
+            cols.as_ptr(),
+            k as isize,
+            1,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// `gcols[ckk, ohw] = weight[o, ckk]ᵀ · gout[o, ohw]` (overwrites `gcols`).
+pub(crate) fn gemm_grad_cols(weight: &[f32], gout: &[f32], g: &ConvGeom, gcols: &mut [f32], par: Parallelism) {
+    let (m, n, k) = (g.ckk(), g.ohw(), g.o);
+    assert!(weight.len() >= m * k && gout.len() >= k * n && gcols.len() >= m * n);
+    // SAFETY: bounds asserted above; lhs is `weight` read transposed (column stride ckk).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            gcols.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            weight.as_ptr(),
+            m as isize,
+            1,
+            gout.as_ptr(),
+            1,
+            n as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom(c: usize, h: usize, w: usize, o: usize, k: usize, pad: usize) -> ConvGeom {
+        ConvGeom { c, h, w, o, kh: k, kw: k, pad, oh: h + 2 * pad + 1 - k, ow: w + 2 * pad + 1 - k }
+    }
+
+    /// Direct (six nested loops) convolution: the definition im2col + GEMM must reproduce.
+    fn direct(x: &[f32], wt: &[f32], g: &ConvGeom) -> Vec<f32> {
+        let mut out = vec![0.0f32; g.out_len()];
+        for o in 0..g.o {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut acc = 0.0f64;
+                    for ci in 0..g.c {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                let iy = oy as isize + i as isize - g.pad as isize;
+                                let ix = ox as isize + j as isize - g.pad as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                    acc += x[(ci * g.h + iy as usize) * g.w + ix as usize] as f64
+                                        * wt[((o * g.c + ci) * g.kh + i) * g.kw + j] as f64;
+                                }
+                            }
+                        }
+                    }
+                    out[(o * g.oh + oy) * g.ow + ox] = acc as f32;
+                }
+            }
+        }
+        out
+    }
+
+    fn ramp(n: usize, a: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 * a).sin() * 0.5) + 0.01 * i as f32 % 0.3).collect()
+    }
+
+    #[test]
+    fn im2col_gemm_matches_direct_convolution() {
+        for &(c, h, w, o, k, pad) in &[(2, 5, 7, 3, 5, 2), (3, 4, 3, 2, 3, 1), (1, 6, 2, 4, 5, 2), (2, 3, 3, 1, 3, 0)] {
+            let g = geom(c, h, w, o, k, pad);
+            let x = ramp(g.in_len(), 0.37);
+            let wt = ramp(o * c * k * k, 0.91);
+            let mut cols = vec![f32::NAN; g.ckk() * g.ohw()];
+            im2col(&x, &g, &mut cols);
+            let mut out = vec![0.0; g.out_len()];
+            gemm_forward(&wt, &cols, &g, &mut out, Parallelism::None);
+            let expect = direct(&x, &wt, &g);
+            for (a, b) in out.iter().zip(&expect) {
+                assert!((a - b).abs() < 1e-5, "{g:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(x), y> == <x, col2im(y)> for arbitrary x, y.
+        let g = geom(3, 6, 5, 1, 5, 2);
+        let x = ramp(g.in_len(), 0.53);
+        let y = ramp(g.ckk() * g.ohw(), 0.29);
+        let mut cols = vec![0.0; y.len()];
+        im2col(&x, &g, &mut cols);
+        let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let mut gx = vec![0.0; x.len()];
+        col2im_add(&y, &g, &mut gx);
+        let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| *a as f64 * *b as f64).sum();
+        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+    }
+}
