@@ -125,12 +125,11 @@ impl Manifest {
     pub fn save(&self, dir: &Path) -> Result<(), CacheError> {
         let path = dir.join(MANIFEST_FILE);
         self.validate(&path)?;
-        let mut text = serde_json::to_string_pretty(&self.canonical()).map_err(|source| {
-            CacheError::Json {
+        let mut text =
+            serde_json::to_string_pretty(&self.canonical()).map_err(|source| CacheError::Json {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         text.push('\n');
         write_atomic(&path, text.as_bytes())
     }
@@ -237,7 +236,15 @@ mod tests {
     fn safe_relative_paths() {
         assert!(is_safe_relative("shards/00000.safetensors"));
         assert!(is_safe_relative("metadata.parquet"));
-        for bad in ["", "/etc/passwd", "../x", "shards/../../x", "./x", "a//b", "a\\b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "shards/../../x",
+            "./x",
+            "a//b",
+            "a\\b",
+        ] {
             assert!(!is_safe_relative(bad), "{bad:?} accepted");
         }
     }

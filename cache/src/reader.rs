@@ -146,10 +146,7 @@ fn decode_shard(
         msg: e.to_string(),
     };
     let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(st_err)?;
-    let tag = metadata
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(FORMAT_KEY));
+    let tag = metadata.metadata().as_ref().and_then(|m| m.get(FORMAT_KEY));
     if tag.map(String::as_str) != Some(FORMAT_TAG) {
         return Err(CacheError::format(
             path,
