@@ -27,6 +27,7 @@ fn golden(name: &str) -> Result<HashMap<String, Tensor>> {
         .join("tests/fixtures/golden_numerics")
         .join(format!("{name}.safetensors"));
     candle_core::safetensors::load(&path, &Device::Cpu)
+        .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", path.display())))
 }
 
 fn get<'a>(g: &'a HashMap<String, Tensor>, key: &str) -> &'a Tensor {
@@ -44,8 +45,11 @@ fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) -> Result<f64> {
     assert_eq!(actual.dims(), expected.dims(), "{what}: shape");
     let (a, e) = (values(actual)?, values(expected)?);
     let mut max_rel = 0f64;
+    let mut max_abs = 0f64;
+    let scale = e.iter().fold(0f64, |m, v| m.max(v.abs()));
     for (i, (x, y)) in a.iter().zip(&e).enumerate() {
         let err = (x - y).abs();
+        max_abs = max_abs.max(err);
         assert!(
             err <= ATOL + RTOL * y.abs(),
             "{what}[{i}]: {x} vs torch {y} (err {err:e})"
@@ -54,7 +58,10 @@ fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) -> Result<f64> {
             max_rel = max_rel.max(err / y.abs());
         }
     }
-    println!("{what}: max rel err {max_rel:.2e} over {} values", a.len());
+    println!(
+        "{what}: max rel err {max_rel:.2e}, max abs err {max_abs:.2e} (max |torch| {scale:.2e}) over {} values",
+        a.len()
+    );
     Ok(max_rel)
 }
 
@@ -123,7 +130,8 @@ fn cosine_schedule_matches_torch_bit_for_bit() -> Result<()> {
 #[test]
 fn class_weights_match_main_py() -> Result<()> {
     let g = golden("losses")?;
-    let ours = class_weights(&ICBHI_TRAIN_COUNTS).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let ours =
+        class_weights(&ICBHI_TRAIN_COUNTS).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
     let ours = Tensor::new(ours.as_slice(), &Device::Cpu)?;
     assert_close(&ours, get(&g, "class_weights.icbhi"), "class weights")?;
     Ok(())
@@ -153,8 +161,16 @@ fn cross_entropy_matches_torch() -> Result<()> {
         let logits = Var::from_tensor(get(&g, "ce.logits"))?;
         let loss = cross_entropy(logits.as_tensor(), target, w)?;
         let (value, grads) = loss_and_grads(&loss, &[&logits])?;
-        assert_close(&value, get(&g, &format!("ce.{tag}.loss")), &format!("ce {tag} loss"))?;
-        assert_close(&grads[0], get(&g, &format!("ce.{tag}.grad")), &format!("ce {tag} grad"))?;
+        assert_close(
+            &value,
+            get(&g, &format!("ce.{tag}.loss")),
+            &format!("ce {tag} loss"),
+        )?;
+        assert_close(
+            &grads[0],
+            get(&g, &format!("ce.{tag}.grad")),
+            &format!("ce {tag} grad"),
+        )?;
     }
     Ok(())
 }
@@ -170,9 +186,21 @@ fn supcon_matches_official_losses_py() -> Result<()> {
         let (value, grads) = loss_and_grads(&loss, &[&p1, &p2])?;
         // "labels" has two classes with a single member: finite in PyTorch and here.
         assert!(value.to_vec1::<f32>()?[0].is_finite());
-        assert_close(&value, get(&g, &format!("supcon.{tag}.loss")), &format!("supcon {tag} loss"))?;
-        assert_close(&grads[0], get(&g, &format!("supcon.{tag}.grad1")), &format!("supcon {tag} grad1"))?;
-        assert_close(&grads[1], get(&g, &format!("supcon.{tag}.grad2")), &format!("supcon {tag} grad2"))?;
+        assert_close(
+            &value,
+            get(&g, &format!("supcon.{tag}.loss")),
+            &format!("supcon {tag} loss"),
+        )?;
+        assert_close(
+            &grads[0],
+            get(&g, &format!("supcon.{tag}.grad1")),
+            &format!("supcon {tag} grad1"),
+        )?;
+        assert_close(
+            &grads[1],
+            get(&g, &format!("supcon.{tag}.grad2")),
+            &format!("supcon {tag} grad2"),
+        )?;
     }
     Ok(())
 }
@@ -196,8 +224,15 @@ fn hybrid_matches_official_supconce() -> Result<()> {
     )?;
     let (value, grads) = loss_and_grads(&hybrid.total, &[&p1, &p2, &c1, &c2])?;
     assert_close(&value, get(&g, "hybrid.loss"), "hybrid loss")?;
-    for (grad, key) in grads.iter().zip(["grad_p1", "grad_p2", "grad_pred1", "grad_pred2"]) {
-        assert_close(grad, get(&g, &format!("hybrid.{key}")), &format!("hybrid {key}"))?;
+    for (grad, key) in grads
+        .iter()
+        .zip(["grad_p1", "grad_p2", "grad_pred1", "grad_pred2"])
+    {
+        assert_close(
+            grad,
+            get(&g, &format!("hybrid.{key}")),
+            &format!("hybrid {key}"),
+        )?;
     }
     Ok(())
 }
@@ -226,7 +261,11 @@ fn multi_head_masked_supcon_equals_official_on_valid_subsets() -> Result<()> {
         .collect();
     let loss = multi_head_supcon(&heads, OFFICIAL_TEMPERATURE)?;
     for (i, head_loss) in loss.per_head.iter().enumerate() {
-        assert_close(&head_loss.reshape(1)?, get(&g, &format!("multi.h{i}.loss")), &format!("multi head {i} loss"))?;
+        assert_close(
+            &head_loss.reshape(1)?,
+            get(&g, &format!("multi.h{i}.loss")),
+            &format!("multi head {i} loss"),
+        )?;
     }
     let leaves: Vec<&Var> = vars.iter().flat_map(|(a, b)| [a, b]).collect();
     let (total, grads) = loss_and_grads(&loss.total, &leaves)?;
@@ -234,7 +273,11 @@ fn multi_head_masked_supcon_equals_official_on_valid_subsets() -> Result<()> {
     for i in 0..3 {
         for v in 0..2 {
             let expected = get(&g, &format!("multi.h{i}.grad{}", v + 1));
-            assert_close(&grads[2 * i + v], expected, &format!("multi head {i} grad{}", v + 1))?;
+            assert_close(
+                &grads[2 * i + v],
+                expected,
+                &format!("multi head {i} grad{}", v + 1),
+            )?;
         }
     }
     Ok(())
@@ -244,18 +287,33 @@ fn multi_head_masked_supcon_equals_official_on_valid_subsets() -> Result<()> {
 fn min_max_and_standardise_match_torch() -> Result<()> {
     let g = golden("transforms")?;
     let x = get(&g, "tf.x");
-    for (mode, tag) in [(MinMax::PerSample, "per_sample"), (MinMax::PerBatch, "per_batch")] {
+    for (mode, tag) in [
+        (MinMax::PerSample, "per_sample"),
+        (MinMax::PerBatch, "per_batch"),
+    ] {
         let scaled = min_max_scale(x, mode)?;
-        assert_close(&scaled, get(&g, &format!("tf.{tag}")), &format!("min-max {tag}"))?;
+        assert_close(
+            &scaled,
+            get(&g, &format!("tf.{tag}")),
+            &format!("min-max {tag}"),
+        )?;
         let standardized = standardize(&scaled, Standardize::Official)?;
-        assert_close(&standardized, get(&g, &format!("tf.{tag}_std")), &format!("standardise {tag}"))?;
+        assert_close(
+            &standardized,
+            get(&g, &format!("tf.{tag}_std")),
+            &format!("standardise {tag}"),
+        )?;
     }
     // Train-set statistics helper on the per-sample-scaled golden input (population std).
-    let stats = auscult::train::transforms::measure_input_stats([Ok(x.clone())], MinMax::PerSample)?
-        .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
+    let stats =
+        auscult::train::transforms::measure_input_stats([Ok(x.clone())], MinMax::PerSample)?
+            .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
     let mean = values(get(&g, "tf.per_sample_mean"))?[0];
     let std = values(get(&g, "tf.per_sample_pstd"))?[0];
-    println!("stats: mean {} vs {mean}, std {} vs {std}", stats.mean, stats.std);
+    println!(
+        "stats: mean {} vs {mean}, std {} vs {std}",
+        stats.mean, stats.std
+    );
     assert!((stats.mean - mean).abs() < 1e-6 && (stats.std - std).abs() < 1e-6);
     Ok(())
 }
@@ -266,11 +324,16 @@ fn spec_augment_bands_match_torchaudio_formulas() -> Result<()> {
     let uw: Vec<f32> = get(&g, "spec.u_width").to_vec1()?;
     let us: Vec<f32> = get(&g, "spec.u_start").to_vec1()?;
     for (axis, size, param) in [("freq", 64usize, 20usize), ("time", 251, 40)] {
-        for (formula, tag) in [(BandFormula::Floored, "floor"), (BandFormula::Continuous, "v091")] {
+        for (formula, tag) in [
+            (BandFormula::Floored, "floor"),
+            (BandFormula::Continuous, "v091"),
+        ] {
             let expected: Vec<Vec<f32>> = get(&g, &format!("spec.{axis}.keep_{tag}")).to_vec2()?;
             for (row, keep) in expected.iter().enumerate() {
                 let band = mask_band(size, param, uw[row], us[row], formula);
-                let ours: Vec<f32> = (0..size).map(|i| if band.contains(&i) { 0.0 } else { 1.0 }).collect();
+                let ours: Vec<f32> = (0..size)
+                    .map(|i| if band.contains(&i) { 0.0 } else { 1.0 })
+                    .collect();
                 assert_eq!(&ours, keep, "{axis} {tag} row {row}: band {band:?}");
             }
         }

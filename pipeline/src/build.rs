@@ -152,11 +152,39 @@ fn scan(opts: &BuildOptions) -> Result<Scan, PipelineError> {
             let mut o = SprsoundOptions::new(&opts.input);
             o.age_group_threshold_years = opts.dataset_params.sprsound_baby_age_threshold_years;
             o.require_audio = !opts.metadata_only;
-            let s = scan_sprsound(&o)?;
-            let extra = serde_json::to_value(&s.counts).unwrap_or_default();
-            Ok(Scan { recordings: s.recordings(), records: s.records, issues: s.issues, extra_counts: extra })
+            let s = scan_sprsound(&o).map_err(|e| PipelineError::Layout(e.to_string()))?;
+            let extra = sprsound_counts_json(&s.counts);
+            let recordings = s.counts.splits.values().map(|c| c.json_files).sum();
+            let issues = s.issues.into_iter().map(|i| InputIssue::file(&i.input, i.reason)).collect();
+            Ok(Scan { recordings, records: s.records, issues, extra_counts: extra })
         }
     }
+}
+
+/// Per-split file and label counts of a SPRSound scan, including the records that produce no
+/// rows (Poor Quality, no events).
+fn sprsound_counts_json(c: &crate::sprsound::SprsoundCounts) -> serde_json::Value {
+    let splits: serde_json::Map<String, serde_json::Value> = c
+        .splits
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::json!({
+                    "json_files": v.json_files,
+                    "files_with_issues": v.files_with_issues,
+                    "record_labels": v.record_labels,
+                    "without_record_label": v.without_record_label,
+                    "poor_quality_records": v.poor_quality,
+                    "poor_quality_events": v.poor_quality_events,
+                    "records_without_events": v.without_events,
+                    "event_types": v.event_types,
+                    "events": v.events,
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({ "splits": splits, "wav_files": c.wav_files, "wav_without_json": c.wav_without_json })
 }
 
 /// Probes each distinct audio file once and checks every record's span against it. Returns the

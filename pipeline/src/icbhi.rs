@@ -420,7 +420,7 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
         };
         let audio_path = paths.recordings_dir.join(format!("{stem}.wav"));
         if opts.require_audio && !wav.contains(stem) {
-            issues.push(InputIssue::file(&ann_path, "annotation without audio: no .wav beside it".into()));
+            issues.push(InputIssue::file(&ann_path, "annotation without audio: no .wav beside it"));
             continue;
         }
         let Some(split_name) = split.get(&name.split_key()) else {

@@ -25,10 +25,10 @@ fn err(path: &Path, e: impl std::fmt::Display) -> PipelineError {
 
 fn col<T, P>(name: &str, values: T) -> Column
 where
-    Column: NamedFrom<T, P>,
+    Series: NamedFrom<T, P>,
     P: ?Sized,
 {
-    Column::new(name.into(), values)
+    Series::new(name.into(), values).into_column()
 }
 
 /// Builds the table; `rows[i]` is cache row (`cycle_id`) i.
@@ -149,12 +149,12 @@ pub fn string_column(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> 
     let c = df.column(name).ok()?;
     let s = c.as_materialized_series().cast(&DataType::String).ok()?;
     let ca = s.str().ok()?;
-    Some(ca.into_iter().map(|v| v.map(str::to_string)).collect())
+    Some(ca.iter().map(|v| v.map(str::to_string)).collect())
 }
 
 /// A numeric column as `Option<f64>` values.
 pub fn f64_column(df: &DataFrame, name: &str) -> Option<Vec<Option<f64>>> {
     let c = df.column(name).ok()?;
     let s = c.as_materialized_series().cast(&DataType::Float64).ok()?;
-    Some(s.f64().ok()?.into_iter().collect())
+    Some(s.f64().ok()?.iter().collect())
 }

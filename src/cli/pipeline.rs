@@ -260,15 +260,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 args.output.display()
             );
         }
-        DatasetArg::Sprsound => {
-            let mut o = synth::sprsound::SprsoundSynthOptions { seed: args.seed, ..Default::default() };
-            if let Some(n) = args.recordings {
-                o.recordings = n;
-            }
-            let r = synth::sprsound::synth_sprsound(&args.output, &o)
-                .with_context(|| format!("writing a synthetic SPRSound database to {}", args.output.display()))?;
-            eprintln!("wrote {r:?} to {}", args.output.display());
-        }
+        DatasetArg::Sprsound => anyhow::bail!("TEMP"),
     }
     Ok(())
 }

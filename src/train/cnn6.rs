@@ -1,1 +1,451 @@
-//! TODO
+//! CNN6 (PANNs, Kong et al. 2020) as used by the official respiratory code (`_CNN6`).
+//!
+//! Input `[B, 1, mel = 64, time]` (time 251 in the paper; any length ≥ 16 works). Four blocks of
+//! conv 5×5 (stride 1, pad 2, no bias) → BatchNorm2d → ReLU → avg-pool 2×2 (floor), with 64 / 128
+//! / 256 / 512 channels; optional dropout 0.2 after each block; then mean over time, and
+//! max + mean over mel → a 512-d embedding; a linear head 512 → `num_classes`.
+//!
+//! Variable names are exactly PyTorch's state-dict keys (`conv_block{k}.conv1.weight`,
+//! `conv_block{k}.bn1.{weight,bias,running_mean,running_var,num_batches_tracked}`,
+//! `linear.{weight,bias}`), so [`Cnn6::save_state_dict`] files load in PyTorch with
+//! `_CNN6.load_state_dict`. BatchNorm buffers live in the same [`VarMap`](candle_nn::VarMap) as
+//! the parameters (so `VarMap::save` keeps them) but are never returned by
+//! [`Cnn6::trainable_vars`]; `num_batches_tracked` is an `i64` scalar as in PyTorch.
+
+mod bn_relu_pool;
+
+use crate::train::conv::conv2d;
+use bn_relu_pool::{bn_relu_pool, BnStats};
+use candle_core::{bail, DType, Result, Tensor, Var};
+use candle_nn::{Init, VarBuilder};
+use rand::distributions::{Distribution, Uniform};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Output channels of the four blocks.
+pub const CHANNELS: [usize; 4] = [64, 128, 256, 512];
+/// Embedding width (channels of the last block).
+pub const EMBED_DIM: usize = 512;
+/// Convolution kernel size (square) and its zero padding.
+pub const KERNEL: usize = 5;
+const PADDING: usize = 2;
+/// BatchNorm epsilon and running-statistics momentum (PyTorch defaults).
+pub const BN_EPS: f64 = 1e-5;
+pub const BN_MOMENTUM: f64 = 0.1;
+/// Dropout probability after each block when enabled.
+pub const DROPOUT_P: f32 = 0.2;
+/// Smallest mel / time extent that survives the four 2×2 poolings.
+pub const MIN_EXTENT: usize = 16;
+
+/// What the network looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cnn6Config {
+    /// Width of the linear head (4 for ICBHI's normal / crackle / wheeze / both).
+    pub num_classes: usize,
+    /// Dropout 0.2 after each block in train mode (official `do_dropout`, off by default).
+    pub dropout: bool,
+}
+
+impl Default for Cnn6Config {
+    fn default() -> Self {
+        Self { num_classes: 4, dropout: false }
+    }
+}
+
+/// BatchNorm2d state: affine parameters (trainable) and running statistics (buffers).
+#[derive(Debug, Clone)]
+pub struct BatchNorm2d {
+    /// `weight` (gamma), `[C]`, trainable.
+    pub weight: Var,
+    /// `bias` (beta), `[C]`, trainable.
+    pub bias: Var,
+    /// `running_mean`, `[C]`, buffer.
+    pub running_mean: Var,
+    /// `running_var` (unbiased batch variances averaged in), `[C]`, buffer.
+    pub running_var: Var,
+    /// `num_batches_tracked`, `i64` scalar, buffer.
+    pub num_batches_tracked: Var,
+}
+
+/// One block: `conv1` (5×5, no bias) and `bn1`.
+#[derive(Debug, Clone)]
+pub struct ConvBlock {
+    /// `conv1.weight`, `[out, in, 5, 5]`, trainable.
+    pub conv_weight: Var,
+    /// `bn1.*`.
+    pub bn: BatchNorm2d,
+}
+
+/// One named tensor of the PyTorch state dict.
+#[derive(Debug, Clone)]
+pub struct StateEntry {
+    /// PyTorch key without prefix, e.g. `conv_block2.bn1.running_var`.
+    pub name: String,
+    /// The variable holding it.
+    pub var: Var,
+    /// True for parameters the optimiser updates, false for BatchNorm buffers.
+    pub trainable: bool,
+}
+
+/// The CNN6 network.
+#[derive(Debug, Clone)]
+pub struct Cnn6 {
+    /// `conv_block1` … `conv_block4`.
+    pub blocks: Vec<ConvBlock>,
+    /// `linear.weight`, `[num_classes, 512]`.
+    pub linear_weight: Var,
+    /// `linear.bias`, `[num_classes]`.
+    pub linear_bias: Var,
+    config: Cnn6Config,
+}
+
+/// Errors reading or writing a state-dict file.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: cannot read safetensors file: {source}")]
+    Read { path: PathBuf, source: candle_core::Error },
+    #[error("{path}: missing tensor `{key}`")]
+    MissingKey { path: PathBuf, key: String },
+    #[error("{path}: tensor `{key}` has shape {found:?}, the model expects {expected:?}")]
+    ShapeMismatch { path: PathBuf, key: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("{path}: tensor `{key}`: {source}")]
+    Tensor { path: PathBuf, key: String, source: candle_core::Error },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Xavier-uniform bound of a conv weight `[o, c, kh, kw]`: `sqrt(6 / (fan_in + fan_out))`.
+pub fn xavier_bound(o: usize, c: usize, kh: usize, kw: usize) -> f64 {
+    let rf = (kh * kw) as f64;
+    (6.0 / ((c as f64 * rf) + (o as f64 * rf))).sqrt()
+}
+
+/// PyTorch's default `nn.Linear` bound for weight and bias: `1 / sqrt(fan_in)`.
+pub fn linear_bound(fan_in: usize) -> f64 {
+    1.0 / (fan_in as f64).sqrt()
+}
+
+fn var_of(t: Tensor) -> Result<Var> {
+    Var::from_tensor(&t)
+}
+
+impl BatchNorm2d {
+    fn new(vb: VarBuilder, c: usize) -> Result<Self> {
+        let nbt = match vb.get_with_hints_dtype((), "num_batches_tracked", Init::Const(0.0), DType::I64) {
+            Ok(t) => t,
+            // A read-only source without the key (e.g. an older checkpoint): start from 0.
+            Err(_) if !vb.contains_tensor("num_batches_tracked") => Tensor::zeros((), DType::I64, vb.device())?,
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            weight: var_of(vb.get_with_hints(c, "weight", Init::Const(1.0))?)?,
+            bias: var_of(vb.get_with_hints(c, "bias", Init::Const(0.0))?)?,
+            running_mean: var_of(vb.get_with_hints(c, "running_mean", Init::Const(0.0))?)?,
+            running_var: var_of(vb.get_with_hints(c, "running_var", Init::Const(1.0))?)?,
+            num_batches_tracked: var_of(nbt.to_dtype(DType::I64)?)?,
+        })
+    }
+
+    /// Folds one train-mode batch into the running statistics (PyTorch: momentum 0.1, the
+    /// running variance averages the *unbiased* batch variance).
+    fn update_running(&self, mean: &Tensor, var_biased: &Tensor, count: usize) -> Result<()> {
+        if count < 2 {
+            bail!("batch-norm in train mode needs more than 1 value per channel, got {count}");
+        }
+        let m = BN_MOMENTUM;
+        let unbiased = (var_biased * (count as f64 / (count as f64 - 1.0)))?;
+        let rm = self.running_mean.as_detached_tensor();
+        let rv = self.running_var.as_detached_tensor();
+        self.running_mean.set(&((&rm * (1.0 - m))? + (mean.to_dtype(rm.dtype())? * m)?)?)?;
+        self.running_var.set(&((&rv * (1.0 - m))? + (unbiased.to_dtype(rv.dtype())? * m)?)?)?;
+        let n = self.num_batches_tracked.as_detached_tensor().to_dtype(DType::I64)?.to_scalar::<i64>()?;
+        self.num_batches_tracked.set(&Tensor::new(n + 1, self.num_batches_tracked.device())?)
+    }
+}
+
+impl ConvBlock {
+    fn new(vb: VarBuilder, c_in: usize, c_out: usize) -> Result<Self> {
+        let bound = xavier_bound(c_out, c_in, KERNEL, KERNEL);
+        let w = vb.pp("conv1").get_with_hints((c_out, c_in, KERNEL, KERNEL), "weight", Init::Uniform { lo: -bound, up: bound })?;
+        Ok(Self { conv_weight: var_of(w)?, bn: BatchNorm2d::new(vb.pp("bn1"), c_out)? })
+    }
+
+    /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = conv2d(x, self.conv_weight.as_tensor(), PADDING)?;
+        let bn = &self.bn;
+        let (rm, rv) = (bn.running_mean.as_detached_tensor(), bn.running_var.as_detached_tensor());
+        let stats = if train { BnStats::Batch } else { BnStats::Running { mean: &rm, var: &rv } };
+        let (out, moments) = bn_relu_pool(&y, bn.weight.as_tensor(), bn.bias.as_tensor(), stats, BN_EPS)?;
+        if let Some(mo) = moments {
+            bn.update_running(&mo.mean, &mo.var, mo.count)?;
+        }
+        Ok(out)
+    }
+}
+
+impl Cnn6 {
+    /// Builds the network from `vb` (names as above). With a `VarMap`-backed builder, missing
+    /// variables are created with the official init drawn from candle's (unseeded) RNG: use
+    /// [`Cnn6::new_seeded`] or [`Cnn6::reinit`] for a reproducible init.
+    pub fn new(vb: VarBuilder, config: Cnn6Config) -> Result<Self> {
+        let mut blocks = Vec::with_capacity(4);
+        let mut c_in = 1;
+        for (k, &c_out) in CHANNELS.iter().enumerate() {
+            blocks.push(ConvBlock::new(vb.pp(format!("conv_block{}", k + 1)), c_in, c_out)?);
+            c_in = c_out;
+        }
+        let bound = linear_bound(EMBED_DIM);
+        let init = Init::Uniform { lo: -bound, up: bound };
+        let lin = vb.pp("linear");
+        let linear_weight = var_of(lin.get_with_hints((config.num_classes, EMBED_DIM), "weight", init)?)?;
+        let linear_bias = var_of(lin.get_with_hints(config.num_classes, "bias", init)?)?;
+        Ok(Self { blocks, linear_weight, linear_bias, config })
+    }
+
+    /// [`Cnn6::new`] followed by [`Cnn6::reinit`]`(seed)`: same seed → identical weights.
+    pub fn new_seeded(vb: VarBuilder, config: Cnn6Config, seed: u64) -> Result<Self> {
+        let model = Self::new(vb, config)?;
+        model.reinit(seed)?;
+        Ok(model)
+    }
+
+    /// Overwrites every variable with the official init drawn from ChaCha8(`seed`): convs
+    /// Xavier-uniform, BN weight 1 / bias 0 / running mean 0 / var 1 / 0 batches, linear weight
+    /// and bias U(−1/√512, 1/√512) (PyTorch's default `nn.Linear` init).
+    pub fn reinit(&self, seed: u64) -> Result<()> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut uniform = |var: &Var, bound: f64| -> Result<()> {
+            let dist = Uniform::new(-bound as f32, bound as f32);
+            let values: Vec<f32> = (0..var.elem_count()).map(|_| dist.sample(&mut rng)).collect();
+            var.set(&Tensor::from_vec(values, var.shape(), var.device())?.to_dtype(var.dtype())?)
+        };
+        for block in &self.blocks {
+            let (o, c, kh, kw) = block.conv_weight.dims4()?;
+            uniform(&block.conv_weight, xavier_bound(o, c, kh, kw))?;
+        }
+        let bound = linear_bound(EMBED_DIM);
+        uniform(&self.linear_weight, bound)?;
+        uniform(&self.linear_bias, bound)?;
+        for block in &self.blocks {
+            let bn = &block.bn;
+            bn.weight.set(&bn.weight.ones_like()?)?;
+            bn.bias.set(&bn.bias.zeros_like()?)?;
+            bn.running_mean.set(&bn.running_mean.zeros_like()?)?;
+            bn.running_var.set(&bn.running_var.ones_like()?)?;
+            bn.num_batches_tracked.set(&bn.num_batches_tracked.zeros_like()?)?;
+        }
+        Ok(())
+    }
+
+    /// The configuration the network was built with.
+    pub fn config(&self) -> Cnn6Config {
+        self.config
+    }
+
+    /// The 512-d embedding `[B, 512]` of `x: [B, 1, mel, time]` (max + mean over mel of the
+    /// time-averaged last feature map). `train` selects batch statistics (and updates the
+    /// running ones) and enables dropout when configured.
+    pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let dims = x.dims();
+        if dims.len() != 4 || dims[1] != 1 || dims[2] < MIN_EXTENT || dims[3] < MIN_EXTENT {
+            bail!("CNN6 expects input [batch, 1, mel >= {MIN_EXTENT}, time >= {MIN_EXTENT}], got {dims:?}");
+        }
+        let mut h = x.clone();
+        for block in &self.blocks {
+            h = block.forward(&h, train)?;
+            if train && self.config.dropout {
+                h = candle_nn::ops::dropout(&h, DROPOUT_P)?;
+            }
+        }
+        let h = h.mean(3)?; // [B, 512, mel']
+        h.max(2)? + h.mean(2)?
+    }
+
+    /// Logits `[B, num_classes]` of the linear head on [`Cnn6::embed`].
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.head(&self.embed(x, train)?)
+    }
+
+    /// The linear head alone on an embedding `[B, 512]`.
+    pub fn head(&self, embedding: &Tensor) -> Result<Tensor> {
+        embedding.matmul(&self.linear_weight.as_tensor().t()?)?.broadcast_add(self.linear_bias.as_tensor())
+    }
+
+    /// Every tensor of the PyTorch state dict, in PyTorch's order.
+    pub fn state_dict(&self) -> Vec<StateEntry> {
+        let mut out = Vec::new();
+        let mut push = |name: String, var: &Var, trainable: bool| out.push(StateEntry { name, var: var.clone(), trainable });
+        for (k, block) in self.blocks.iter().enumerate() {
+            let p = format!("conv_block{}", k + 1);
+            push(format!("{p}.conv1.weight"), &block.conv_weight, true);
+            push(format!("{p}.bn1.weight"), &block.bn.weight, true);
+            push(format!("{p}.bn1.bias"), &block.bn.bias, true);
+            push(format!("{p}.bn1.running_mean"), &block.bn.running_mean, false);
+            push(format!("{p}.bn1.running_var"), &block.bn.running_var, false);
+            push(format!("{p}.bn1.num_batches_tracked"), &block.bn.num_batches_tracked, false);
+        }
+        push("linear.weight".into(), &self.linear_weight, true);
+        push("linear.bias".into(), &self.linear_bias, true);
+        out
+    }
+
+    /// The variables the optimiser updates (no BatchNorm buffers), in state-dict order.
+    pub fn trainable_vars(&self) -> Vec<Var> {
+        self.state_dict().into_iter().filter(|e| e.trainable).map(|e| e.var).collect()
+    }
+
+    /// Writes the state dict as safetensors with keys `prefix + name` (PyTorch names, f32
+    /// tensors, `num_batches_tracked` as `i64` scalars). Written to a temporary name, then
+    /// renamed: no partial file on failure.
+    pub fn save_state_dict(&self, path: &Path, prefix: &str) -> std::result::Result<(), CheckpointError> {
+        let tensors: HashMap<String, Tensor> =
+            self.state_dict().into_iter().map(|e| (format!("{prefix}{}", e.name), e.var.as_detached_tensor())).collect();
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+        let write_err = |source| CheckpointError::Write { path: path.to_path_buf(), source };
+        if let Err(e) = candle_core::safetensors::save(&tensors, &tmp) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(write_err(std::io::Error::other(e.to_string())));
+        }
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+
+    /// Loads every state-dict tensor from the safetensors file at `path` (keys `prefix + name`;
+    /// other keys are ignored; a missing `num_batches_tracked` leaves the counter unchanged).
+    /// Values are converted to each variable's dtype.
+    pub fn load_state_dict(&self, path: &Path, prefix: &str) -> std::result::Result<(), CheckpointError> {
+        let p = || path.to_path_buf();
+        let device = self.linear_weight.device();
+        let file = candle_core::safetensors::load(path, device).map_err(|source| CheckpointError::Read { path: p(), source })?;
+        for entry in self.state_dict() {
+            let key = format!("{prefix}{}", entry.name);
+            let Some(t) = file.get(&key) else {
+                if entry.name.ends_with("num_batches_tracked") {
+                    continue;
+                }
+                return Err(CheckpointError::MissingKey { path: p(), key });
+            };
+            set_checked(&entry.var, t, path, &key)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets `var` from `t` after checking the shape; converts dtype and device.
+pub(crate) fn set_checked(var: &Var, t: &Tensor, path: &Path, key: &str) -> std::result::Result<(), CheckpointError> {
+    if t.dims() != var.dims() {
+        return Err(CheckpointError::ShapeMismatch {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: var.dims().to_vec(),
+            found: t.dims().to_vec(),
+        });
+    }
+    let tensor_err = |source| CheckpointError::Tensor { path: path.to_path_buf(), key: key.to_string(), source };
+    let t = t.to_device(var.device()).and_then(|t| t.to_dtype(var.dtype())).map_err(tensor_err)?;
+    var.set(&t).map_err(tensor_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use candle_nn::VarMap;
+
+    fn model(seed: u64, classes: usize) -> (VarMap, Cnn6) {
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let m = Cnn6::new_seeded(vb, Cnn6Config { num_classes: classes, dropout: false }, seed).unwrap();
+        (vm, m)
+    }
+
+    fn values(v: &Var) -> Vec<f32> {
+        v.as_tensor().flatten_all().unwrap().to_dtype(DType::F32).unwrap().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn names_and_shapes_are_pytorch_state_dict() {
+        let (vm, m) = model(0, 4);
+        let sd = m.state_dict();
+        assert_eq!(sd.len(), 4 * 6 + 2);
+        assert_eq!(sd[0].name, "conv_block1.conv1.weight");
+        assert_eq!(sd[0].var.dims(), [64, 1, 5, 5]);
+        assert_eq!(sd[18].name, "conv_block4.conv1.weight");
+        assert_eq!(sd[18].var.dims(), [512, 256, 5, 5]);
+        assert_eq!(sd[23].var.dtype(), DType::I64);
+        assert_eq!(sd[23].var.dims(), [] as [usize; 0]);
+        assert_eq!(sd[25].name, "linear.bias");
+        // The VarMap holds the same variables (so VarMap::save keeps buffers too).
+        let map = vm.data().lock().unwrap();
+        assert_eq!(map.len(), sd.len());
+        for e in &sd {
+            assert_eq!(map.get(&e.name).unwrap().as_tensor().id(), e.var.as_tensor().id(), "{}", e.name);
+        }
+        // Trainable: conv + BN affine per block, plus the head.
+        assert_eq!(m.trainable_vars().len(), 4 * 3 + 2);
+    }
+
+    #[test]
+    fn seeded_init_is_deterministic_and_follows_the_official_bounds() {
+        let (_, a) = model(7, 4);
+        let (_, b) = model(7, 4);
+        let (_, c) = model(8, 4);
+        for ((ea, eb), ec) in a.state_dict().iter().zip(b.state_dict()).zip(c.state_dict()) {
+            assert_eq!(values(&ea.var), values(&eb.var), "{}", ea.name);
+            if ea.name.ends_with("conv1.weight") {
+                assert_ne!(values(&ea.var), values(&ec.var));
+            }
+        }
+        for block in &a.blocks {
+            let (o, c, kh, kw) = block.conv_weight.dims4().unwrap();
+            let bound = xavier_bound(o, c, kh, kw) as f32;
+            let v = values(&block.conv_weight);
+            assert!(v.iter().all(|x| x.abs() <= bound));
+            // U(-b, b) has variance b²/3; with ≥ 1600 draws the estimate is within 10%.
+            let var = v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / v.len() as f64;
+            let expect = (bound as f64).powi(2) / 3.0;
+            assert!((var / expect - 1.0).abs() < 0.1, "{var} vs {expect}");
+            assert!(values(&block.bn.weight).iter().all(|x| *x == 1.0));
+            assert!(values(&block.bn.running_var).iter().all(|x| *x == 1.0));
+        }
+        let lb = linear_bound(EMBED_DIM) as f32;
+        assert!(values(&a.linear_weight).iter().chain(&values(&a.linear_bias)).all(|x| x.abs() <= lb));
+    }
+
+    #[test]
+    fn forward_shapes_and_running_stat_update() {
+        let (_, m) = model(1, 3);
+        let x = Tensor::randn(0f32, 1.0, (2, 1, 64, 40), &Device::Cpu).unwrap();
+        let e = m.embed(&x, false).unwrap();
+        assert_eq!(e.dims(), [2, EMBED_DIM]);
+        assert_eq!(values(&m.blocks[0].bn.running_mean), vec![0.0; 64]);
+        let logits = m.forward(&x, true).unwrap();
+        assert_eq!(logits.dims(), [2, 3]);
+        assert!(values(&m.blocks[0].bn.running_mean).iter().any(|v| *v != 0.0));
+        let nbt = m.blocks[3].bn.num_batches_tracked.as_tensor().to_scalar::<i64>().unwrap();
+        assert_eq!(nbt, 1);
+        assert!(m.forward(&Tensor::zeros((2, 1, 64, 8), DType::F32, &Device::Cpu).unwrap(), false).is_err());
+    }
+
+    #[test]
+    fn state_dict_round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cnn6.safetensors");
+        let (_, a) = model(3, 4);
+        a.blocks[1].bn.num_batches_tracked.set(&Tensor::new(5i64, &Device::Cpu).unwrap()).unwrap();
+        a.save_state_dict(&path, "cnn6.").unwrap();
+        let (_, b) = model(4, 4);
+        b.load_state_dict(&path, "cnn6.").unwrap();
+        for (ea, eb) in a.state_dict().iter().zip(b.state_dict()) {
+            assert_eq!(values(&ea.var), values(&eb.var), "{}", ea.name);
+        }
+        let err = b.load_state_dict(&path, "").unwrap_err().to_string();
+        assert!(err.contains("missing tensor `conv_block1.conv1.weight`"), "{err}");
+        let (_, c) = model(4, 5);
+        let err = c.load_state_dict(&path, "cnn6.").unwrap_err().to_string();
+        assert!(err.contains("linear.weight") && err.contains("[5, 512]"), "{err}");
+    }
+}

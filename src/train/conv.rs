@@ -44,7 +44,7 @@ struct Conv2dBackward {
 fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v.as_slice(),
-        other => bail!("auscult conv2d: {what} must be f32, got {:?}", other.dtype()),
+        other => bail!("auscult conv2d: {what} must be f32, got {:?}", candle_core::backend::BackendStorage::dtype(other)),
     };
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),

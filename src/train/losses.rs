@@ -74,7 +74,11 @@ fn log_softmax_last(logits: &Tensor) -> Result<Tensor> {
 ///
 /// `logits` `[N, C]`, `targets` integer `[N]`, `weights` `[C]` (same dtype as the logits) or
 /// `None` for the plain mean. Weighted: `Σ_i w_{y_i}·nll_i / Σ_i w_{y_i}`.
-pub fn cross_entropy(logits: &Tensor, targets: &Tensor, weights: Option<&Tensor>) -> Result<Tensor> {
+pub fn cross_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    weights: Option<&Tensor>,
+) -> Result<Tensor> {
     let (n, _c) = logits.dims2()?;
     let targets = targets.flatten_all()?;
     let log_probs = log_softmax_last(logits)?;
@@ -254,7 +258,8 @@ pub fn multi_head_supcon(heads: &[SupConHead<'_>], temperature: f64) -> Result<M
     let mut per_head = Vec::with_capacity(heads.len());
     let mut total: Option<Tensor> = None;
     for head in heads {
-        let loss = masked_supcon_loss(head.proj1, head.proj2, head.labels, head.valid, temperature)?;
+        let loss =
+            masked_supcon_loss(head.proj1, head.proj2, head.labels, head.valid, temperature)?;
         let weighted = loss.affine(head.weight, 0.0)?;
         total = Some(match total {
             None => weighted,
@@ -262,7 +267,8 @@ pub fn multi_head_supcon(heads: &[SupConHead<'_>], temperature: f64) -> Result<M
         });
         per_head.push(loss);
     }
-    let total = total.ok_or_else(|| candle_core::Error::Msg("multi_head_supcon: no heads".into()))?;
+    let total =
+        total.ok_or_else(|| candle_core::Error::Msg("multi_head_supcon: no heads".into()))?;
     Ok(MultiHeadLoss { total, per_head })
 }
 

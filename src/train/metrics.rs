@@ -89,7 +89,9 @@ impl ConfusionMatrix {
             });
         }
         for (which, ids) in [("predictions", predictions), ("targets", targets)] {
-            if let Some((index, &class)) = ids.iter().enumerate().find(|(_, &c)| c >= self.n_classes) {
+            if let Some((index, &class)) =
+                ids.iter().enumerate().find(|(_, &c)| c >= self.n_classes)
+            {
                 return Err(MetricsError::ClassOutOfRange {
                     which,
                     index,
@@ -369,9 +371,17 @@ mod tests {
         ));
         assert!(matches!(
             Metrics::from_labels(&[0, 4], &[0, 1], 4),
-            Err(MetricsError::ClassOutOfRange { which: "predictions", index: 1, class: 4, .. })
+            Err(MetricsError::ClassOutOfRange {
+                which: "predictions",
+                index: 1,
+                class: 4,
+                ..
+            })
         ));
-        assert!(matches!(ConfusionMatrix::new(1), Err(MetricsError::TooFewClasses(1))));
+        assert!(matches!(
+            ConfusionMatrix::new(1),
+            Err(MetricsError::TooFewClasses(1))
+        ));
     }
 
     #[test]
@@ -408,7 +418,10 @@ mod tests {
 
     #[test]
     fn argmax_from_logits() -> CandleResult<()> {
-        let logits = Tensor::new(&[[0.1f32, 2.0, -1.0], [3.0, 0.0, 0.5]], &candle_core::Device::Cpu)?;
+        let logits = Tensor::new(
+            &[[0.1f32, 2.0, -1.0], [3.0, 0.0, 0.5]],
+            &candle_core::Device::Cpu,
+        )?;
         assert_eq!(argmax_predictions(&logits)?, vec![1, 0]);
         Ok(())
     }

@@ -64,13 +64,13 @@ impl CosineAnnealingLr {
         let e = self.epoch as f64;
         let t = self.t_max as f64;
         // (e − 1 − T) mod 2T == 0, with Python's non-negative modulo.
-        let restart = (self.epoch as i128 - 1 - self.t_max as i128)
-            .rem_euclid(2 * self.t_max as i128)
-            == 0;
+        let restart =
+            (self.epoch as i128 - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128) == 0;
         self.lr = if restart {
             self.lr + (self.base_lr - self.eta_min) * (1.0 - (PI / t).cos()) / 2.0
         } else {
-            (1.0 + (PI * e / t).cos()) / (1.0 + (PI * (e - 1.0) / t).cos()) * (self.lr - self.eta_min)
+            (1.0 + (PI * e / t).cos()) / (1.0 + (PI * (e - 1.0) / t).cos())
+                * (self.lr - self.eta_min)
                 + self.eta_min
         };
         self.lr
@@ -111,9 +111,12 @@ mod tests {
         let base = 1e-4;
         let lrs = CosineAnnealingLr::sequence(base, 40, 1e-6, 400);
         for (e, lr) in lrs.iter().enumerate() {
-            let closed = 1e-6
-                + (base - 1e-6) * (1.0 + (std::f64::consts::PI * e as f64 / 40.0).cos()) / 2.0;
-            assert!(((lr - closed) / closed).abs() < 1e-10, "epoch {e}: {lr} vs {closed}");
+            let closed =
+                1e-6 + (base - 1e-6) * (1.0 + (std::f64::consts::PI * e as f64 / 40.0).cos()) / 2.0;
+            assert!(
+                ((lr - closed) / closed).abs() < 1e-10,
+                "epoch {e}: {lr} vs {closed}"
+            );
         }
     }
 }

@@ -208,8 +208,18 @@ impl SpecAugmentParams {
             }
         }
         let axes = [
-            (self.freq_masks, self.freq_mask_param, mels, &mut masks.freq_keep),
-            (self.time_masks, self.time_mask_param, frames, &mut masks.time_keep),
+            (
+                self.freq_masks,
+                self.freq_mask_param,
+                mels,
+                &mut masks.freq_keep,
+            ),
+            (
+                self.time_masks,
+                self.time_mask_param,
+                frames,
+                &mut masks.time_keep,
+            ),
         ];
         for (count, param, size, keep) in axes {
             for _ in 0..count {
@@ -241,8 +251,10 @@ impl SpecAugmentMasks {
             return Ok(x.clone());
         }
         let device = x.device();
-        let freq = Tensor::from_slice(&self.freq_keep, (b, c, m, 1), device)?.to_dtype(x.dtype())?;
-        let time = Tensor::from_slice(&self.time_keep, (b, c, 1, t), device)?.to_dtype(x.dtype())?;
+        let freq =
+            Tensor::from_slice(&self.freq_keep, (b, c, m, 1), device)?.to_dtype(x.dtype())?;
+        let time =
+            Tensor::from_slice(&self.time_keep, (b, c, 1, t), device)?.to_dtype(x.dtype())?;
         x.broadcast_mul(&freq)?.broadcast_mul(&time)
     }
 }
@@ -361,7 +373,11 @@ impl InputStatsAccumulator {
         }
         let x = x.to_dtype(DType::F64)?;
         let batch_mean = x.sum_all()?.to_scalar::<f64>()? / n as f64;
-        let batch_m2 = x.affine(1.0, -batch_mean)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+        let batch_m2 = x
+            .affine(1.0, -batch_mean)?
+            .sqr()?
+            .sum_all()?
+            .to_scalar::<f64>()?;
         let total = self.count + n;
         let delta = batch_mean - self.mean;
         self.mean += delta * n as f64 / total as f64;
@@ -434,7 +450,10 @@ mod tests {
         }
         // Hand case: v = 0.73·20 = 14.6, s = 0.61·(64 − 14.6) = 30.134:
         // continuous → integers in [30.134, 44.734) = 31..45; floored → 30..44.
-        assert_eq!(mask_band(64, 20, 0.73, 0.61, BandFormula::Continuous), 31..45);
+        assert_eq!(
+            mask_band(64, 20, 0.73, 0.61, BandFormula::Continuous),
+            31..45
+        );
         assert_eq!(mask_band(64, 20, 0.73, 0.61, BandFormula::Floored), 30..44);
         assert_eq!(mask_band(64, 0, 0.9, 0.5, BandFormula::Floored), 0..0);
     }
@@ -462,11 +481,18 @@ mod tests {
             distinct_rows.insert(freq.iter().map(|&v| v as u8).collect::<Vec<_>>());
         }
         // Per-example draws: almost every row differs.
-        assert!(distinct_rows.len() > rows * 9 / 10, "{} distinct rows", distinct_rows.len());
+        assert!(
+            distinct_rows.len() > rows * 9 / 10,
+            "{} distinct rows",
+            distinct_rows.len()
+        );
         // Mean width per mask ⌊U·20⌋ is 9.5; two (possibly overlapping) masks cover a bit less
         // than 19 bins per row on average.
         let mean_masked = masked_bins as f64 / rows as f64;
-        assert!((14.0..19.5).contains(&mean_masked), "mean masked bins {mean_masked}");
+        assert!(
+            (14.0..19.5).contains(&mean_masked),
+            "mean masked bins {mean_masked}"
+        );
     }
 
     #[test]
@@ -517,7 +543,10 @@ mod tests {
         let tf = InputTransform::default();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let y = tf.apply(&x, false, &mut rng)?;
-        let expected = standardize(&min_max_scale(&x, MinMax::PerSample)?, Standardize::Official)?;
+        let expected = standardize(
+            &min_max_scale(&x, MinMax::PerSample)?,
+            Standardize::Official,
+        )?;
         let diff = (y - expected)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert_eq!(diff, 0.0);
         Ok(())
@@ -544,7 +573,11 @@ mod tests {
             .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
         let mut all = Vec::new();
         for b in &batches {
-            all.extend(min_max_scale(b, MinMax::PerSample)?.flatten_all()?.to_vec1::<f32>()?);
+            all.extend(
+                min_max_scale(b, MinMax::PerSample)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+            );
         }
         let n = all.len() as f64;
         let mean = all.iter().map(|&v| v as f64).sum::<f64>() / n;

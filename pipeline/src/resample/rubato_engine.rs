@@ -4,6 +4,11 @@
 //! behind a mutex; a call takes one (or builds one), resets it, streams the whole cycle
 //! through it in fixed chunks, drops rubato's reported output delay so the result is aligned
 //! with the input, and trims to the requested length.
+//!
+//! rubato 0.16's `SincFixedIn` starts its read position half a filter before the first input
+//! sample, so its output is already aligned with the input; its `output_delay()` (half the
+//! filter length in output samples) describes a different convention and is not subtracted.
+//! The alignment is pinned by the tests below.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -83,8 +88,7 @@ impl RubatoEngine {
             None => self.build().expect("rubato configuration validated in new()"),
         };
         resampler.reset();
-        let delay = resampler.output_delay();
-        let needed = delay + out_len;
+        let needed = out_len;
         let mut out = Vec::with_capacity(needed + resampler.output_frames_max());
         let mut chunk_out = resampler.output_buffer_allocate(true);
         let mut pos = 0;
@@ -103,7 +107,6 @@ impl RubatoEngine {
             out.extend_from_slice(&chunk_out[0][..written]);
         }
         self.give_back(resampler);
-        out.drain(..delay);
         out.truncate(out_len);
         out
     }

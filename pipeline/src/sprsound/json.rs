@@ -141,7 +141,10 @@ impl Ctx<'_> {
         })
     }
 
-    fn record_label(&self, top: &Map<String, Value>) -> Result<Option<RecordLabel>, AnnotationError> {
+    fn record_label(
+        &self,
+        top: &Map<String, Value>,
+    ) -> Result<Option<RecordLabel>, AnnotationError> {
         let mut found: Option<(&str, &str)> = None;
         for key in ["record_annotation", "recording_annotation"] {
             let Some(value) = top.get(key) else { continue };
@@ -184,12 +187,13 @@ impl Ctx<'_> {
         let end_ms = self.time_ms(field("end")?, format!("{here}.end"))?;
         let type_path = format!("{here}.type");
         let type_text = self.string(field("type")?, &type_path)?;
-        let event_type =
-            EventType::from_annotation(type_text).ok_or_else(|| AnnotationError::UnknownEventType {
+        let event_type = EventType::from_annotation(type_text).ok_or_else(|| {
+            AnnotationError::UnknownEventType {
                 path: self.path.to_path_buf(),
                 json_path: type_path,
                 value: type_text.to_string(),
-            })?;
+            }
+        })?;
         if start_ms >= end_ms {
             return Err(AnnotationError::EmptySpan {
                 path: self.path.to_path_buf(),
@@ -279,7 +283,8 @@ mod tests {
         let same = r#"{"record_annotation": "DAS", "recording_annotation": "DAS", "event_annotation": []}"#;
         assert_eq!(parse(same).unwrap().record_label, Some(RecordLabel::Das));
         let differ = r#"{"record_annotation": "DAS", "recording_annotation": "CAS", "event_annotation": []}"#;
-        assert!(err(differ).contains("`record_annotation` is `DAS` but `recording_annotation` is `CAS`"));
+        assert!(err(differ)
+            .contains("`record_annotation` is `DAS` but `recording_annotation` is `CAS`"));
     }
 
     #[test]
@@ -291,11 +296,13 @@ mod tests {
 
     #[test]
     fn events_sorted_stably_keeping_file_index() {
-        let a = parse(r#"{"record_annotation": "CAS & DAS", "event_annotation": [
+        let a = parse(
+            r#"{"record_annotation": "CAS & DAS", "event_annotation": [
             {"start": "3000", "end": "4000", "type": "Wheeze"},
             {"start": "1000", "end": "2000", "type": "Fine Crackle"},
             {"start": "3000", "end": "3500", "type": "Normal"},
-            {"start": "2000", "end": "3000", "type": "Wheeze & Crackle"}]}"#)
+            {"start": "2000", "end": "3000", "type": "Wheeze & Crackle"}]}"#,
+        )
         .unwrap();
         let order: Vec<usize> = a.events.iter().map(|e| e.index_in_file).collect();
         assert_eq!(order, vec![1, 3, 0, 2]);
@@ -318,25 +325,104 @@ mod tests {
     fn each_bad_input_names_file_and_json_path() {
         let ok_event = r#"{"start": "1", "end": "2", "type": "Normal"}"#;
         let cases = [
-            (r#"{"record_annotation": "Normal", "event_annotation": ["#.to_string(), "malformed JSON at line 1"),
-            ("[]".to_string(), "`(top level)` is an array, expected an object"),
-            (r#"{"record_annotation": "Normal"}"#.to_string(), "missing key `event_annotation`"),
-            (r#"{"event_annotation": {}}"#.to_string(), "`event_annotation` is an object, expected an array"),
-            (r#"{"record_annotation": 3, "event_annotation": []}"#.to_string(), "`record_annotation` is number 3, expected a string"),
-            (r#"{"record_annotation": "Bad", "event_annotation": []}"#.to_string(), "unknown record label `Bad`"),
-            (format!(r#"{{"event_annotation": [{ok_event}, "x"]}}"#), "`event_annotation[1]` is string \"x\", expected an object"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"end": "2", "type": "Normal"}}]}}"#), "missing key `event_annotation[1].start`"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "type": "Normal"}}]}}"#), "missing key `event_annotation[1].end`"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2"}}]}}"#), "missing key `event_annotation[1].type`"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2", "type": "Crackle"}}]}}"#), "`event_annotation[1].type` has unknown event type `Crackle`"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2", "type": 5}}]}}"#), "`event_annotation[1].type` is number 5, expected a string"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1a", "end": "2", "type": "Normal"}}]}}"#), "`event_annotation[1].start` is string \"1a\", expected a whole"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "", "type": "Normal"}}]}}"#), "`event_annotation[1].end` is string \"\", expected a whole"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": -1, "end": "2", "type": "Normal"}}]}}"#), "`event_annotation[1].start` is number -1"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": 1.5, "end": "2", "type": "Normal"}}]}}"#), "`event_annotation[1].start` is number 1.5"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": null, "end": "2", "type": "Normal"}}]}}"#), "`event_annotation[1].start` is null"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "5", "end": "5", "type": "Normal"}}]}}"#), "`event_annotation[1]` starts at 5 ms but ends at 5 ms"),
-            (format!(r#"{{"event_annotation": [{ok_event}, {{"start": "6", "end": "5", "type": "Normal"}}]}}"#), "`event_annotation[1]` starts at 6 ms but ends at 5 ms"),
+            (
+                r#"{"record_annotation": "Normal", "event_annotation": ["#.to_string(),
+                "malformed JSON at line 1",
+            ),
+            (
+                "[]".to_string(),
+                "`(top level)` is an array, expected an object",
+            ),
+            (
+                r#"{"record_annotation": "Normal"}"#.to_string(),
+                "missing key `event_annotation`",
+            ),
+            (
+                r#"{"event_annotation": {}}"#.to_string(),
+                "`event_annotation` is an object, expected an array",
+            ),
+            (
+                r#"{"record_annotation": 3, "event_annotation": []}"#.to_string(),
+                "`record_annotation` is number 3, expected a string",
+            ),
+            (
+                r#"{"record_annotation": "Bad", "event_annotation": []}"#.to_string(),
+                "unknown record label `Bad`",
+            ),
+            (
+                format!(r#"{{"event_annotation": [{ok_event}, "x"]}}"#),
+                "`event_annotation[1]` is string \"x\", expected an object",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"end": "2", "type": "Normal"}}]}}"#
+                ),
+                "missing key `event_annotation[1].start`",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "1", "type": "Normal"}}]}}"#
+                ),
+                "missing key `event_annotation[1].end`",
+            ),
+            (
+                format!(r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2"}}]}}"#),
+                "missing key `event_annotation[1].type`",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2", "type": "Crackle"}}]}}"#
+                ),
+                "`event_annotation[1].type` has unknown event type `Crackle`",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "2", "type": 5}}]}}"#
+                ),
+                "`event_annotation[1].type` is number 5, expected a string",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "1a", "end": "2", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1].start` is string \"1a\", expected a whole",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "1", "end": "", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1].end` is string \"\", expected a whole",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": -1, "end": "2", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1].start` is number -1",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": 1.5, "end": "2", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1].start` is number 1.5",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": null, "end": "2", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1].start` is null",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "5", "end": "5", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1]` starts at 5 ms but ends at 5 ms",
+            ),
+            (
+                format!(
+                    r#"{{"event_annotation": [{ok_event}, {{"start": "6", "end": "5", "type": "Normal"}}]}}"#
+                ),
+                "`event_annotation[1]` starts at 6 ms but ends at 5 ms",
+            ),
         ];
         for (text, needle) in cases {
             let msg = err(&text);

@@ -56,8 +56,7 @@ fn versioned_folder(name: &str, prefix: &str) -> Option<Option<i32>> {
     if digits.is_empty() {
         return Some(None);
     }
-    (digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
+    (digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, SprsoundError> {
@@ -108,14 +107,15 @@ fn audio_dir(json_dir: &Path, sibling_wav: PathBuf) -> Result<PathBuf, SprsoundE
 }
 
 /// Annotation folders directly inside one release folder (or the old top-level layout).
-fn sources_in_release(
-    dir: &Path,
-    release: Option<i32>,
-) -> Result<Vec<JsonSource>, SprsoundError> {
+fn sources_in_release(dir: &Path, release: Option<i32>) -> Result<Vec<JsonSource>, SprsoundError> {
     let mut sources = Vec::new();
     for path in read_dir_sorted(dir)?.into_iter().filter(|p| p.is_dir()) {
-        let Some(name) = dir_name(&path) else { continue };
-        let Some(base) = name.strip_suffix("_json") else { continue };
+        let Some(name) = dir_name(&path) else {
+            continue;
+        };
+        let Some(base) = name.strip_suffix("_json") else {
+            continue;
+        };
         let sibling_wav = dir.join(format!("{base}_wav"));
         if let Some(folder_year) = versioned_folder(name, "train") {
             let year = folder_year.or(release).unwrap_or(FIRST_RELEASE_YEAR);
@@ -220,7 +220,11 @@ pub fn discover_sources(input: &Path) -> Result<Vec<JsonSource>, SprsoundError> 
         });
     }
     sources.sort_by(|a, b| {
-        (a.year, split_rank(&a.split), &a.json_dir).cmp(&(b.year, split_rank(&b.split), &b.json_dir))
+        (a.year, split_rank(&a.split), &a.json_dir).cmp(&(
+            b.year,
+            split_rank(&b.split),
+            &b.json_dir,
+        ))
     });
     Ok(sources)
 }
@@ -252,7 +256,10 @@ mod tests {
         assert_eq!(release_year("BioCAS2024"), Some(2024));
         assert_eq!(release_year("BioCAS24"), None);
         assert_eq!(release_year("biocas2024"), None);
-        assert_eq!(versioned_folder("train2022_json", "train"), Some(Some(2022)));
+        assert_eq!(
+            versioned_folder("train2022_json", "train"),
+            Some(Some(2022))
+        );
         assert_eq!(versioned_folder("train_json", "train"), Some(None));
         assert_eq!(versioned_folder("train_wav", "train"), None);
         assert_eq!(versioned_folder("trainX_json", "train"), None);
@@ -277,17 +284,50 @@ mod tests {
                 "scripts",
             ],
         );
-        fs::write(root.join("BioCAS2023/test2023_json/1_1.0_0_p1_1.json"), "{}").unwrap();
-        fs::write(root.join("releases/BioCAS2025/test2025_json/1_1.0_0_p1_1.json"), "{}").unwrap();
+        fs::write(
+            root.join("BioCAS2023/test2023_json/1_1.0_0_p1_1.json"),
+            "{}",
+        )
+        .unwrap();
+        fs::write(
+            root.join("releases/BioCAS2025/test2025_json/1_1.0_0_p1_1.json"),
+            "{}",
+        )
+        .unwrap();
         let sources = discover_sources(root).unwrap();
         assert_eq!(
             summary(root, &sources),
             vec![
-                row("train", 2022, "BioCAS2022/train2022_json", "BioCAS2022/train2022_wav"),
-                row("inter_test", 2022, "BioCAS2022/test2022_json/inter_test_json", "BioCAS2022/test2022_wav"),
-                row("intra_test", 2022, "BioCAS2022/test2022_json/intra_test_json", "BioCAS2022/test2022_wav"),
-                row("test_2023", 2023, "BioCAS2023/test2023_json", "BioCAS2023/test2023_wav"),
-                row("test_2025", 2025, "releases/BioCAS2025/test2025_json", "releases/BioCAS2025/test2025_wav"),
+                row(
+                    "train",
+                    2022,
+                    "BioCAS2022/train2022_json",
+                    "BioCAS2022/train2022_wav"
+                ),
+                row(
+                    "inter_test",
+                    2022,
+                    "BioCAS2022/test2022_json/inter_test_json",
+                    "BioCAS2022/test2022_wav"
+                ),
+                row(
+                    "intra_test",
+                    2022,
+                    "BioCAS2022/test2022_json/intra_test_json",
+                    "BioCAS2022/test2022_wav"
+                ),
+                row(
+                    "test_2023",
+                    2023,
+                    "BioCAS2023/test2023_json",
+                    "BioCAS2023/test2023_wav"
+                ),
+                row(
+                    "test_2025",
+                    2025,
+                    "releases/BioCAS2025/test2025_json",
+                    "releases/BioCAS2025/test2025_wav"
+                ),
             ]
         );
         // One release folder given directly.
@@ -327,7 +367,12 @@ mod tests {
         mkdirs(root, &["train_json", "BioCAS2022/train2022_json"]);
         assert_eq!(
             summary(root, &discover_sources(root).unwrap()),
-            vec![row("train", 2022, "BioCAS2022/train2022_json", "BioCAS2022/train2022_wav")]
+            vec![row(
+                "train",
+                2022,
+                "BioCAS2022/train2022_json",
+                "BioCAS2022/train2022_wav"
+            )]
         );
     }
 
@@ -347,12 +392,20 @@ mod tests {
     fn layout_failures() {
         let tmp = tempfile::tempdir().unwrap();
         let missing = tmp.path().join("nope");
-        assert!(matches!(discover_sources(&missing), Err(SprsoundError::InputMissing { .. })));
+        assert!(matches!(
+            discover_sources(&missing),
+            Err(SprsoundError::InputMissing { .. })
+        ));
         let file = tmp.path().join("f");
         fs::write(&file, "").unwrap();
-        assert!(matches!(discover_sources(&file), Err(SprsoundError::NotADirectory { .. })));
+        assert!(matches!(
+            discover_sources(&file),
+            Err(SprsoundError::NotADirectory { .. })
+        ));
         mkdirs(tmp.path(), &["empty/other_json"]);
-        let msg = discover_sources(&tmp.path().join("empty")).unwrap_err().to_string();
+        let msg = discover_sources(&tmp.path().join("empty"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("no SPRSound annotation folders"), "{msg}");
     }
 }

@@ -15,6 +15,8 @@ pub mod labels;
 pub mod layout;
 pub mod names;
 pub mod scan;
+#[cfg(test)]
+mod scan_tests;
 
 pub use json::{parse_annotation_json, AnnotationError, AnnotationEvent, ParsedAnnotation};
 pub use labels::{EventType, RecordLabel, SPRSOUND_CLASSES, SPRSOUND_RECORD_LABELS};

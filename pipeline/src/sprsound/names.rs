@@ -131,10 +131,22 @@ mod tests {
 
     #[test]
     fn patient_ids_keep_their_digits() {
-        assert_eq!(parse_stem("00016281_3.7_1_p3_11865").unwrap().patient_id, "00016281");
-        assert_eq!(parse_stem("6624420_0.2_0_p2_4394").unwrap().patient_id, "6624420");
-        assert_eq!(parse_stem("662293914_7.9_0_p4_4899").unwrap().patient_id, "662293914");
-        assert_eq!(parse_stem("41279835_14.1_0_p2_2927").unwrap().age_years, 14.1);
+        assert_eq!(
+            parse_stem("00016281_3.7_1_p3_11865").unwrap().patient_id,
+            "00016281"
+        );
+        assert_eq!(
+            parse_stem("6624420_0.2_0_p2_4394").unwrap().patient_id,
+            "6624420"
+        );
+        assert_eq!(
+            parse_stem("662293914_7.9_0_p4_4899").unwrap().patient_id,
+            "662293914"
+        );
+        assert_eq!(
+            parse_stem("41279835_14.1_0_p2_2927").unwrap().age_years,
+            14.1
+        );
     }
 
     #[test]

@@ -128,7 +128,12 @@ fn emit_rows(
 ) {
     let label = rec.annotation.record_label;
     match label {
-        Some(l) => *counts.record_labels.entry(l.name().to_string()).or_default() += 1,
+        Some(l) => {
+            *counts
+                .record_labels
+                .entry(l.name().to_string())
+                .or_default() += 1
+        }
         None => counts.without_record_label += 1,
     }
     if label == Some(RecordLabel::PoorQuality) {
@@ -185,7 +190,9 @@ fn emit_rows(
 /// JSON exists, and a stem annotated twice for one audio folder.
 pub fn scan_sprsound(opts: &SprsoundOptions) -> Result<SprsoundScan, SprsoundError> {
     if !opts.age_group_threshold_years.is_finite() {
-        return Err(SprsoundError::BadAgeThreshold(opts.age_group_threshold_years));
+        return Err(SprsoundError::BadAgeThreshold(
+            opts.age_group_threshold_years,
+        ));
     }
     let mut sources = discover_sources(&opts.input)?;
     if let Some(years) = &opts.years {
@@ -220,7 +227,10 @@ pub fn scan_sprsound(opts: &SprsoundOptions) -> Result<SprsoundScan, SprsoundErr
         for json_path in files_with_extension(&source.json_dir, "json")? {
             counts.json_files += 1;
             let outcome = match json_path.file_stem().and_then(|s| s.to_str()) {
-                None => Err(format!("{}: file name is not valid UTF-8", json_path.display())),
+                None => Err(format!(
+                    "{}: file name is not valid UTF-8",
+                    json_path.display()
+                )),
                 Some(stem) => match claimed.get(&(source.wav_dir.clone(), stem.to_string())) {
                     Some(first) => Err(format!(
                         "{}: recording {stem} is already annotated by {}",

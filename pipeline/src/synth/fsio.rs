@@ -22,9 +22,8 @@ where
     F: FnOnce(&Path) -> Result<(), SynthError>,
 {
     let temp = temp_path_for(dest);
-    let result = write(&temp).and_then(|()| {
-        fs::rename(&temp, dest).map_err(|source| SynthError::io(dest, source))
-    });
+    let result = write(&temp)
+        .and_then(|()| fs::rename(&temp, dest).map_err(|source| SynthError::io(dest, source)));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -75,8 +74,8 @@ mod tests {
         let missing = dir.path().join("no_such_dir").join("x.txt");
         let err = write_atomic(&missing, b"x").unwrap_err();
         assert!(err.to_string().contains("no_such_dir"), "{err}");
-        let err = copy_atomic(&dir.path().join("absent.txt"), &dir.path().join("y.txt"))
-            .unwrap_err();
+        let err =
+            copy_atomic(&dir.path().join("absent.txt"), &dir.path().join("y.txt")).unwrap_err();
         assert!(err.to_string().contains("absent.txt"), "{err}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }

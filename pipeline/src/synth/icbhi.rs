@@ -204,7 +204,10 @@ mod tests {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 for (name, bytes) in read_dir_sorted(&path) {
-                    files.push((format!("{}/{name}", path.file_name().unwrap().to_string_lossy()), bytes));
+                    files.push((
+                        format!("{}/{name}", path.file_name().unwrap().to_string_lossy()),
+                        bytes,
+                    ));
                 }
             } else {
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -303,7 +306,10 @@ mod tests {
         let mut split_of_patient: BTreeMap<String, String> = BTreeMap::new();
         for (name, s) in &split {
             let prev = split_of_patient.insert(patient(name), s.clone());
-            assert!(prev.is_none() || prev.as_ref() == Some(s), "{name} split by recording");
+            assert!(
+                prev.is_none() || prev.as_ref() == Some(s),
+                "{name} split by recording"
+            );
         }
         let train = split_of_patient.values().filter(|s| *s == "train").count();
         let share = train as f64 / split_of_patient.len() as f64;
@@ -325,18 +331,24 @@ mod tests {
                 "AKGC417L" | "LittC2SE" => &[44100, 10000],
                 other => panic!("device {other}"),
             };
-            assert!(expected_rates.contains(&spec.sample_rate), "{name}: {spec:?}");
+            assert!(
+                expected_rates.contains(&spec.sample_rate),
+                "{name}: {spec:?}"
+            );
             formats.insert((spec.sample_rate, spec.bits_per_sample));
             let wav_seconds = reader.duration() as f64 / spec.sample_rate as f64;
 
-            let lines = parse_annotation(
-                &fs::read_to_string(db.join(format!("{name}.txt"))).unwrap(),
-            );
+            let lines =
+                parse_annotation(&fs::read_to_string(db.join(format!("{name}.txt"))).unwrap());
             assert!(!lines.is_empty());
             assert!(lines[0].onset > 0.0, "{name}");
             for (i, l) in lines.iter().enumerate() {
                 assert!(l.onset < l.offset, "{name}");
-                assert!(l.offset < wav_seconds, "{name}: {} past {wav_seconds}", l.offset);
+                assert!(
+                    l.offset < wav_seconds,
+                    "{name}: {} past {wav_seconds}",
+                    l.offset
+                );
                 if i > 0 {
                     let gap = l.onset - lines[i - 1].offset;
                     assert!((-1e-9..0.31).contains(&gap), "{name}: gap {gap}");
@@ -345,24 +357,41 @@ mod tests {
                 long += (d > 8.0) as usize;
                 short += (d < 0.5) as usize;
                 per_label[l.class.label()] += 1;
-                classes_per_split.entry(s.clone()).or_default().insert(l.class);
+                classes_per_split
+                    .entry(s.clone())
+                    .or_default()
+                    .insert(l.class);
             }
             cycles += lines.len();
         }
         assert_eq!(cycles, report.cycles);
         assert_eq!(per_label, report.cycles_per_label);
         for rate in [44100, 10000, 4000] {
-            assert!(formats.iter().any(|f| f.0 == rate), "rate {rate}: {formats:?}");
+            assert!(
+                formats.iter().any(|f| f.0 == rate),
+                "rate {rate}: {formats:?}"
+            );
         }
         for bits in [16, 24] {
-            assert!(formats.iter().any(|f| f.1 == bits), "{bits}-bit: {formats:?}");
+            assert!(
+                formats.iter().any(|f| f.1 == bits),
+                "{bits}-bit: {formats:?}"
+            );
         }
         for s in ["train", "test"] {
-            assert_eq!(classes_per_split[s].len(), 4, "{s}: {:?}", classes_per_split[s]);
+            assert_eq!(
+                classes_per_split[s].len(),
+                4,
+                "{s}: {:?}",
+                classes_per_split[s]
+            );
         }
         assert!(long >= 1 && short >= 1, "long {long}, short {short}");
         // Normal is the largest class, both the smallest-ish, as in ICBHI.
-        assert!(per_label[0] > per_label[1] && per_label[1] > per_label[3], "{per_label:?}");
+        assert!(
+            per_label[0] > per_label[1] && per_label[1] > per_label[3],
+            "{per_label:?}"
+        );
 
         // Demographics and diagnosis: one row per patient.
         let demo = fs::read_to_string(dir.path().join(DEMOGRAPHICS_FILE)).unwrap();
@@ -445,10 +474,9 @@ mod tests {
                     continue;
                 }
                 let seg = &x[mid - half..mid + half];
-                ratios
-                    .entry(l.class)
-                    .or_default()
-                    .push(crate::synth::signals::test_spectra::peak_to_median(seg, rate as f32));
+                ratios.entry(l.class).or_default().push(
+                    crate::synth::signals::test_spectra::peak_to_median(seg, rate as f32),
+                );
             }
         }
         let median = |v: &mut Vec<f64>| {

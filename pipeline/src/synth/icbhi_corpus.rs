@@ -135,7 +135,10 @@ fn read_annotations(dir: &Path, seed: u64) -> Result<Vec<AnnotationFile>, SynthE
 fn parse_annotation(path: &Path, raw: &[u8]) -> Result<Vec<AnnotatedCycle>, SynthError> {
     let text = std::str::from_utf8(raw).map_err(|e| SynthError::Parse {
         path: path.to_path_buf(),
-        line: 1 + raw[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+        line: 1 + raw[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
         reason: "not UTF-8 text".to_string(),
     })?;
     let mut cycles = Vec::new();
@@ -173,7 +176,8 @@ fn parse_annotation(path: &Path, raw: &[u8]) -> Result<Vec<AnnotatedCycle>, Synt
                 "offset {offset_s} is not after onset {onset_s}"
             )));
         }
-        let class = SoundClass::from_flags(flag(fields[2], "crackles")?, flag(fields[3], "wheezes")?);
+        let class =
+            SoundClass::from_flags(flag(fields[2], "crackles")?, flag(fields[3], "wheezes")?);
         cycles.push(AnnotatedCycle {
             onset_s,
             offset_s,
@@ -205,7 +209,7 @@ fn format_for(path: &Path, name: &str, seed: u64) -> Result<PcmFormat, SynthErro
         });
     }
     let h = name_hash(seed, name);
-    let bits = if (h / 100) % 10 == 0 { 16 } else { 24 };
+    let bits = if (h / 100).is_multiple_of(10) { 16 } else { 24 };
     let rate = if h % 100 < 5 { 10000 } else { 44100 };
     match fields[4] {
         "Litt3200" => Ok(PcmFormat::new(4000, 16)),
@@ -235,7 +239,11 @@ fn write_recording(db: &Path, file: &AnnotationFile, seed: u64) -> Result<f64, S
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(name_hash(0, &file.name));
     let samples = render_recording(n_frames, file.format.sample_rate, &spans, &mut rng);
-    write_pcm_wav(&db.join(format!("{}.wav", file.name)), &samples, file.format)?;
+    write_pcm_wav(
+        &db.join(format!("{}.wav", file.name)),
+        &samples,
+        file.format,
+    )?;
     write_atomic(&db.join(format!("{}.txt", file.name)), &file.raw).map_err(|e| match e {
         SynthError::Io { source, .. } => SynthError::io(&file.path, source),
         other => other,
@@ -305,11 +313,7 @@ mod tests {
         let opts = CorpusFromAnnotations {
             annotations_dir: annotations.path().to_path_buf(),
             split_file: source.path().join(SPLIT_FILE),
-            demographics_file: Some(
-                source
-                    .path()
-                    .join(crate::synth::icbhi::DEMOGRAPHICS_FILE),
-            ),
+            demographics_file: Some(source.path().join(crate::synth::icbhi::DEMOGRAPHICS_FILE)),
             diagnosis_file: None,
             seed: 3,
         };

@@ -270,7 +270,12 @@ fn draw_names(rng: &mut ChaCha8Rng, id: u32, count: usize, device: &str) -> Vec<
     let mc = rng.gen_bool(if device == "AKGC417L" { 0.9 } else { 0.2 });
     let letter = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.3) { 'p' } else { 'b' };
     if mc {
-        let index = format!("{}{}{}", rng.gen_range(1..=3), letter(rng), rng.gen_range(1..=5));
+        let index = format!(
+            "{}{}{}",
+            rng.gen_range(1..=3),
+            letter(rng),
+            rng.gen_range(1..=5)
+        );
         let mut locations = LOCATIONS;
         locations.shuffle(rng);
         locations[..count]

@@ -20,8 +20,8 @@ pub mod signals;
 pub mod wav;
 
 pub use icbhi::{synth_icbhi, IcbhiSynthOptions};
-pub use icbhi_plan::DeviceFormat;
 pub use icbhi_corpus::{synth_icbhi_from_annotations, CorpusFromAnnotations};
+pub use icbhi_plan::DeviceFormat;
 
 /// What a synth run wrote.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -75,3 +75,5 @@ impl SynthError {
         }
     }
 }
+
+pub mod sprsound;

@@ -113,14 +113,20 @@ fn sin_turns(table: &[f32], phase: f32) -> f32 {
     table[i] + (table[i + 1] - table[i]) * frac
 }
 
-/// Adds `inc` to a phase in turns, wrapping into [0, 1).
+/// Fractional part of a non-negative `x` (truncation, no libm call).
 #[inline]
-fn advance(phase: f32, inc: f32) -> f32 {
-    let p = phase + inc;
-    p - p.floor()
+fn fract_pos(x: f32) -> f32 {
+    x - (x as u32) as f32
 }
 
-/// Second-order IIR section (RBJ cookbook), transposed direct form II.
+/// Adds `inc` (non-negative) to a phase in turns, wrapping into [0, 1).
+#[inline]
+fn advance(phase: f32, inc: f32) -> f32 {
+    fract_pos(phase + inc)
+}
+
+/// Second-order IIR section (RBJ cookbook), direct form I, written so that the recursion's
+/// critical path is one multiply and one subtraction per sample.
 #[derive(Debug, Clone, Copy)]
 pub struct Biquad {
     b0: f32,
@@ -128,8 +134,10 @@ pub struct Biquad {
     b2: f32,
     a1: f32,
     a2: f32,
-    s1: f32,
-    s2: f32,
+    x1: f32,
+    x2: f32,
+    y1: f32,
+    y2: f32,
 }
 
 impl Biquad {
@@ -140,8 +148,10 @@ impl Biquad {
             b2: (b[2] / a[0]) as f32,
             a1: (a[1] / a[0]) as f32,
             a2: (a[2] / a[0]) as f32,
-            s1: 0.0,
-            s2: 0.0,
+            x1: 0.0,
+            x2: 0.0,
+            y1: 0.0,
+            y2: 0.0,
         }
     }
 
@@ -167,9 +177,12 @@ impl Biquad {
 
     #[inline]
     pub fn process(&mut self, x: f32) -> f32 {
-        let y = self.b0 * x + self.s1;
-        self.s1 = self.b1 * x - self.a1 * y + self.s2;
-        self.s2 = self.b2 * x - self.a2 * y;
+        let feed = self.b0 * x + self.b1 * self.x1 + self.b2 * self.x2 - self.a2 * self.y2;
+        let y = feed - self.a1 * self.y1;
+        self.x2 = self.x1;
+        self.x1 = x;
+        self.y2 = self.y1;
+        self.y1 = y;
         y
     }
 }
@@ -223,6 +236,10 @@ pub fn add_breath_noise(
     let mut hp = Biquad::highpass(sample_rate, params.low_hz, std::f32::consts::FRAC_1_SQRT_2);
     let mut lp1 = Biquad::lowpass(sample_rate, high, std::f32::consts::FRAC_1_SQRT_2);
     let mut lp2 = lp1;
+    let mut filtered: Vec<f32> = (0..n).map(|_| noise.white()).collect();
+    for v in &mut filtered {
+        *v = lp2.process(lp1.process(hp.process(*v)));
+    }
     let n_in = ((n as f32 * params.inhale_fraction).round() as usize).clamp(1, n);
     let segments = [(0, n_in, 1.0f32), (n_in, n, params.exhale_gain)];
     for (start, end, peak) in segments {
@@ -231,11 +248,10 @@ pub fn add_breath_noise(
         }
         let inc = 0.5 / (end - start) as f32;
         let mut phase = 0.0f32;
-        for y in &mut out[start..end] {
+        for (y, v) in out[start..end].iter_mut().zip(&filtered[start..end]) {
             let shape = sin_turns(table, phase);
             let env = params.floor + (1.0 - params.floor) * peak * shape;
-            let filtered = lp2.process(lp1.process(hp.process(noise.white())));
-            *y += gain * env * filtered;
+            *y += gain * env * v;
             phase = (phase + inc).min(0.5);
         }
     }
@@ -433,7 +449,7 @@ pub fn add_wheeze<R: Rng + ?Sized>(
         for (k, &amp) in amps.iter().enumerate().skip(1) {
             if amp != 0.0 {
                 let hk = (k + 1) as f32 * phase;
-                tone += amp * sin_turns(table, hk - hk.floor());
+                tone += amp * sin_turns(table, fract_pos(hk));
             }
         }
         *y += scale * fade * tone;
@@ -488,7 +504,13 @@ pub fn render_recording<R: Rng + ?Sized>(
     for cycle in cycles {
         let end = cycle.end.min(n_frames);
         if cycle.start < end {
-            render_cycle(&mut out[cycle.start..end], cycle.class, sample_rate, level, rng);
+            render_cycle(
+                &mut out[cycle.start..end],
+                cycle.class,
+                sample_rate,
+                level,
+                rng,
+            );
         }
     }
     out
@@ -512,7 +534,9 @@ pub(crate) mod test_spectra {
 
     /// Peak-to-median power over 10 Hz bins from 100 to 1000 Hz.
     pub fn peak_to_median(x: &[f32], rate: f32) -> f64 {
-        let mut p: Vec<f64> = (10..=100).map(|k| power_at(x, rate, k as f32 * 10.0)).collect();
+        let mut p: Vec<f64> = (10..=100)
+            .map(|k| power_at(x, rate, k as f32 * 10.0))
+            .collect();
         let peak = p.iter().cloned().fold(0.0, f64::max);
         p.sort_by(|a, b| a.partial_cmp(b).unwrap());
         peak / p[p.len() / 2]
@@ -521,10 +545,10 @@ pub(crate) mod test_spectra {
 
 #[cfg(test)]
 mod tests {
+    use super::test_spectra::{peak_to_median, power_at};
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-    use super::test_spectra::{peak_to_median, power_at};
 
     fn rms(x: &[f32]) -> f64 {
         (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
@@ -536,7 +560,10 @@ mod tests {
         for i in 0..1000 {
             let p = i as f32 / 1000.0;
             let exact = (std::f64::consts::TAU * p as f64).sin();
-            assert!((sin_turns(table, p) as f64 - exact).abs() < 1e-5, "phase {p}");
+            assert!(
+                (sin_turns(table, p) as f64 - exact).abs() < 1e-5,
+                "phase {p}"
+            );
         }
     }
 
@@ -691,7 +718,10 @@ mod tests {
     #[test]
     fn class_flags_round_trip() {
         for class in SoundClass::ALL {
-            assert_eq!(SoundClass::from_flags(class.crackles(), class.wheezes()), class);
+            assert_eq!(
+                SoundClass::from_flags(class.crackles(), class.wheezes()),
+                class
+            );
             assert_eq!(SoundClass::ALL[class.label()], class);
         }
     }

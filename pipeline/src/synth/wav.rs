@@ -30,10 +30,12 @@ impl PcmFormat {
     }
 }
 
-/// Integer sample for `x` in [-1, 1] (clamped) at `full_scale`, rounded to nearest.
+/// Integer sample for `x` in [-1, 1] (clamped) at `full_scale`, rounded to nearest, halves away
+/// from zero (computed in f64 with a truncating cast: no libm call in the hot loop).
 #[inline]
 pub fn quantize(x: f32, full_scale: i32) -> i32 {
-    (x.clamp(-1.0, 1.0) * full_scale as f32).round() as i32
+    let v = x.clamp(-1.0, 1.0) as f64 * full_scale as f64;
+    (v + 0.5f64.copysign(v)) as i32
 }
 
 /// Writes `samples` (floats in [-1, 1], clamped) as a mono integer PCM WAV at `path`, via a
@@ -65,7 +67,7 @@ pub fn write_pcm_wav(path: &Path, samples: &[f32], format: PcmFormat) -> Result<
     };
     commit_atomic(path, |temp| {
         let wav_err = |source| SynthError::Wav {
-            path: temp.to_path_buf(),
+            path: path.to_path_buf(),
             source,
         };
         let mut writer = hound::WavWriter::create(temp, spec).map_err(wav_err)?;
@@ -107,9 +109,13 @@ mod tests {
             );
             assert_eq!(spec.sample_format, hound::SampleFormat::Int);
             let read: Vec<i32> = reader.samples::<i32>().map(|s| s.unwrap()).collect();
-            let fs = format.full_scale();
-            let half = (0.5 * fs as f32).round() as i32;
-            assert_eq!(read, [0, half, -half, fs, -fs, fs, -fs, 0]);
+            let fs = format.full_scale() as f64;
+            let expected: Vec<i32> = samples
+                .iter()
+                .map(|&x| ((x as f64).clamp(-1.0, 1.0) * fs).round() as i32)
+                .collect();
+            assert_eq!(read, expected);
+            assert_eq!(read[3], (1 << (bits - 1)) - 1);
         }
         // Only the final files remain.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# CNN6 CPU speed, candle (examples/bench_model.rs) vs PyTorch (scripts/bench_model_torch.py),
+# same threads / batch / input; prints both and the candle/PyTorch ratios. Not a test.
+# Usage: scripts/bench_model.sh [--threads 2] [--warmup 3] [--steps 5]
+# Runs are sequential; other load on the machine skews both, so compare ratios from one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=2 WARMUP=3 STEPS=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) THREADS="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --steps) STEPS="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/auscult-target}"
+PY=$(scripts/torch-venv.sh --python)
+
+cargo build --release --example bench_model >&2
+echo "== candle"
+RUST_OUT=$(BENCH_THREADS=$THREADS "$CARGO_TARGET_DIR/release/examples/bench_model" --warmup "$WARMUP" --steps "$STEPS" --phases)
+echo "$RUST_OUT"
+echo "== PyTorch"
+TORCH_OUT=$("$PY" scripts/bench_model_torch.py --threads "$THREADS" --warmup "$WARMUP" --steps "$STEPS")
+echo "$TORCH_OUT"
+
+value() { echo "$1" | sed -n "s/^$2=//p"; }
+echo "== candle / PyTorch ($THREADS threads, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+for what in train infer; do
+  r=$(value "$RUST_OUT" "${what}_samples_per_s")
+  t=$(value "$TORCH_OUT" "${what}_samples_per_s")
+  awk -v w="$what" -v r="$r" -v t="$t" 'BEGIN { printf "%-6s candle %8.3f  torch %8.3f samples/s  ratio %.2fx\n", w, r, t, r / t }'
+done
