@@ -49,8 +49,6 @@ fn check(label: &str, ours: &Tensor, reference: &Tensor) {
     let max_abs = a.iter().zip(&r).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
     let rel = max_abs / scale.max(f64::MIN_POSITIVE);
     println!("{label:<45} max|ref| {scale:>10.4e}  max abs diff {max_abs:>10.3e}  rel {rel:>9.2e}");
-    let bad: Vec<(usize, f64, f64)> = a.iter().zip(&r).enumerate().filter(|(_, (x, y))| (*x - *y).abs() > 1e-5 * scale).map(|(i, (x, y))| (i, *x, *y)).collect();
-    println!("DEBUG {} bad of {}: {:?}", bad.len(), a.len(), &bad[..bad.len().min(30)]);
     assert!(max_abs <= RTOL * scale + 1e-7, "{label}: max abs diff {max_abs} vs max|ref| {scale}");
 }
 

@@ -2,6 +2,7 @@
 
 mod demo;
 mod pipeline;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,9 @@ pub enum Command {
     /// Stage 1: build, inspect or synthesise datasets and caches.
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
+    /// Stage 2: train a CNN6 on a cache with one of the paper's methods.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),
 }
@@ -32,5 +36,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pipeline(c) => pipeline::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Train(c) => train::run(c),
     }
 }

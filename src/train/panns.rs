@@ -40,7 +40,7 @@ pub enum PannsError {
     Io { path: PathBuf, source: std::io::Error },
     #[error(
         "{path}: legacy (pre-1.6, non-zip) PyTorch pickle, which cannot be read here; convert it once with: \
-         python -c \"import torch; torch.save(torch.load('{name}', map_location='cpu', weights_only=False), '{stem}_zip.pth')\""
+         python -c \"import torch; torch.save(torch.load('{name}', map_location='cpu'), '{stem}_zip.pth')\""
     )]
     LegacyPickle { path: PathBuf, name: String, stem: String },
     #[error("{path}: neither a PyTorch zip checkpoint nor a safetensors file")]

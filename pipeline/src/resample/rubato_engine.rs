@@ -5,10 +5,13 @@
 //! through it in fixed chunks, drops rubato's reported output delay so the result is aligned
 //! with the input, and trims to the requested length.
 //!
-//! rubato 0.16's `SincFixedIn` starts its read position half a filter before the first input
-//! sample, so its output is already aligned with the input; its `output_delay()` (half the
-//! filter length in output samples) describes a different convention and is not subtracted.
-//! The alignment is pinned by the tests below.
+//! Alignment: with oversampling factor `f`, rubato 0.16's `SincFixedIn` output `k` sits at
+//! input position `k·r + r − 1 + 1/f` (`r = orig/new`; one step ahead, minus its sub-sample
+//! table convention), not at `k·r` as torchaudio's does. The engine compensates by prepending
+//! `P` zeros to the input and dropping the first `D` outputs with `P = D·r + r − 1 + 1/f`;
+//! for tabulated exact phases (`f = new/gcd`) an integer solution exists, so the output grid
+//! is exactly torchaudio's. With cubic interpolation (very large reduced rates) the residual
+//! offset is below half an input sample. Pinned by the centroid tests below.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -31,6 +34,10 @@ const CUBIC_OVERSAMPLING: usize = 256;
 pub(super) struct RubatoEngine {
     orig_sr: u32,
     new_sr: u32,
+    /// Zeros prepended to the input (alignment, see the module docs).
+    prepend: usize,
+    /// Leading outputs dropped (alignment).
+    drop: usize,
     /// Idle resamplers, reset before each use.
     pool: Mutex<Vec<SincFixedIn<f32>>>,
 }
@@ -38,9 +45,12 @@ pub(super) struct RubatoEngine {
 impl RubatoEngine {
     /// Builds the engine (and one resampler, to surface configuration errors early).
     pub(super) fn new(orig_sr: u32, new_sr: u32) -> Result<Self, String> {
+        let (prepend, drop) = alignment(orig_sr, new_sr);
         let engine = Self {
             orig_sr,
             new_sr,
+            prepend,
+            drop,
             pool: Mutex::new(Vec::new()),
         };
         let first = engine.build()?;
@@ -49,13 +59,7 @@ impl RubatoEngine {
     }
 
     fn build(&self) -> Result<SincFixedIn<f32>, String> {
-        let g = gcd(self.orig_sr as usize, self.new_sr as usize);
-        let phases = self.new_sr as usize / g;
-        let (interpolation, oversampling_factor) = if phases <= MAX_EXACT_PHASES {
-            (SincInterpolationType::Nearest, phases)
-        } else {
-            (SincInterpolationType::Cubic, CUBIC_OVERSAMPLING)
-        };
+        let (interpolation, oversampling_factor) = interpolation(self.orig_sr, self.new_sr);
         let window = WindowFunction::BlackmanHarris2;
         let parameters = SincInterpolationParameters {
             sinc_len: SINC_LEN,
@@ -88,7 +92,14 @@ impl RubatoEngine {
             None => self.build().expect("rubato configuration validated in new()"),
         };
         resampler.reset();
-        let needed = out_len;
+        let padded;
+        let x = if self.prepend > 0 {
+            padded = [vec![0.0; self.prepend].as_slice(), x].concat();
+            padded.as_slice()
+        } else {
+            x
+        };
+        let needed = self.drop + out_len;
         let mut out = Vec::with_capacity(needed + resampler.output_frames_max());
         let mut chunk_out = resampler.output_buffer_allocate(true);
         let mut pos = 0;
@@ -107,8 +118,39 @@ impl RubatoEngine {
             out.extend_from_slice(&chunk_out[0][..written]);
         }
         self.give_back(resampler);
+        out.drain(..self.drop);
         out.truncate(out_len);
         out
+    }
+}
+
+/// Interpolation type and oversampling factor for a rate pair: exact tabulated phases with
+/// `Nearest` when the reduced target rate is small, else cubic over 256 phases.
+fn interpolation(orig_sr: u32, new_sr: u32) -> (SincInterpolationType, usize) {
+    let phases = new_sr as usize / gcd(orig_sr as usize, new_sr as usize);
+    if phases <= MAX_EXACT_PHASES {
+        (SincInterpolationType::Nearest, phases)
+    } else {
+        (SincInterpolationType::Cubic, CUBIC_OVERSAMPLING)
+    }
+}
+
+/// `(prepend, drop)` putting output `k` at input position `k·orig/new` (module docs).
+fn alignment(orig_sr: u32, new_sr: u32) -> (usize, usize) {
+    let g = gcd(orig_sr as usize, new_sr as usize);
+    let (o, n) = (orig_sr as usize / g, new_sr as usize / g);
+    match interpolation(orig_sr, new_sr) {
+        (SincInterpolationType::Nearest, _) => {
+            // Need P = ((D+1)·o + 1)/n − 1 integral: (D+1)·o ≡ −1 (mod n), D < n.
+            let d = (0..n)
+                .find(|d| ((d + 1) * o + 1) % n == 0)
+                .expect("o and n are coprime, so o is invertible mod n");
+            (((d + 1) * o + 1) / n - 1, d)
+        }
+        (_, f) => {
+            let offset = o as f64 / n as f64 - 1.0 + 1.0 / f as f64;
+            (offset.round().max(0.0) as usize, 0)
+        }
     }
 }
 
@@ -124,19 +166,44 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
 mod tests {
     use super::*;
 
-    #[test]
-    fn output_is_aligned_with_input() {
-        // A slow sine resampled 8 kHz -> 16 kHz must line up with the ideal 16 kHz sine.
-        let engine = RubatoEngine::new(8000, 16000).unwrap();
-        let x: Vec<f32> = (0..8000)
-            .map(|i| (2.0 * std::f32::consts::PI * 200.0 * i as f32 / 8000.0).sin())
+    /// Centroid (in output samples) of a resampled Gaussian pulse centred at 0.5 s.
+    fn pulse_centroid(engine: &RubatoEngine) -> f64 {
+        let sr = engine.orig_sr as f64;
+        let x: Vec<f32> = (0..engine.orig_sr as usize)
+            .map(|i| {
+                let t = i as f64 / sr - 0.5;
+                (-(t * t) / (2.0 * 0.002f64.powi(2))).exp() as f32
+            })
             .collect();
-        let y = engine.process(&x, 16000);
-        assert_eq!(y.len(), 16000);
-        for (i, &v) in y.iter().enumerate().take(15000).skip(1000) {
-            let ideal = (2.0 * std::f32::consts::PI * 200.0 * i as f32 / 16000.0).sin();
-            assert!((v - ideal).abs() < 1e-3, "sample {i}: {v} vs {ideal}");
+        let out_len = engine.new_sr as usize;
+        let y = engine.process(&x, out_len);
+        assert_eq!(y.len(), out_len);
+        let (mass, moment) = y.iter().enumerate().fold((0.0, 0.0), |(m, mo), (i, &v)| {
+            (m + v as f64, mo + v as f64 * i as f64)
+        });
+        moment / mass
+    }
+
+    #[test]
+    fn output_grid_is_aligned_with_torchaudio() {
+        for orig in [4000u32, 8000, 10000, 22050, 44100, 48000] {
+            let engine = RubatoEngine::new(orig, 16000).unwrap();
+            let centroid = pulse_centroid(&engine);
+            assert!((centroid - 8000.0).abs() < 0.01, "{orig}: centroid {centroid}");
         }
+        // Awkward ratio (cubic interpolation): within half an input sample.
+        let engine = RubatoEngine::new(44100, 16001).unwrap();
+        let centroid = pulse_centroid(&engine);
+        assert!((centroid - 8000.5).abs() < 0.5 * 16001.0 / 44100.0 + 0.01, "{centroid}");
+    }
+
+    #[test]
+    fn alignment_solutions() {
+        assert_eq!(alignment(8000, 16000), (0, 0));
+        assert_eq!(alignment(4000, 16000), (0, 2));
+        assert_eq!(alignment(48000, 16000), (3, 0));
+        let (p, d) = alignment(44100, 16000);
+        assert_eq!((d + 1) * 441 + 1, (p + 1) * 160);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `Σ_m kernel[j][m] · x[q·orig + m − width]` (zero outside `x`). The Hann-windowed sinc is
 //! clamped to `|t| ≤ 6` zero crossings, where it is exactly `0.0` after the float32 cast, so
 //! each phase keeps only the contiguous run of non-zero taps: same products, fewer zeros.
+//! Products are summed in tap order for each output.
 
 use std::f64::consts::PI;
 
@@ -51,6 +52,8 @@ pub(super) struct PolyphaseKernel {
     phases: Vec<Phase>,
     /// All phases' non-zero taps, concatenated.
     taps: Vec<f32>,
+    /// Largest `m div orig` over all stored taps (stream look-ahead in blocks).
+    max_block_offset: usize,
 }
 
 /// Constants shared by every tap of one rate pair, computed as torchaudio does in Python.
@@ -125,11 +128,18 @@ impl PolyphaseKernel {
             });
             taps.extend_from_slice(&values[first..last]);
         }
+        let max_block_offset = phases
+            .iter()
+            .filter(|p| p.len > 0)
+            .map(|p| (p.first_tap + p.len - 1) / orig)
+            .max()
+            .unwrap_or(0);
         Self {
             orig,
             width: geometry.width,
             phases,
             taps,
+            max_block_offset,
         }
     }
 
@@ -151,54 +161,57 @@ impl PolyphaseKernel {
     }
 
     /// Resamples `x`, producing exactly `out_len` samples (torchaudio's trimmed length).
+    ///
+    /// Output `q·new + j` reads padded input `q·orig + m` for the taps `m` of phase `j`.
+    /// Splitting the padded input into `orig` streams (`stream_r[p] = padded[p·orig + r]`)
+    /// makes that `stream_{m mod orig}[q + m div orig]`: contiguous in `q`. So each phase is
+    /// computed for all blocks `q` at once as a sum of scaled stream slices (vectorisable
+    /// axpy loops, taps accumulated in order), then scattered to its output positions.
     pub(super) fn apply(&self, x: &[f32], out_len: usize) -> Vec<f32> {
+        let new = self.phases.len();
         let mut y = vec![0.0f32; out_len];
-        let len = x.len() as isize;
-        for (block, outputs) in y.chunks_mut(self.phases.len()).enumerate() {
-            let block_start = (block * self.orig) as isize - self.width as isize;
-            for (out, phase) in outputs.iter_mut().zip(&self.phases) {
-                let taps = &self.taps[phase.start..phase.start + phase.len];
-                let first = block_start + phase.first_tap as isize;
-                if first >= 0 && first + phase.len as isize <= len {
-                    let start = first as usize;
-                    *out = dot(taps, &x[start..start + phase.len]);
-                } else {
-                    // Edge: the zero padding contributes nothing, so clip to the signal.
-                    let lo = (-first).max(0);
-                    let hi = (len - first).min(phase.len as isize);
-                    if hi > lo {
-                        let (lo, hi) = (lo as usize, hi as usize);
-                        let start = (first + lo as isize) as usize;
-                        *out = dot(&taps[lo..hi], &x[start..start + (hi - lo)]);
-                    }
+        let blocks = out_len.div_ceil(new);
+        if blocks == 0 {
+            return y;
+        }
+        let stream_len = blocks + self.max_block_offset + 1;
+        let streams = self.split_streams(x, stream_len);
+        let mut acc = vec![0.0f32; blocks];
+        for (j, phase) in self.phases.iter().enumerate().take(out_len) {
+            let count = (out_len - j).div_ceil(new);
+            let acc = &mut acc[..count];
+            acc.fill(0.0);
+            let taps = &self.taps[phase.start..phase.start + phase.len];
+            for (i, &tap) in taps.iter().enumerate() {
+                let m = phase.first_tap + i;
+                let offset = (m % self.orig) * stream_len + m / self.orig;
+                let source = &streams[offset..offset + count];
+                for (a, &v) in acc.iter_mut().zip(source) {
+                    *a += tap * v;
                 }
+            }
+            for (out, &v) in y[j..].iter_mut().step_by(new).zip(acc.iter()) {
+                *out = v;
             }
         }
         y
     }
-}
 
-/// Dot product with eight independent accumulators so the loop vectorises.
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let chunks_a = a.chunks_exact(LANES);
-    let chunks_b = b.chunks_exact(LANES);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for lane in 0..LANES {
-            acc[lane] += ca[lane] * cb[lane];
+    /// The zero-padded input (`width` zeros before `x`, zeros after) split into `orig`
+    /// streams of `stream_len` samples, stream `r` at offset `r · stream_len`.
+    fn split_streams(&self, x: &[f32], stream_len: usize) -> Vec<f32> {
+        let mut streams = vec![0.0f32; self.orig * stream_len];
+        // padded[p] = x[p - width]; block p covers padded[p·orig .. (p+1)·orig].
+        for p in 0..stream_len {
+            let block = p * self.orig;
+            let lo = block.max(self.width);
+            let hi = (block + self.orig).min(self.width + x.len());
+            for padded in lo..hi {
+                streams[(padded - block) * stream_len + p] = x[padded - self.width];
+            }
         }
+        streams
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 #[cfg(test)]
@@ -243,14 +256,5 @@ mod tests {
         assert_eq!(kernel.values[kernel.width], 0.99f64 as f32);
         let kernel = PolyphaseKernel::new(441, 160).dense();
         assert_eq!(kernel.values[kernel.width], (158.4f64 / 441.0) as f32);
-    }
-
-    #[test]
-    fn dot_matches_naive_sum() {
-        let a: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..37).map(|i| (i as f32 * 0.11).cos()).collect();
-        let naive: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
-        assert!((dot(&a, &b) as f64 - naive).abs() < 1e-5);
-        assert_eq!(dot(&[], &[]), 0.0);
     }
 }
