@@ -200,6 +200,20 @@ pub struct SynthArgs {
     /// Random seed (same seed, same bytes).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// ICBHI benchmark corpus: take every `<name>.txt` of this folder (e.g. the real
+    /// all_annotations/) with its real cycle timings and write synthetic audio for it at the
+    /// device's real rate and bit depth (needs --split-file).
+    #[arg(long, value_name = "DIR")]
+    pub from_annotations: Option<PathBuf>,
+    /// With --from-annotations: the split file to copy.
+    #[arg(long)]
+    pub split_file: Option<PathBuf>,
+    /// With --from-annotations: demographics file to copy.
+    #[arg(long)]
+    pub demographics_file: Option<PathBuf>,
+    /// With --from-annotations: diagnosis file to copy.
+    #[arg(long)]
+    pub diagnosis_file: Option<PathBuf>,
 }
 
 pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
@@ -245,6 +259,24 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use auscult_pipeline::synth;
     match args.dataset {
+        DatasetArg::Icbhi if args.from_annotations.is_some() => {
+            let o = synth::CorpusFromAnnotations {
+                annotations_dir: args.from_annotations.clone().unwrap_or_default(),
+                split_file: args.split_file.clone().context("--from-annotations needs --split-file")?,
+                demographics_file: args.demographics_file.clone(),
+                diagnosis_file: args.diagnosis_file.clone(),
+                seed: args.seed,
+            };
+            let r = synth::synth_icbhi_from_annotations(&args.output, &o)
+                .with_context(|| format!("writing the ICBHI-scale corpus to {}", args.output.display()))?;
+            eprintln!(
+                "wrote {} recordings, {} cycles ({:.0} s of audio) to {}",
+                r.recordings,
+                r.cycles,
+                r.audio_seconds,
+                args.output.display()
+            );
+        }
         DatasetArg::Icbhi => {
             let mut o = synth::IcbhiSynthOptions { seed: args.seed, ..Default::default() };
             if let Some(n) = args.recordings {
@@ -260,7 +292,22 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 args.output.display()
             );
         }
-        DatasetArg::Sprsound => anyhow::bail!("TEMP"),
+        DatasetArg::Sprsound => {
+            let mut o = synth::sprsound::SprsoundSynthOptions { seed: args.seed, ..Default::default() };
+            if let Some(n) = args.recordings {
+                o.recordings = n;
+            }
+            let r = synth::sprsound::synth_sprsound(&args.output, &o)
+                .with_context(|| format!("writing a synthetic SPRSound database to {}", args.output.display()))?;
+            let splits: Vec<String> = r.per_split.iter().map(|(k, v)| format!("{k} {}", v.recordings)).collect();
+            eprintln!(
+                "wrote {} recordings ({}; {:.0} s of audio) to {}",
+                r.recordings,
+                splits.join(", "),
+                r.audio_seconds,
+                args.output.display()
+            );
+        }
     }
     Ok(())
 }

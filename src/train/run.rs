@@ -73,11 +73,9 @@ pub fn evaluate(method: &Method, split: &SplitData, transform: &InputTransform, 
     let mut cm = ConfusionMatrix::new(n_classes)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for idx in ordered_batches(split.len(), batch) {
-        let (x, y) = split.batch(&idx)?;
-        let x = transform.apply(&x, false, &mut rng)?;
-        let logits = method.logits(&x)?;
+        let logits = method.split_logits(split, &idx, transform, &mut rng)?;
         let pred = argmax_predictions(&logits)?;
-        let target: Vec<usize> = y.to_vec1::<u32>()?.into_iter().map(|v| v as usize).collect();
+        let target: Vec<usize> = idx.iter().map(|&i| split.labels[i as usize] as usize).collect();
         cm.add(&pred, &target)?;
     }
     Ok(cm.metrics())
@@ -113,6 +111,9 @@ pub struct Selected {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub method: String,
+    /// Stem of the config file the run was started from (e.g. `table1_scl_scratch`), matched by
+    /// `auscult report` against the paper's numbers.
+    pub config_name: Option<String>,
     pub seed: u64,
     pub dataset: String,
     pub eval_split: String,
@@ -122,6 +123,8 @@ pub struct RunSummary {
     pub best_by_val: Option<Selected>,
     pub final_epoch: Selected,
     pub loss_terms_last_epoch: serde_json::Map<String, serde_json::Value>,
+    /// Method facts (contrastive heads, their labels, training rows lacking a metadata label).
+    pub method_info: serde_json::Map<String, serde_json::Value>,
     pub wall_seconds: f64,
     pub git_revision: Option<String>,
     pub train_rows: usize,
@@ -226,6 +229,8 @@ impl<'a> Trainer<'a> {
                 if let Some(logits) = out.logits {
                     let pred = argmax_predictions(&logits)?;
                     let t: Vec<usize> = y.to_vec1::<u32>()?.into_iter().map(|v| v as usize).collect();
+                    // Two-view methods return both views' logits: targets repeat.
+                    let t: Vec<usize> = t.iter().cycle().take(pred.len()).copied().collect();
                     cm.add(&pred, &t)?;
                 }
             }
@@ -296,8 +301,15 @@ pub struct StageResult {
     pub terms_last: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Trains one seed into `out`.
-pub fn train_one(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &RunData, out: &Path) -> Result<RunSummary> {
+/// Trains one seed into `out`; `config_name` is recorded in the summary.
+pub fn train_one(
+    kind: MethodKind,
+    cfg: &TrainConfig,
+    config_name: Option<&str>,
+    cache: &CacheData,
+    data: &RunData,
+    out: &Path,
+) -> Result<RunSummary> {
     let t0 = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating run dir {}", out.display()))?;
     let device = data.train.mel.device().clone();
@@ -326,6 +338,7 @@ pub fn train_one(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &
         None
     };
     let mut method = Method::new(kind, model, &cfg, cache, data, class_weights, &device)?;
+    let method_info = method.info();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut trainer = Trainer {
         cfg: &cfg,
@@ -350,6 +363,7 @@ pub fn train_one(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &
     let best_eval = result.best_eval.context("no evaluation happened")?;
     let summary = RunSummary {
         method: kind.name().to_string(),
+        config_name: config_name.map(str::to_string),
         seed: cfg.seed,
         dataset: cache.dataset.clone(),
         eval_split: data.eval.name.clone(),
@@ -357,6 +371,7 @@ pub fn train_one(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &
         best_by_eval: best_eval,
         best_by_val: result.best_val,
         loss_terms_last_epoch: result.terms_last,
+        method_info,
         wall_seconds: t0.elapsed().as_secs_f64(),
         git_revision: git_revision(),
         train_rows: data.train.len(),
@@ -371,6 +386,8 @@ pub fn train_one(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &
 #[derive(Debug, Clone, Serialize)]
 pub struct MultiRunSummary {
     pub method: String,
+    /// Stem of the config file the runs were started from.
+    pub config_name: Option<String>,
     pub dataset: String,
     pub seeds: Vec<u64>,
     /// Population std (ddof 0, like `np.std`).
@@ -384,6 +401,17 @@ pub struct MultiRunSummary {
 /// `--runs N`: seeds S..S+N-1 into `out/seed_<s>/`, then the aggregate `out/summary.json`.
 /// With one run the run dir is `out` itself.
 pub fn train(kind: MethodKind, cfg: &TrainConfig, cache_dir: &Path, out: &Path) -> Result<MultiRunSummary> {
+    train_named(kind, cfg, None, cache_dir, out)
+}
+
+/// [`train`], recording `config_name` (the config file's stem) in every summary.
+pub fn train_named(
+    kind: MethodKind,
+    cfg: &TrainConfig,
+    config_name: Option<&str>,
+    cache_dir: &Path,
+    out: &Path,
+) -> Result<MultiRunSummary> {
     cfg.validate()?;
     let device = parse_device(&cfg.device)?;
     let cache = CacheData::open(cache_dir)?;
@@ -404,7 +432,7 @@ pub fn train(kind: MethodKind, cfg: &TrainConfig, cache_dir: &Path, out: &Path) 
             data.eval.len(),
             data.eval.name
         );
-        summaries.push(train_one(kind, &c, &cache, &data, &dir)?);
+        summaries.push(train_one(kind, &c, config_name, &cache, &data, &dir)?);
         dirs.push(dir.display().to_string());
     }
     let pick = |f: &dyn Fn(&RunSummary) -> Option<Metrics>| {
@@ -413,6 +441,7 @@ pub fn train(kind: MethodKind, cfg: &TrainConfig, cache_dir: &Path, out: &Path) 
     };
     let multi = MultiRunSummary {
         method: kind.name().to_string(),
+        config_name: config_name.map(str::to_string),
         dataset: cache.dataset.clone(),
         seeds: summaries.iter().map(|s| s.seed).collect(),
         best_by_eval: pick(&|s| Some(s.best_by_eval.eval.clone())),

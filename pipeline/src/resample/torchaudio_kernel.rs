@@ -52,6 +52,9 @@ pub(super) struct PolyphaseKernel {
     phases: Vec<Phase>,
     /// All phases' non-zero taps, concatenated.
     taps: Vec<f32>,
+    /// For each stored tap with dense index `m`: `(m mod orig, m div orig)`, the input stream
+    /// and block offset it reads (see [`PolyphaseKernel::apply`]).
+    tap_sources: Vec<(usize, usize)>,
     /// Largest `m div orig` over all stored taps (stream look-ahead in blocks).
     max_block_offset: usize,
 }
@@ -128,17 +131,18 @@ impl PolyphaseKernel {
             });
             taps.extend_from_slice(&values[first..last]);
         }
-        let max_block_offset = phases
+        let tap_sources: Vec<(usize, usize)> = phases
             .iter()
-            .filter(|p| p.len > 0)
-            .map(|p| (p.first_tap + p.len - 1) / orig)
-            .max()
-            .unwrap_or(0);
+            .flat_map(|p| p.first_tap..p.first_tap + p.len)
+            .map(|m| (m % orig, m / orig))
+            .collect();
+        let max_block_offset = tap_sources.iter().map(|&(_, a)| a).max().unwrap_or(0);
         Self {
             orig,
             width: geometry.width,
             phases,
             taps,
+            tap_sources,
             max_block_offset,
         }
     }
@@ -182,9 +186,9 @@ impl PolyphaseKernel {
             let acc = &mut acc[..count];
             acc.fill(0.0);
             let taps = &self.taps[phase.start..phase.start + phase.len];
-            for (i, &tap) in taps.iter().enumerate() {
-                let m = phase.first_tap + i;
-                let offset = (m % self.orig) * stream_len + m / self.orig;
+            let sources = &self.tap_sources[phase.start..phase.start + phase.len];
+            for (&tap, &(stream, block_offset)) in taps.iter().zip(sources) {
+                let offset = stream * stream_len + block_offset;
                 let source = &streams[offset..offset + count];
                 for (a, &v) in acc.iter_mut().zip(source) {
                     *a += tap * v;

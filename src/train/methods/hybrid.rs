@@ -1,0 +1,59 @@
+//! The hybrid objective (hybrid.py `train_epoch_supconce`): two augmented views, each through the
+//! encoder in its own train-mode pass; the encoder's linear head gives both views' logits, a
+//! projector gives both views' projections, and the loss is
+//! `α·SupCon(proj1, proj2, y) + (1 − α)·CE(cat[logits1, logits2], cat[y, y])`.
+
+use anyhow::Result;
+use candle_core::{DType, Device, Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+use super::projector::Projector;
+use super::LossOut;
+use crate::train::cnn6::Cnn6;
+use crate::train::config::TrainConfig;
+use crate::train::losses::supcon_ce_loss;
+use crate::train::transforms::InputTransform;
+
+/// The projector and trade-off of the hybrid method.
+pub(super) struct Hybrid {
+    pub(super) projector: Projector,
+    alpha: f64,
+    temperature: f64,
+}
+
+impl Hybrid {
+    pub(super) fn new(cfg: &TrainConfig, device: &Device) -> Result<Self> {
+        Ok(Hybrid {
+            projector: Projector::new_seeded(cfg.projection_dim, cfg.seed, 0, device)?,
+            alpha: cfg.alpha,
+            temperature: cfg.temperature,
+        })
+    }
+
+    pub(super) fn vars(&self) -> Vec<Var> {
+        self.projector.vars()
+    }
+
+    /// Loss of one batch; `terms` holds `supcon` and `ce`; `logits` are both views' logits
+    /// (`[2B, C]`, view 1 first), as the official training metrics count them.
+    pub(super) fn loss(
+        &self,
+        model: &Cnn6,
+        x: &Tensor,
+        y: &Tensor,
+        class_weights: Option<&Tensor>,
+        transform: &InputTransform,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<LossOut> {
+        let x1 = transform.apply(x, true, rng)?;
+        let x2 = transform.apply(x, true, rng)?;
+        let f1 = model.embed(&x1, true)?;
+        let f2 = model.embed(&x2, true)?;
+        let (l1, l2) = (model.head(&f1)?, model.head(&f2)?);
+        let (p1, p2) = (self.projector.forward(&f1)?, self.projector.forward(&f2)?);
+        let out = supcon_ce_loss(&p1, &p2, &l1, &l2, y, class_weights, self.alpha, self.temperature)?;
+        let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
+        let terms = vec![("supcon".to_string(), scalar(&out.supcon)?), ("ce".to_string(), scalar(&out.ce)?)];
+        Ok(LossOut { loss: out.total, terms, logits: Some(Tensor::cat(&[&l1, &l2], 0)?.detach()) })
+    }
+}

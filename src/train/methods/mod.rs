@@ -1,0 +1,262 @@
+//! Training methods: each is a loss plus heads over the one CNN6 encoder; the loop in
+//! [`run`](super::run) is shared.
+//!
+//! - `ce` ([`ce`]): the encoder's linear head, class-weighted cross-entropy.
+//! - `scl`, `simclr`, `mscl` ([`contrastive`]): SupCon on projections of two augmented views
+//!   (class labels, no labels, or several metadata heads), then linear evaluation
+//!   ([`linear_eval`]) of the frozen encoder.
+//! - `hybrid` ([`hybrid`]): α·SupCon + (1 − α)·CE, evaluated through the linear head.
+
+mod ce;
+mod contrastive;
+mod hybrid;
+mod linear_eval;
+pub mod projector;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+use super::cnn6::Cnn6;
+use super::config::TrainConfig;
+use super::data::CacheData;
+use super::data::SplitData;
+use super::losses::cross_entropy;
+use super::run::RunData;
+use super::transforms::InputTransform;
+use contrastive::Contrastive;
+pub use contrastive::DEFAULT_MSCL_HEADS;
+use hybrid::Hybrid;
+use linear_eval::LinearEval;
+use projector::Projector;
+
+/// The methods `auscult train <method>` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    /// Cross-entropy through the encoder's linear head.
+    Ce,
+    /// Supervised contrastive learning on the class label (or a metadata label spec), then
+    /// linear evaluation.
+    Scl,
+    /// Label-free contrastive learning (each view's positive is its twin), then linear evaluation.
+    Simclr,
+    /// α·SupCon + (1 − α)·CE, evaluated through the linear head each epoch.
+    Hybrid,
+    /// Multi-head SupCon `Σ λ_i · SupCon_i` over label specs, then linear evaluation.
+    Mscl,
+}
+
+impl MethodKind {
+    /// Every method, in the order the CLI lists them.
+    pub const ALL: [MethodKind; 5] = [MethodKind::Ce, MethodKind::Scl, MethodKind::Simclr, MethodKind::Hybrid, MethodKind::Mscl];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MethodKind::Ce => "ce",
+            MethodKind::Scl => "scl",
+            MethodKind::Simclr => "simclr",
+            MethodKind::Hybrid => "hybrid",
+            MethodKind::Mscl => "mscl",
+        }
+    }
+
+    /// Whether the method trains a classifier while it trains the encoder (else it is evaluated
+    /// by a linear-evaluation stage afterwards).
+    pub fn classifies_while_training(self) -> bool {
+        matches!(self, MethodKind::Ce | MethodKind::Hybrid)
+    }
+}
+
+/// One batch's loss, its named terms, and (for classifying methods) train-mode logits.
+pub struct LossOut {
+    pub loss: Tensor,
+    pub terms: Vec<(String, f64)>,
+    /// `[B, C]` logits of the batch, or `[2B, C]` for two views (targets repeated).
+    pub logits: Option<Tensor>,
+}
+
+/// What a method trains besides the encoder.
+enum Stage {
+    Ce,
+    Contrastive(Contrastive),
+    Hybrid(Hybrid),
+    LinearEval(LinearEval),
+}
+
+/// A method bound to its encoder and heads.
+pub struct Method {
+    pub kind: MethodKind,
+    pub model: Cnn6,
+    class_weights: Option<Tensor>,
+    stage: Stage,
+}
+
+/// Checks that a config does not set fields the method would silently ignore.
+fn check_fields(kind: MethodKind, cfg: &TrainConfig) -> Result<()> {
+    if cfg.labels.is_some() && kind != MethodKind::Scl {
+        anyhow::bail!(
+            "the config sets `labels` ({:?}), which only `scl` uses; method `{}` would ignore it",
+            cfg.labels.as_deref().unwrap_or_default(),
+            kind.name()
+        );
+    }
+    if cfg.heads.is_some() && kind != MethodKind::Mscl {
+        anyhow::bail!(
+            "the config sets `heads` ({:?}), which only `mscl` uses; method `{}` would ignore it",
+            cfg.heads.as_deref().unwrap_or_default(),
+            kind.name()
+        );
+    }
+    Ok(())
+}
+
+/// `<dir>/<stem>.projectors.safetensors` beside a checkpoint.
+fn projectors_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}.projectors.safetensors"))
+}
+
+impl Method {
+    pub fn new(
+        kind: MethodKind,
+        model: Cnn6,
+        cfg: &TrainConfig,
+        cache: &CacheData,
+        data: &RunData,
+        class_weights: Option<Tensor>,
+        device: &Device,
+    ) -> Result<Self> {
+        check_fields(kind, cfg)?;
+        let stage = match kind {
+            MethodKind::Ce => Stage::Ce,
+            MethodKind::Hybrid => Stage::Hybrid(Hybrid::new(cfg, device)?),
+            MethodKind::Scl | MethodKind::Simclr | MethodKind::Mscl => {
+                Stage::Contrastive(Contrastive::new(kind, cfg, cache, data, device)?)
+            }
+        };
+        Ok(Method { kind, model, class_weights, stage })
+    }
+
+    /// Parameters the optimiser updates: the encoder and its head (CE), the encoder and the
+    /// projectors (contrastive; the unused linear head is left out), all of them (hybrid), or the
+    /// linear classifier alone (linear evaluation).
+    pub fn trainable_vars(&self) -> Vec<Var> {
+        let encoder = || -> Vec<Var> {
+            self.model.state_dict().into_iter().filter(|e| e.trainable && !e.name.starts_with("linear.")).map(|e| e.var).collect()
+        };
+        match &self.stage {
+            Stage::Ce => self.model.trainable_vars(),
+            Stage::Contrastive(c) => encoder().into_iter().chain(c.vars()).collect(),
+            Stage::Hybrid(h) => self.model.trainable_vars().into_iter().chain(h.vars()).collect(),
+            Stage::LinearEval(_) => vec![self.model.linear_weight.clone(), self.model.linear_bias.clone()],
+        }
+    }
+
+    /// Whether the method classifies during training (evaluated every epoch); the contrastive
+    /// family does not, and is evaluated by linear evaluation afterwards.
+    pub fn has_classifier(&self) -> bool {
+        !matches!(self.stage, Stage::Contrastive(_))
+    }
+
+    /// Training loss of one batch of dB log-mels `x` with labels `y`; `rows` are the batch's
+    /// indices into the training split (for metadata-derived labels and cached embeddings).
+    pub fn loss(&mut self, x: &Tensor, y: &Tensor, rows: &[u32], transform: &InputTransform, rng: &mut ChaCha8Rng) -> Result<LossOut> {
+        let cw = self.class_weights.as_ref();
+        match &self.stage {
+            Stage::Ce => ce::loss(&self.model, x, y, cw, transform, rng),
+            Stage::Contrastive(c) => c.loss(&self.model, x, y, rows, transform, rng),
+            Stage::Hybrid(h) => h.loss(&self.model, x, y, cw, transform, rng),
+            Stage::LinearEval(le) => {
+                let emb = le.embed(&self.model, le.train_key, rows, || Ok(x.clone()), transform)?;
+                let logits = self.model.head(&emb)?;
+                let loss = cross_entropy(&logits, y, cw)?;
+                Ok(LossOut { loss, terms: Vec::new(), logits: Some(logits.detach()) })
+            }
+        }
+    }
+
+    /// Eval-mode class logits of transformed inputs (through the encoder and its linear head).
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        anyhow::ensure!(self.has_classifier(), "method `{}` has no classifier before linear evaluation", self.kind.name());
+        Ok(self.model.forward(x, false)?)
+    }
+
+    /// Eval-mode class logits of rows `idx` of `split` (un-augmented): what evaluation uses.
+    /// Linear evaluation reads the frozen encoder's precomputed embeddings.
+    pub fn split_logits(&self, split: &SplitData, idx: &[u32], transform: &InputTransform, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        if let Stage::LinearEval(le) = &self.stage {
+            let emb = le.embed(&self.model, split.mel.id(), idx, || Ok(split.batch(idx)?.0), transform)?;
+            return Ok(self.model.head(&emb)?);
+        }
+        let (x, _) = split.batch(idx)?;
+        self.logits(&transform.apply(&x, false, rng)?)
+    }
+
+    fn projectors(&self) -> Vec<(String, &Projector)> {
+        match &self.stage {
+            Stage::Contrastive(c) => c.projectors(),
+            Stage::Hybrid(h) => vec![("head0.".to_string(), &h.projector)],
+            Stage::Ce | Stage::LinearEval(_) => Vec::new(),
+        }
+    }
+
+    /// Writes the encoder (+ head) with the official `_CNN6` key names to `path`, and the
+    /// projectors (if any) to `<stem>.projectors.safetensors` beside it (keys
+    /// `head<i>.linear{1,2}.{weight,bias}`). Both are written to a temporary name first.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.model.save_state_dict(path, "")?;
+        let projectors = self.projectors();
+        if projectors.is_empty() {
+            return Ok(());
+        }
+        let tensors: HashMap<String, Tensor> = projectors
+            .iter()
+            .flat_map(|(prefix, p)| p.named(prefix))
+            .map(|(n, v)| (n, v.as_detached_tensor()))
+            .collect();
+        let dest = projectors_path(path);
+        let tmp = dest.with_extension("safetensors.tmp");
+        candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
+        Ok(())
+    }
+
+    /// Restores what [`Method::save`] wrote (projectors too when their file exists).
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        self.model.load_state_dict(path, "")?;
+        let projectors = self.projectors();
+        let file = projectors_path(path);
+        if projectors.is_empty() || !file.exists() {
+            return Ok(());
+        }
+        let tensors = candle_core::safetensors::load(&file, self.model.linear_weight.device())
+            .with_context(|| format!("reading {}", file.display()))?;
+        for (prefix, p) in projectors {
+            p.load(&tensors, &prefix).with_context(|| format!("{}", file.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Facts about the method for the run summary (`method_info`): contrastive heads, their
+    /// labels and how many training rows lack each metadata label.
+    pub fn info(&self) -> serde_json::Map<String, serde_json::Value> {
+        match &self.stage {
+            Stage::Contrastive(c) => c.info(),
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    /// The linear-evaluation stage of a contrastive method: projectors dropped, encoder frozen
+    /// (eval mode, embeddings computed once per split where possible), only the linear head
+    /// trained. Methods that already classify are returned unchanged.
+    pub fn into_linear_eval(self, cfg: &TrainConfig, data: &RunData, _device: &Device) -> Result<Method> {
+        if self.has_classifier() {
+            return Ok(self);
+        }
+        let le = LinearEval::new(&self.model, data, &cfg.input_transform(), cfg.eval_batch_size)?;
+        Ok(Method { kind: self.kind, model: self.model, class_weights: self.class_weights, stage: Stage::LinearEval(le) })
+    }
+}

@@ -1,0 +1,110 @@
+//! SPRSound stage-1 tests: synth → build → inspect round trip, bad inputs, and metadata-only on
+//! the real annotation sample (from ../shared/data when present).
+
+mod common;
+
+use std::path::Path;
+
+use auscult_cache::CacheReader;
+use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
+use auscult_pipeline::metadata::{f64_column, read_table, string_column};
+use auscult_pipeline::synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
+use common::{auscult, shared_data};
+
+fn synth_db(seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    synth_sprsound(dir.path(), &SprsoundSynthOptions { recordings: 12, seed, ..Default::default() }).unwrap();
+    dir
+}
+
+fn json_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = walk(root).into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn synth_build_inspect_round_trip() {
+    let db = synth_db(1);
+    let cache = tempfile::tempdir().unwrap();
+    let r = build(&BuildOptions::new(Dataset::Sprsound, db.path(), cache.path())).unwrap();
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    let df = read_table(&cache.path().join("metadata.parquet")).unwrap();
+    assert_eq!(df.height(), r.rows);
+    let split = string_column(&df, "split").unwrap();
+    for s in ["train", "inter_test", "intra_test"] {
+        assert!(split.iter().any(|v| v.as_deref() == Some(s)), "no {s} rows");
+    }
+    // 7-class labels with Normal = 0, binary label consistent with it.
+    let label = f64_column(&df, "label").unwrap();
+    let binary = f64_column(&df, "label_binary").unwrap();
+    for (l, b) in label.iter().zip(&binary) {
+        assert_eq!((l.unwrap() > 0.0) as i64 as f64, b.unwrap());
+    }
+    let reader = CacheReader::open(cache.path()).unwrap();
+    reader.verify().unwrap();
+    let counts = &reader.manifest().counts;
+    assert!(counts["dataset"]["splits"]["train"]["poor_quality_records"].as_u64().is_some(), "{counts}");
+    let out = auscult(&["pipeline", "inspect", cache.path().to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("inter_test") && text.contains("age_group"), "{text}");
+}
+
+#[test]
+fn bad_json_fails_naming_the_file_and_skip_lists_it() {
+    let db = synth_db(2);
+    let files = json_files(db.path());
+    std::fs::write(&files[0], b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"900\", \"end\": \"100\", \"type\": \"Normal\"}]}").unwrap();
+    std::fs::write(&files[1], b"{not json").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path())).unwrap_err().to_string();
+    let n0 = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    let n1 = files[1].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(e.contains(&n0) && e.contains(&n1), "{e}");
+    assert!(!out.path().join("manifest.json").exists() && !out.path().join("metadata.parquet").exists());
+    let mut o = BuildOptions::new(Dataset::Sprsound, db.path(), out.path());
+    o.on_error = OnError::Skip;
+    let r = build(&o).unwrap();
+    assert_eq!(r.skipped.len(), 2, "{:?}", r.skipped);
+}
+
+#[test]
+fn event_past_the_end_of_the_audio_names_the_event() {
+    let db = synth_db(3);
+    let f = &json_files(db.path())[0];
+    std::fs::write(f, b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"100\", \"end\": \"900\", \"type\": \"Normal\"}, {\"start\": \"99000\", \"end\": \"99900\", \"type\": \"Normal\"}]}").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path())).unwrap_err().to_string();
+    assert!(e.contains("event_annotation[1]") && e.contains("past the end"), "{e}");
+}
+
+#[test]
+fn metadata_only_on_the_real_annotation_sample() {
+    let Some(root) = shared_data("sprsound") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let mut o = BuildOptions::new(Dataset::Sprsound, &root, out.path());
+    o.metadata_only = true;
+    let r = build(&o).unwrap();
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    // The sample's README: 114 + 65 + 50 events in train / inter / intra.
+    assert_eq!(r.rows, 229);
+    let df = read_table(&out.path().join("metadata.parquet")).unwrap();
+    let split = string_column(&df, "split").unwrap();
+    let n = |s: &str| split.iter().filter(|v| v.as_deref() == Some(s)).count();
+    assert_eq!((n("train"), n("inter_test"), n("intra_test")), (114, 65, 50));
+    let pid = string_column(&df, "patient_id").unwrap();
+    assert!(pid.iter().all(|p| p.as_ref().is_some_and(|p| p.len() == 8)));
+}
