@@ -270,7 +270,7 @@ pub fn parse_diagnosis(path: &Path, text: &str) -> Result<BTreeMap<i64, String>,
             continue;
         }
         let err = |why: String| PipelineError::Parse { path: path.to_path_buf(), line: i + 1, msg: why };
-        let mut parts = raw.splitn(2, |c: char| c == ',' || c == '\t');
+        let mut parts = raw.splitn(2, [',', '\t']);
         let id = parts.next().unwrap_or("").trim();
         let diagnosis = parts.next().map(str::trim).unwrap_or("");
         let Ok(id) = id.parse::<i64>() else {
