@@ -12,8 +12,8 @@ while [ $# -gt 0 ]; do case "$1" in --threads) THREADS=$2; shift 2;; --skip-torc
 SHARED=../shared/data/icbhi
 [ -d "$SHARED/all_annotations" ] || { echo "needs $SHARED/all_annotations"; exit 2; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auscult-target}"
-cargo build --release -q
-BIN="$CARGO_TARGET_DIR/release/auscult"
+if [ -z "${AUSCULT_BIN:-}" ]; then cargo build --release -q; fi
+BIN="${AUSCULT_BIN:-$CARGO_TARGET_DIR/release/auscult}"
 WORK="${BENCH_DIR:-/tmp/auscult-bench}"
 CORPUS="$WORK/icbhi-corpus"; CACHE="$WORK/icbhi-cache"
 if [ ! -f "$CORPUS/.done" ]; then
