@@ -45,6 +45,17 @@ fn parse_args() -> Args {
     a
 }
 
+/// CPU time (user + system, all threads) of this process in seconds, from /proc/self/stat
+/// (clock ticks at the usual 100 Hz); `None` where unavailable.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn main() -> candle_core::Result<()> {
     let args = parse_args();
     let threads: usize = std::env::var("BENCH_THREADS")
@@ -86,6 +97,7 @@ fn main() -> candle_core::Result<()> {
     for _ in 0..args.warmup {
         step(false)?;
     }
+    let cpu0 = process_cpu_seconds();
     let t0 = Instant::now();
     for _ in 0..args.steps {
         step(true)?;
@@ -93,6 +105,9 @@ fn main() -> candle_core::Result<()> {
     let dt = t0.elapsed().as_secs_f64();
     let n = args.steps as f64;
     println!("candle train step: {:.3} s/step (batch {})", dt / n, args.train_batch);
+    if let (Some(a), Some(b)) = (cpu0, process_cpu_seconds()) {
+        println!("train_cpu_s_per_step={:.3}", (b - a) / n);
+    }
     if args.phases {
         println!("  forward {:.3} s, backward {:.3} s, update {:.3} s per step", t_fwd / n, t_bwd / n, t_upd / n);
     }

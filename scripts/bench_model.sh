@@ -32,3 +32,9 @@ for what in train infer; do
   t=$(value "$TORCH_OUT" "${what}_samples_per_s")
   awk -v w="$what" -v r="$r" -v t="$t" 'BEGIN { printf "%-6s candle %8.3f  torch %8.3f samples/s  ratio %.2fx\n", w, r, t, r / t }'
 done
+# CPU seconds per training step (less sensitive to other load than wall time; spinning worker
+# threads count too).
+rc=$(value "$RUST_OUT" train_cpu_s_per_step)
+tc=$(value "$TORCH_OUT" train_cpu_s_per_step)
+[ -n "$rc" ] && [ -n "$tc" ] && awk -v r="$rc" -v t="$tc" 'BEGIN { printf "train CPU s/step: candle %.2f  torch %.2f  (torch/candle %.2fx)\n", r, t, t / r }'
+true

@@ -46,12 +46,15 @@ def main():
     model.train()
     for _ in range(args.warmup):
         train_step()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(args.steps):
         train_step()
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     train_sps = args.steps * args.train_batch / dt
     print(f"torch train step: {dt / args.steps:.3f} s/step (batch {args.train_batch})")
+    print(f"train_cpu_s_per_step={cpu / args.steps:.3f}")
     print(f"train_samples_per_s={train_sps:.3f}")
 
     model.eval()

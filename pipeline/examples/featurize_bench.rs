@@ -3,7 +3,8 @@
 //! `cargo run --release -p auscult-pipeline --example featurize_bench [cycles] [threads]`
 //!
 //! Synthetic cycles of 2.7 s (the ICBHI average) at the real source rates are processed
-//! single-threaded stage by stage, then all together on a rayon pool.
+//! single-threaded stage by stage (on-CPU time per call, so a busy machine inflates it less),
+//! then all together on a rayon pool (wall-clock throughput).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -28,14 +29,25 @@ fn synthetic_cycle(sr: u32, seconds: f64, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Mean milliseconds per call of `f` over `reps` calls.
+/// Nanoseconds this thread has spent on a CPU (Linux `/proc/thread-self/schedstat`), so the
+/// timing is not inflated when other processes share the cores; `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Mean milliseconds per call of `f` over `reps` calls: on-CPU time where available, else wall.
 fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
     for _ in 0..reps {
         f();
     }
-    start.elapsed().as_secs_f64() * 1e3 / reps as f64
+    let elapsed_ns = match (cpu_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) => (b - a) as f64,
+        _ => start.elapsed().as_secs_f64() * 1e9,
+    };
+    elapsed_ns / 1e6 / reps as f64
 }
 
 fn main() {

@@ -121,7 +121,10 @@ impl FeatureParams {
             ),
             (
                 self.f_max.is_finite() && self.f_max <= nyquist,
-                format!("f_max ({}) must be <= sample_rate / 2 ({nyquist})", self.f_max),
+                format!(
+                    "f_max ({}) must be <= sample_rate / 2 ({nyquist})",
+                    self.f_max
+                ),
             ),
             (
                 self.power.is_finite() && self.power > 0.0 && self.amin > 0.0,
@@ -373,7 +376,12 @@ mod tests {
     #[test]
     fn featurize_shapes_and_errors() {
         let f = CycleFeaturizer::new(FeatureParams::default()).unwrap();
-        for (sr, n) in [(44100u32, 119_070usize), (4000, 40_000), (16000, 3), (8000, 2)] {
+        for (sr, n) in [
+            (44100u32, 119_070usize),
+            (4000, 40_000),
+            (16000, 3),
+            (8000, 2),
+        ] {
             let mel = f.featurize(&noise(n, sr), sr).unwrap();
             assert_eq!(mel.len(), 64 * 251);
             assert!(mel.iter().all(|v| v.is_finite() && *v >= -100.0));

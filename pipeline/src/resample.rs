@@ -86,10 +86,9 @@ impl Resampler {
             Engine::Identity
         } else {
             match kind {
-                ResamplerKind::Torchaudio => Engine::Torchaudio(PolyphaseKernel::new(
-                    reduced.0 as usize,
-                    reduced.1 as usize,
-                )),
+                ResamplerKind::Torchaudio => {
+                    Engine::Torchaudio(PolyphaseKernel::new(reduced.0 as usize, reduced.1 as usize))
+                }
                 ResamplerKind::Rubato => {
                     Engine::Rubato(RubatoEngine::new(orig_sr, new_sr).map_err(|message| {
                         ResampleError::Rubato {
@@ -237,7 +236,12 @@ mod tests {
     #[test]
     fn sparse_application_matches_dense_convolution() {
         // Reference: torchaudio's padded strided convolution with the dense kernel, in f64.
-        for (orig, new) in [(44100u32, 16000u32), (10000, 16000), (4000, 16000), (22050, 16000)] {
+        for (orig, new) in [
+            (44100u32, 16000u32),
+            (10000, 16000),
+            (4000, 16000),
+            (22050, 16000),
+        ] {
             let r = Resampler::new(orig, new, ResamplerKind::Torchaudio).unwrap();
             let k = r.dense_kernel().unwrap();
             let x = chirp(3001, orig as f32);

@@ -48,7 +48,10 @@ impl Golden {
     }
 
     fn f32(&self, name: &str) -> Vec<f32> {
-        let view = self.tensors().tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let view = self
+            .tensors()
+            .tensor(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(view.dtype(), Dtype::F32, "{name}");
         view.data()
             .chunks_exact(4)
@@ -141,7 +144,10 @@ fn resampling_kernels_match_torchaudio() {
         // float64 sin/cos of two libms may differ in the last float64 bit; after the float32
         // cast that can flip at most one float32 ulp (taps are below 1).
         assert!(diff <= 6e-8, "{name}: max |diff| {diff:e}");
-        assert!(mismatches * 1000 <= golden.len(), "{name}: {mismatches} taps differ");
+        assert!(
+            mismatches * 1000 <= golden.len(),
+            "{name}: {mismatches} taps differ"
+        );
         checked += 1;
     }
     assert_eq!(checked, 5);
@@ -169,7 +175,10 @@ fn fade_gains_match_torchaudio() {
     // torch.linspace's vectorised kernel rounds a few second-half values one ulp differently.
     assert!(d1 <= 6e-8 && d2 <= 6e-8);
     assert_eq!((both[0], both[2999], out_only[1499]), (0.0, 0.0, 0.0));
-    assert_eq!((golden_both[0], golden_both[2999], golden_out[1499]), (0.0, 0.0, 0.0));
+    assert_eq!(
+        (golden_both[0], golden_both[2999], golden_out[1499]),
+        (0.0, 0.0, 0.0)
+    );
 }
 
 #[test]
@@ -220,7 +229,10 @@ fn cycles_match_official_pipeline() {
             "{case}: resampled length"
         );
         let resampled_diff = wave_diff(&resampled, &golden, "resampled");
-        assert!(resampled_diff <= 1e-5, "{case}: resampled {resampled_diff:e}");
+        assert!(
+            resampled_diff <= 1e-5,
+            "{case}: resampled {resampled_diff:e}"
+        );
 
         let mel = featurizer.featurize(&input, source_sr).unwrap();
         assert_eq!(mel.len(), params.feature_len());
@@ -252,7 +264,10 @@ fn cycles_match_official_pipeline() {
              min-max mel {scaled_diff:.2e}, dB within 60 dB of peak {db_diff:.2e}, \
              dB all bins {db_diff_all:.2e}"
         );
-        assert!(scaled_diff <= 1e-3, "{case}: min-max scaled {scaled_diff:e}");
+        assert!(
+            scaled_diff <= 1e-3,
+            "{case}: min-max scaled {scaled_diff:e}"
+        );
         assert!(db_diff <= 1e-2, "{case}: dB near peak {db_diff:e}");
         worst_scaled = worst_scaled.max(scaled_diff);
     }

@@ -2,6 +2,7 @@
 
 mod demo;
 mod pipeline;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ pub enum Command {
     Train(train::TrainCommand),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),
+    /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.
+    Report(report::ReportArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -37,5 +40,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pipeline(c) => pipeline::run(c),
         Command::Demo(a) => demo::run(a),
         Command::Train(c) => train::run(c),
+        Command::Report(a) => report::run(a),
     }
 }

@@ -4,13 +4,78 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use auscult::train::config::TrainConfig;
-use auscult::train::methods::MethodKind;
+use auscult::train::methods::{MethodKind, DEFAULT_MSCL_HEADS};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
 pub enum TrainCommand {
     /// Cross-entropy: CNN6 + linear head, class-weighted CE (Table 1 "CE").
     Ce(TrainArgs),
+    /// Supervised contrastive learning, then linear evaluation (Table 1 "SCL"; Table 2 with
+    /// --labels).
+    ///
+    /// Two SpecAugmented views per example go through the encoder and a projector
+    /// (512→512→ReLU→128); SupCon (temperature 0.06) pulls together views sharing a label. The
+    /// last-epoch encoder (or the lowest-loss one: --set encoder_checkpoint=best-loss) is then
+    /// frozen and a linear classifier is trained on un-augmented inputs (class-weighted CE, Adam
+    /// lr 0.1, weight decay 1e-4, 50 epochs: the `linear_eval` section), evaluated every epoch.
+    Scl(SclArgs),
+    /// Label-free contrastive learning (each view's only positive is its twin), then linear
+    /// evaluation (Table 2 "SimCLR").
+    Simclr(TrainArgs),
+    /// α·SupCon + (1 − α)·CE on two views with a shared encoder, evaluated through the linear
+    /// head every epoch (Table 1 "Hybrid"; α = 0.5).
+    Hybrid(HybridArgs),
+    /// Multi-head SCL: one projector and SupCon loss per label spec, weighted sum, then linear
+    /// evaluation on the class label (Table 2/3 "M-SCL").
+    Mscl(MsclArgs),
+}
+
+/// `scl` options.
+#[derive(Args, Debug)]
+pub struct SclArgs {
+    #[command(flatten)]
+    pub common: TrainArgs,
+    /// Positives share this label instead of the class: metadata columns joined by `+`, `class`
+    /// meaning the class label — e.g. `sex+age_group` (the paper's 4 synthetic classes),
+    /// `age_group+class`, `sex+class`, `sex+age_group+class`, `device`, `chest_location`. Rows
+    /// with a null in any of the columns are left out of the loss (counted in the summary).
+    #[arg(long, value_name = "SPEC")]
+    pub labels: Option<String>,
+    /// SupCon temperature (default 0.06).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+}
+
+/// `hybrid` options.
+#[derive(Args, Debug)]
+pub struct HybridArgs {
+    #[command(flatten)]
+    pub common: TrainArgs,
+    /// Weight of the SupCon term; CE gets 1 − alpha (default 0.5).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// SupCon temperature (default 0.06).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+}
+
+/// `mscl` options.
+#[derive(Args, Debug)]
+pub struct MsclArgs {
+    #[command(flatten)]
+    pub common: TrainArgs,
+    /// Heads as `spec:weight,...`; each spec is a `--labels`-style label (`class`, `sex`,
+    /// `sex+age_group`, ...) with its own projector; loss = Σ weight · SupCon(spec).
+    #[arg(long, value_name = "SPEC:WEIGHT,...", long_help = format!(
+        "Heads as `spec:weight,...`; each spec is a `--labels`-style label (`class`, `sex`, \
+         `sex+age_group`, ...) with its own projector; loss = Σ weight · SupCon(spec). \
+         Default: {DEFAULT_MSCL_HEADS} (the paper's M-SCL)."
+    ))]
+    pub heads: Option<String>,
+    /// SupCon temperature (default 0.06).
+    #[arg(long)]
+    pub temperature: Option<f64>,
 }
 
 /// Options shared by every method. Flags override the config file; `--set field=value`
@@ -23,7 +88,8 @@ pub struct TrainArgs {
     /// Experiment config (TOML); absent fields take the paper's defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Run dir (config.toml, metrics.jsonl, summary.json, checkpoints/).
+    /// Run dir (config.toml, metrics.jsonl, summary.json, checkpoints/); default
+    /// runs/<config file stem>, or runs/<method> without --config.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// First seed.
@@ -86,12 +152,43 @@ impl TrainArgs {
 }
 
 pub fn run(cmd: TrainCommand) -> anyhow::Result<()> {
-    let (kind, args) = match cmd {
-        TrainCommand::Ce(a) => (MethodKind::Ce, a),
+    let (kind, args, cfg) = match cmd {
+        TrainCommand::Ce(a) => {
+            let c = a.config()?;
+            (MethodKind::Ce, a, c)
+        }
+        TrainCommand::Simclr(a) => {
+            let c = a.config()?;
+            (MethodKind::Simclr, a, c)
+        }
+        TrainCommand::Scl(a) => {
+            let mut c = a.common.config()?;
+            if a.labels.is_some() {
+                c.labels = a.labels.clone();
+            }
+            c.temperature = a.temperature.unwrap_or(c.temperature);
+            (MethodKind::Scl, a.common, c)
+        }
+        TrainCommand::Hybrid(a) => {
+            let mut c = a.common.config()?;
+            c.alpha = a.alpha.unwrap_or(c.alpha);
+            c.temperature = a.temperature.unwrap_or(c.temperature);
+            (MethodKind::Hybrid, a.common, c)
+        }
+        TrainCommand::Mscl(a) => {
+            let mut c = a.common.config()?;
+            if a.heads.is_some() {
+                c.heads = a.heads.clone();
+            }
+            c.temperature = a.temperature.unwrap_or(c.temperature);
+            (MethodKind::Mscl, a.common, c)
+        }
     };
-    let cfg = args.config()?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(kind.name()));
-    let s = auscult::train::run::train(kind, &cfg, &args.data, &out)
+    cfg.validate()?;
+    let config_name = args.config.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned());
+    let default_dir = config_name.as_deref().unwrap_or(kind.name());
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(default_dir));
+    let s = auscult::train::run::train_named(kind, &cfg, config_name.as_deref(), &args.data, &out)
         .with_context(|| format!("training {} on {}", kind.name(), args.data.display()))?;
     if let Some(b) = &s.best_by_eval {
         eprintln!(

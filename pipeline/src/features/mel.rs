@@ -12,7 +12,7 @@ use super::{FeatureError, FeatureParams};
 
 /// `10 · log10(2)`: `10 · log10(p)` is computed as `DB_PER_LOG2 · log2(p)` (`log2` is
 /// cheaper; the two agree to about one float32 ulp, far below the FFT's rounding).
-const DB_PER_LOG2: f32 = 3.010_299_956_639_812;
+const DB_PER_LOG2: f32 = (10.0 * std::f64::consts::LOG10_2) as f32;
 
 /// One triangular mel filter, stored over its non-zero FFT bins only.
 #[derive(Clone, Debug)]
@@ -50,9 +50,7 @@ impl MelExtractor {
         let filterbank = htk_filterbank(n_freqs, p.f_min, p.f_max, p.n_mels, p.sample_rate);
         let filters: Vec<MelFilter> = (0..p.n_mels)
             .map(|m| {
-                let column: Vec<f32> = (0..n_freqs)
-                    .map(|k| filterbank[k * p.n_mels + m])
-                    .collect();
+                let column: Vec<f32> = (0..n_freqs).map(|k| filterbank[k * p.n_mels + m]).collect();
                 let first = column.iter().position(|&w| w != 0.0).unwrap_or(0);
                 let last = column.iter().rposition(|&w| w != 0.0).map_or(0, |l| l + 1);
                 MelFilter {
@@ -194,7 +192,7 @@ fn htk_filterbank(n_freqs: usize, f_min: f32, f_max: f32, n_mels: usize, sr: u32
     let mut fb = vec![0.0f32; n_freqs * n_mels];
     for (k, &freq) in all_freqs.iter().enumerate() {
         for m in 0..n_mels {
-            let down = (-1.0 * (f_pts[m] - freq)) / f_diff[m];
+            let down = -(f_pts[m] - freq) / f_diff[m]; // `-1.0 * slopes`: exact negation
             let up = (f_pts[m + 2] - freq) / f_diff[m + 1];
             fb[k * n_mels + m] = down.min(up).max(0.0);
         }
@@ -280,9 +278,16 @@ mod tests {
             })
             .collect();
         let closest = (0..64)
-            .min_by(|&a, &b| (centres[a] - freq).abs().total_cmp(&(centres[b] - freq).abs()))
+            .min_by(|&a, &b| {
+                (centres[a] - freq)
+                    .abs()
+                    .total_cmp(&(centres[b] - freq).abs())
+            })
             .unwrap();
-        assert!(best.abs_diff(closest) <= 1, "best {best}, closest {closest}");
+        assert!(
+            best.abs_diff(closest) <= 1,
+            "best {best}, closest {closest}"
+        );
         // Unit sine, Hann window: |X| = N/4 = 256 at the bin, so power ≈ 65536 (48.2 dB)
         // spread over neighbouring bins; the loudest band is within a few dB of it.
         let peak = out[best * n_frames + t];

@@ -89,7 +89,9 @@ impl RubatoEngine {
         let mut resampler = match pooled {
             Some(r) => r,
             // The configuration was accepted in `new`, so building again cannot fail.
-            None => self.build().expect("rubato configuration validated in new()"),
+            None => self
+                .build()
+                .expect("rubato configuration validated in new()"),
         };
         resampler.reset();
         let padded;
@@ -189,12 +191,18 @@ mod tests {
         for orig in [4000u32, 8000, 10000, 22050, 44100, 48000] {
             let engine = RubatoEngine::new(orig, 16000).unwrap();
             let centroid = pulse_centroid(&engine);
-            assert!((centroid - 8000.0).abs() < 0.01, "{orig}: centroid {centroid}");
+            assert!(
+                (centroid - 8000.0).abs() < 0.01,
+                "{orig}: centroid {centroid}"
+            );
         }
         // Awkward ratio (cubic interpolation): within half an input sample.
         let engine = RubatoEngine::new(44100, 16001).unwrap();
         let centroid = pulse_centroid(&engine);
-        assert!((centroid - 8000.5).abs() < 0.5 * 16001.0 / 44100.0 + 0.01, "{centroid}");
+        assert!(
+            (centroid - 8000.5).abs() < 0.5 * 16001.0 / 44100.0 + 0.01,
+            "{centroid}"
+        );
     }
 
     #[test]
@@ -209,7 +217,9 @@ mod tests {
     #[test]
     fn pool_is_reused_and_results_repeat() {
         let engine = RubatoEngine::new(44100, 16000).unwrap();
-        let x: Vec<f32> = (0..5000).map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0).collect();
+        let x: Vec<f32> = (0..5000)
+            .map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0)
+            .collect();
         let a = engine.process(&x, 1815);
         let b = engine.process(&x, 1815);
         assert_eq!(a, b);

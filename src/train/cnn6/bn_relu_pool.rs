@@ -230,9 +230,9 @@ impl CustomOp3 for BnReluPoolOp {
                 let r0 = &xp[2 * oy * d.w..(2 * oy + 1) * d.w];
                 let r1 = &xp[(2 * oy + 1) * d.w..(2 * oy + 2) * d.w];
                 let orow = &mut out_p[oy * d.pw..(oy + 1) * d.pw];
-                for (ox, o) in orow.iter_mut().enumerate() {
-                    let f = |v: f32| (v * s + t).max(0.0);
-                    *o = 0.25 * (f(r0[2 * ox]) + f(r0[2 * ox + 1]) + f(r1[2 * ox]) + f(r1[2 * ox + 1]));
+                let f = |v: f32| (v * s + t).max(0.0);
+                for ((o, a), b) in orow.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+                    *o = 0.25 * ((f(a[0]) + f(a[1])) + (f(b[0]) + f(b[1])));
                 }
             }
         });
@@ -273,8 +273,8 @@ impl CustomOp3 for BnReluPoolOp {
     }
 }
 
-/// Gradient of the pooled output with respect to the pre-ReLU value `z` at input position
-/// `(y, x)` of a plane: `g_pool[y/2][x/2] / 4` inside the pooled area where `z > 0`, else 0.
+/// Gradient of the pooled output with respect to the pre-ReLU value `z = x·s + t` along input
+/// row `y` of a plane: `g_pool[y/2][x/2] / 4` inside the pooled area where `z > 0`, else 0.
 #[inline]
 fn grad_z(gp: &[f32], d: &Dims, y: usize, xr: &[f32], s: f32, t: f32, out: &mut [f32]) {
     if y >= 2 * d.ph {
@@ -282,9 +282,13 @@ fn grad_z(gp: &[f32], d: &Dims, y: usize, xr: &[f32], s: f32, t: f32, out: &mut 
         return;
     }
     let grow = &gp[(y / 2) * d.pw..(y / 2 + 1) * d.pw];
-    for (xi, (o, v)) in out.iter_mut().zip(xr).enumerate() {
-        *o = if xi < 2 * d.pw && v * s + t > 0.0 { 0.25 * grow[xi / 2] } else { 0.0 };
+    let (inside, outside) = out.split_at_mut(2 * d.pw);
+    for ((o2, x2), g) in inside.chunks_exact_mut(2).zip(xr.chunks_exact(2)).zip(grow) {
+        let g = 0.25 * g;
+        o2[0] = if x2[0] * s + t > 0.0 { g } else { 0.0 };
+        o2[1] = if x2[1] * s + t > 0.0 { g } else { 0.0 };
     }
+    outside.fill(0.0);
 }
 
 /// Backward pass 1 on `(x, grad_pooled)` → `[2, C]`: Σ g_z and Σ g_z·x̂ per channel.

@@ -1,0 +1,64 @@
+//! `auscult report <runs-dir>...`: the runs' Sp / Se / Score / HS beside the paper's numbers.
+
+use std::path::PathBuf;
+
+use auscult::train::report::{collect_runs, default_paper_results, parse_paper_results, render, Format, Selection};
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// Markdown table.
+    Md,
+    /// Comma-separated values.
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SelectArg {
+    /// Best epoch on the evaluation split (the paper's protocol).
+    BestEval,
+    /// Epoch chosen on held-out validation patients (runs with val_fraction > 0).
+    BestVal,
+    /// Last epoch.
+    Final,
+}
+
+/// Tabulates finished runs in the paper's layout: one row per run dir (one seed, or several
+/// seeds as mean ± std), Sp / Se / Score / HS ×100, next to the paper's numbers for the config
+/// the run was started from (configs/paper_results.toml).
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run dirs written by `auscult train`, or folders holding run dirs (e.g. `runs/`).
+    #[arg(required = true, value_name = "RUNS_DIR")]
+    pub runs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
+    /// Which epoch of each run to report.
+    #[arg(long, value_enum, default_value = "best-eval")]
+    pub select: SelectArg,
+    /// Paper numbers keyed by config stem (default: the compiled-in configs/paper_results.toml).
+    #[arg(long, value_name = "TOML")]
+    pub paper: Option<PathBuf>,
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    let selection = match args.select {
+        SelectArg::BestEval => Selection::BestEval,
+        SelectArg::BestVal => Selection::BestVal,
+        SelectArg::Final => Selection::Final,
+    };
+    let format = match args.format {
+        FormatArg::Md => Format::Markdown,
+        FormatArg::Csv => Format::Csv,
+    };
+    let paper = match &args.paper {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            parse_paper_results(&text, p)?
+        }
+        None => default_paper_results(),
+    };
+    let rows = collect_runs(&args.runs, selection)?;
+    print!("{}", render(&rows, &paper, format, selection));
+    Ok(())
+}

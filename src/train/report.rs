@@ -1,0 +1,354 @@
+//! `auscult report`: the runs' results in the paper's layout (Sp, Se, Score, HS, ×100, mean ± std
+//! over seeds) next to the paper's own numbers for the same row, so a reproduction can be read
+//! against its target at a glance.
+//!
+//! A run dir is what `auscult train` wrote: `summary.json` of one seed (`best_by_eval.eval` holds
+//! the metrics) or of several seeds (`seeds` list; `best_by_eval` holds mean ± std). A folder
+//! without `summary.json` stands for its immediate sub-folders that have one. The paper's numbers
+//! come from `configs/paper_results.toml` (compiled in; another file may be given), keyed by the
+//! config file stem the run was started from (`config_name` in the summary) or, failing that, by
+//! the run dir's name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::metrics::{Metrics, MetricsSummary};
+
+/// The paper's reference numbers shipped with the repo.
+pub const PAPER_RESULTS: &str = include_str!("../../configs/paper_results.toml");
+
+/// Errors reading runs or the paper's numbers; each names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {msg}", path.display())]
+    Json { path: PathBuf, msg: String },
+    #[error("{}: {msg}", path.display())]
+    PaperResults { path: PathBuf, msg: String },
+    #[error("{}: no summary.json here or in any sub-folder (is it a run dir of `auscult train`?)", path.display())]
+    NoRuns { path: PathBuf },
+}
+
+/// Mean ± std of a metric in [0, 1] over `n` seeds (std 0 for one seed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+}
+
+/// The four metrics the paper reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowMetrics {
+    pub sp: Stat,
+    pub se: Stat,
+    pub score: Stat,
+    pub hs: Stat,
+}
+
+impl RowMetrics {
+    fn of_one(m: &Metrics) -> Self {
+        let s = |v| Stat { mean: v, std: 0.0, n: 1 };
+        RowMetrics { sp: s(m.sp), se: s(m.se), score: s(m.score), hs: s(m.hs) }
+    }
+    fn of_summary(m: &MetricsSummary) -> Self {
+        let s = |v: super::metrics::MeanStd| Stat { mean: v.mean, std: v.std, n: v.n };
+        RowMetrics { sp: s(m.sp), se: s(m.se), score: s(m.score), hs: s(m.hs) }
+    }
+}
+
+/// Which epoch of each run the table reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// Best Score on the evaluation split (the paper's protocol).
+    #[default]
+    BestEval,
+    /// Best Score on the held-out validation patients (needs `val_fraction` > 0).
+    BestVal,
+    /// The last epoch.
+    Final,
+}
+
+impl Selection {
+    fn key(self) -> &'static str {
+        match self {
+            Selection::BestEval => "best_by_eval",
+            Selection::BestVal => "best_by_val",
+            Selection::Final => "final_epoch",
+        }
+    }
+    fn describe(self) -> &'static str {
+        match self {
+            Selection::BestEval => "best epoch on the evaluation split (the paper's protocol)",
+            Selection::BestVal => "epoch chosen on held-out validation patients",
+            Selection::Final => "last epoch",
+        }
+    }
+}
+
+/// One run dir as a table row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub dir: PathBuf,
+    /// Config stem, or the dir's name when the run recorded none.
+    pub name: String,
+    pub method: String,
+    pub dataset: String,
+    pub eval_split: Option<String>,
+    pub seeds: usize,
+    /// None when the summary has no such selection (e.g. `best_by_val` without validation).
+    pub metrics: Option<RowMetrics>,
+}
+
+/// The paper's numbers for one row, ×100 as printed: `[mean, std]` (std may be absent).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperRow {
+    /// e.g. `Table 1`.
+    pub table: String,
+    /// The row as the paper names it, e.g. `SCL (AudioSet)`.
+    pub row: String,
+    pub sp: Option<Vec<f64>>,
+    pub se: Option<Vec<f64>>,
+    pub score: Option<Vec<f64>>,
+    pub hs: Option<Vec<f64>>,
+    /// Where the numbers were read.
+    pub source: Option<String>,
+}
+
+/// Paper rows by config stem.
+pub type PaperResults = BTreeMap<String, PaperRow>;
+
+/// Parses a paper-results TOML (`origin` names it in errors).
+pub fn parse_paper_results(text: &str, origin: &Path) -> Result<PaperResults, ReportError> {
+    let rows: PaperResults =
+        toml::from_str(text).map_err(|e| ReportError::PaperResults { path: origin.into(), msg: e.to_string() })?;
+    for (key, row) in &rows {
+        for (name, v) in [("sp", &row.sp), ("se", &row.se), ("score", &row.score), ("hs", &row.hs)] {
+            if let Some(v) = v {
+                if v.is_empty() || v.len() > 2 {
+                    let msg = format!("[{key}].{name}: expected [mean] or [mean, std], got {} values", v.len());
+                    return Err(ReportError::PaperResults { path: origin.into(), msg });
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The compiled-in `configs/paper_results.toml`.
+pub fn default_paper_results() -> PaperResults {
+    parse_paper_results(PAPER_RESULTS, Path::new("configs/paper_results.toml")).expect("configs/paper_results.toml is valid")
+}
+
+fn field<'a>(v: &'a Value, key: &str, path: &Path) -> Result<&'a Value, ReportError> {
+    v.get(key).ok_or_else(|| ReportError::Json { path: path.into(), msg: format!("no field `{key}`") })
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(v: &Value, what: &str, path: &Path) -> Result<T, ReportError> {
+    T::deserialize(v).map_err(|e| ReportError::Json { path: path.into(), msg: format!("`{what}`: {e}") })
+}
+
+/// Reads the `summary.json` of one run dir.
+pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ReportError::Io { path: path.clone(), source })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| ReportError::Json { path: path.clone(), msg: e.to_string() })?;
+    let text_of = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let method = text_of("method").ok_or_else(|| ReportError::Json { path: path.clone(), msg: "no field `method`".into() })?;
+    let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+    let key = selection.key();
+    let sel = field(&v, key, &path)?;
+    let (seeds, metrics) = match v.get("seeds").and_then(Value::as_array) {
+        // Several seeds: the selection is a MetricsSummary (or null).
+        Some(seeds) => {
+            let m: Option<MetricsSummary> = decode(sel, key, &path)?;
+            (seeds.len(), m.as_ref().map(RowMetrics::of_summary))
+        }
+        // One seed: the selection is {epoch, eval, val} (or null).
+        None => {
+            let m = if sel.is_null() { None } else { Some(decode::<Metrics>(field(sel, "eval", &path)?, key, &path)?) };
+            (1, m.as_ref().map(RowMetrics::of_one))
+        }
+    };
+    Ok(RunRow {
+        dir: dir.to_path_buf(),
+        name: text_of("config_name").unwrap_or(dir_name),
+        method,
+        dataset: text_of("dataset").unwrap_or_default(),
+        eval_split: text_of("eval_split"),
+        seeds,
+        metrics,
+    })
+}
+
+/// Rows of every path: a run dir, or a folder of run dirs (sub-folders sorted by name).
+pub fn collect_runs(paths: &[PathBuf], selection: Selection) -> Result<Vec<RunRow>, ReportError> {
+    let mut rows = Vec::new();
+    for p in paths {
+        if p.join("summary.json").is_file() {
+            rows.push(load_run(p, selection)?);
+            continue;
+        }
+        let entries = std::fs::read_dir(p).map_err(|source| ReportError::Io { path: p.clone(), source })?;
+        let mut subdirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|d| d.join("summary.json").is_file())
+            .collect();
+        if subdirs.is_empty() {
+            return Err(ReportError::NoRuns { path: p.clone() });
+        }
+        subdirs.sort();
+        for d in subdirs {
+            rows.push(load_run(&d, selection)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// Output format of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A Markdown table (with a caption line).
+    #[default]
+    Markdown,
+    /// Comma-separated values, one column per number.
+    Csv,
+}
+
+/// `mean ± std` ×100 with 2 decimals; the mean alone for one seed.
+fn pct(s: &Stat) -> String {
+    if s.n > 1 {
+        format!("{:.2} ± {:.2}", 100.0 * s.mean, 100.0 * s.std)
+    } else {
+        format!("{:.2}", 100.0 * s.mean)
+    }
+}
+
+fn paper_cell(v: &Option<Vec<f64>>) -> String {
+    match v.as_deref() {
+        Some([m, s]) => format!("{m:.2} ± {s:.2}"),
+        Some([m]) => format!("{m:.2}"),
+        _ => "–".into(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {
+    paper.get(&row.name).or_else(|| row.dir.file_name().and_then(|n| paper.get(n.to_string_lossy().as_ref())))
+}
+
+/// Our Score minus the paper's, ×100.
+fn delta_score(row: &RunRow, p: Option<&PaperRow>) -> Option<f64> {
+    let ours = row.metrics?.score.mean * 100.0;
+    let theirs = p?.score.as_ref()?.first()?;
+    Some(ours - theirs)
+}
+
+/// Renders the table.
+pub fn render(rows: &[RunRow], paper: &PaperResults, format: Format, selection: Selection) -> String {
+    match format {
+        Format::Markdown => render_markdown(rows, paper, selection),
+        Format::Csv => render_csv(rows, paper),
+    }
+}
+
+fn render_markdown(rows: &[RunRow], paper: &PaperResults, selection: Selection) -> String {
+    let mut out = format!(
+        "Selection: {}. Values ×100; mean ± std (population) over seeds. Δ Score = ours − paper.\n\n",
+        selection.describe()
+    );
+    out.push_str("| Run | Paper row | Method | Seeds | Sp | Se | Score | HS | Paper Sp | Paper Se | Paper Score | Paper HS | Δ Score |\n");
+    out.push_str("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for r in rows {
+        let p = paper_of(r, paper);
+        let ours: [String; 4] = match &r.metrics {
+            Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
+            None => std::array::from_fn(|_| "–".to_string()),
+        };
+        let theirs: [String; 4] = match p {
+            Some(p) => [paper_cell(&p.sp), paper_cell(&p.se), paper_cell(&p.score), paper_cell(&p.hs)],
+            None => std::array::from_fn(|_| "–".to_string()),
+        };
+        let paper_row = p.map(|p| format!("{}: {}", p.table, p.row)).unwrap_or_else(|| "–".into());
+        let delta = delta_score(r, p).map(|d| format!("{d:+.2}")).unwrap_or_else(|| "–".into());
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.name, paper_row, r.method, r.seeds, ours[0], ours[1], ours[2], ours[3], theirs[0], theirs[1], theirs[2], theirs[3], delta
+        ));
+    }
+    out
+}
+
+fn render_csv(rows: &[RunRow], paper: &PaperResults) -> String {
+    let mut out = String::from(
+        "run,paper_row,method,dataset,eval_split,seeds,sp_mean,sp_std,se_mean,se_std,score_mean,score_std,hs_mean,hs_std,\
+         paper_sp_mean,paper_sp_std,paper_se_mean,paper_se_std,paper_score_mean,paper_score_std,paper_hs_mean,paper_hs_std,delta_score\n",
+    );
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    for r in rows {
+        let p = paper_of(r, paper);
+        let mut cells = vec![
+            csv_field(&r.name),
+            csv_field(&p.map(|p| format!("{}: {}", p.table, p.row)).unwrap_or_default()),
+            csv_field(&r.method),
+            csv_field(&r.dataset),
+            csv_field(r.eval_split.as_deref().unwrap_or_default()),
+            r.seeds.to_string(),
+        ];
+        for f in [|m: &RowMetrics| m.sp, |m: &RowMetrics| m.se, |m: &RowMetrics| m.score, |m: &RowMetrics| m.hs] {
+            let s = r.metrics.as_ref().map(f);
+            cells.push(num(s.map(|s| 100.0 * s.mean)));
+            cells.push(num(s.map(|s| 100.0 * s.std)));
+        }
+        for f in [|p: &PaperRow| p.sp.clone(), |p: &PaperRow| p.se.clone(), |p: &PaperRow| p.score.clone(), |p: &PaperRow| p.hs.clone()] {
+            let v = p.and_then(f).unwrap_or_default();
+            cells.push(num(v.first().copied()));
+            cells.push(num(v.get(1).copied()));
+        }
+        cells.push(num(delta_score(r, p)));
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_paper_results_parse() {
+        let p = default_paper_results();
+        for (k, r) in &p {
+            assert!(!r.table.is_empty() && !r.row.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn bad_paper_rows_name_the_key() {
+        let err = parse_paper_results("[x]\ntable = \"T\"\nrow = \"r\"\nsp = [1.0, 2.0, 3.0]\n", Path::new("p.toml")).unwrap_err();
+        assert!(err.to_string().contains("p.toml") && err.to_string().contains("[x].sp"), "{err}");
+        assert!(parse_paper_results("[x]\ntable = \"T\"\nrow = \"r\"\nbogus = 1\n", Path::new("p.toml")).is_err());
+    }
+
+    #[test]
+    fn cells_format_percentages() {
+        assert_eq!(pct(&Stat { mean: 0.5392, std: 0.0071, n: 5 }), "53.92 ± 0.71");
+        assert_eq!(pct(&Stat { mean: 0.5, std: 0.0, n: 1 }), "50.00");
+        assert_eq!(paper_cell(&Some(vec![53.92, 0.71])), "53.92 ± 0.71");
+        assert_eq!(paper_cell(&None), "–");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
+}
