@@ -2,8 +2,8 @@
 //!
 //! rubato resamplers are stateful (`&mut self`), so the engine keeps a small pool of them
 //! behind a mutex; a call takes one (or builds one), resets it, streams the whole cycle
-//! through it in fixed chunks, drops rubato's reported output delay so the result is aligned
-//! with the input, and trims to the requested length.
+//! through it in fixed chunks (shifted so the output grid matches torchaudio's, see below),
+//! and trims to the requested length.
 //!
 //! Alignment: with oversampling factor `f`, rubato 0.16's `SincFixedIn` output `k` sits at
 //! input position `k·r + r − 1 + 1/f` (`r = orig/new`; one step ahead, minus its sub-sample
