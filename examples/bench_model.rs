@@ -22,11 +22,22 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { warmup: 3, steps: 5, frames: 251, train_batch: 32, infer_batch: 64, phases: false };
+    let mut a = Args {
+        warmup: 3,
+        steps: 5,
+        frames: 251,
+        train_batch: 32,
+        infer_batch: 64,
+        phases: false,
+    };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
-        let value = || argv.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{} needs a number", argv[i]));
+        let value = || {
+            argv.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{} needs a number", argv[i]))
+        };
         match argv[i].as_str() {
             "--warmup" => a.warmup = value(),
             "--steps" => a.steps = value(),
@@ -65,8 +76,14 @@ fn main() -> candle_core::Result<()> {
         .unwrap_or(2);
     // candle's own CPU ops read RAYON_NUM_THREADS; our conv / batch-norm kernels use rayon's pool.
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("rayon pool");
-    println!("candle CNN6 bench: {threads} threads, input [B, 1, 64, {}]", args.frames);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("rayon pool");
+    println!(
+        "candle CNN6 bench: {threads} threads, input [B, 1, 64, {}]",
+        args.frames
+    );
 
     let dev = Device::Cpu;
     let vm = VarMap::new();
@@ -104,14 +121,26 @@ fn main() -> candle_core::Result<()> {
     }
     let dt = t0.elapsed().as_secs_f64();
     let n = args.steps as f64;
-    println!("candle train step: {:.3} s/step (batch {})", dt / n, args.train_batch);
+    println!(
+        "candle train step: {:.3} s/step (batch {})",
+        dt / n,
+        args.train_batch
+    );
     if let (Some(a), Some(b)) = (cpu0, process_cpu_seconds()) {
         println!("train_cpu_s_per_step={:.3}", (b - a) / n);
     }
     if args.phases {
-        println!("  forward {:.3} s, backward {:.3} s, update {:.3} s per step", t_fwd / n, t_bwd / n, t_upd / n);
+        println!(
+            "  forward {:.3} s, backward {:.3} s, update {:.3} s per step",
+            t_fwd / n,
+            t_bwd / n,
+            t_upd / n
+        );
     }
-    println!("train_samples_per_s={:.3}", n * args.train_batch as f64 / dt);
+    println!(
+        "train_samples_per_s={:.3}",
+        n * args.train_batch as f64 / dt
+    );
 
     let xi = Tensor::randn(0f32, 1.0, (args.infer_batch, 1, 64, args.frames), &dev)?;
     for _ in 0..args.warmup {
@@ -122,7 +151,14 @@ fn main() -> candle_core::Result<()> {
         model.forward(&xi, false)?.to_vec2::<f32>()?;
     }
     let dt = t0.elapsed().as_secs_f64();
-    println!("candle inference: {:.3} s/batch (batch {})", dt / n, args.infer_batch);
-    println!("infer_samples_per_s={:.3}", n * args.infer_batch as f64 / dt);
+    println!(
+        "candle inference: {:.3} s/batch (batch {})",
+        dt / n,
+        args.infer_batch
+    );
+    println!(
+        "infer_samples_per_s={:.3}",
+        n * args.infer_batch as f64 / dt
+    );
     Ok(())
 }

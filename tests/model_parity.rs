@@ -12,7 +12,8 @@ use std::path::PathBuf;
 const RTOL: f64 = 1e-4;
 
 fn fixture() -> HashMap<String, Tensor> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden_model/cnn6.safetensors");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/golden_model/cnn6.safetensors");
     candle_core::safetensors::load(&path, &Device::Cpu).expect("golden fixture")
 }
 
@@ -30,14 +31,22 @@ fn splitmix_uniform(seed: u64, n: usize) -> Vec<f32> {
 }
 
 fn f64s(t: &Tensor) -> Vec<f64> {
-    t.flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
+    t.flatten_all()
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// `offset + scale * U` in f32, exactly as the script computes it.
 fn generated(params: &[f64], shape: &[usize]) -> Tensor {
     let (seed, offset, scale) = (params[0] as u64, params[1] as f32, params[2] as f32);
     let n = shape.iter().product();
-    let v: Vec<f32> = splitmix_uniform(seed, n).into_iter().map(|g| offset + scale * g).collect();
+    let v: Vec<f32> = splitmix_uniform(seed, n)
+        .into_iter()
+        .map(|g| offset + scale * g)
+        .collect();
     Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
 }
 
@@ -46,10 +55,16 @@ fn check(label: &str, ours: &Tensor, reference: &Tensor) {
     assert_eq!(ours.dims(), reference.dims(), "{label}: shape");
     let (a, r) = (f64s(ours), f64s(reference));
     let scale = r.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let max_abs = a.iter().zip(&r).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    let max_abs = a
+        .iter()
+        .zip(&r)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
     let rel = max_abs / scale.max(f64::MIN_POSITIVE);
     println!("{label:<45} max|ref| {scale:>10.4e}  max abs diff {max_abs:>10.3e}  rel {rel:>9.2e}");
-    assert!(max_abs <= RTOL * scale + 1e-7, "{label}: max abs diff {max_abs} vs max|ref| {scale}");
+    assert!(
+        max_abs <= RTOL * scale + 1e-7,
+        "{label}: max abs diff {max_abs} vs max|ref| {scale}"
+    );
 }
 
 /// Builds our model and loads the golden state dict into it through `load_state_dict`
@@ -57,7 +72,15 @@ fn check(label: &str, ours: &Tensor, reference: &Tensor) {
 fn golden_model(fx: &HashMap<String, Tensor>) -> Cnn6 {
     let vm = VarMap::new();
     let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
-    let model = Cnn6::new_seeded(vb, Cnn6Config { num_classes: 4, dropout: false }, 0).unwrap();
+    let model = Cnn6::new_seeded(
+        vb,
+        Cnn6Config {
+            num_classes: 4,
+            dropout: false,
+        },
+        0,
+    )
+    .unwrap();
     let mut state = HashMap::new();
     for entry in model.state_dict() {
         let t = match fx.get(&format!("state.{}", entry.name)) {
@@ -68,8 +91,18 @@ fn golden_model(fx: &HashMap<String, Tensor>) -> Cnn6 {
                 let check = f64s(&fx[&format!("gen_check.{}", entry.name)]);
                 let v = f64s(&t);
                 let (sum, sumsq) = (v.iter().sum::<f64>(), v.iter().map(|x| x * x).sum::<f64>());
-                assert!((sum - check[0]).abs() <= 1e-9 * sumsq.sqrt() * 1e3, "{}: sum {sum} vs {}", entry.name, check[0]);
-                assert!((sumsq - check[1]).abs() <= 1e-9 * check[1], "{}: sumsq {sumsq} vs {}", entry.name, check[1]);
+                assert!(
+                    (sum - check[0]).abs() <= 1e-9 * sumsq.sqrt() * 1e3,
+                    "{}: sum {sum} vs {}",
+                    entry.name,
+                    check[0]
+                );
+                assert!(
+                    (sumsq - check[1]).abs() <= 1e-9 * check[1],
+                    "{}: sumsq {sumsq} vs {}",
+                    entry.name,
+                    check[1]
+                );
                 t
             }
         };
@@ -87,8 +120,16 @@ fn eval_mode_matches_pytorch() {
     let fx = fixture();
     let model = golden_model(&fx);
     let x = &fx["input"];
-    check("eval.embedding", &model.embed(x, false).unwrap(), &fx["eval.embedding"]);
-    check("eval.logits", &model.forward(x, false).unwrap(), &fx["eval.logits"]);
+    check(
+        "eval.embedding",
+        &model.embed(x, false).unwrap(),
+        &fx["eval.embedding"],
+    );
+    check(
+        "eval.logits",
+        &model.forward(x, false).unwrap(),
+        &fx["eval.logits"],
+    );
     // Eval mode leaves the running statistics alone.
     for (k, block) in model.blocks.iter().enumerate() {
         let key = format!("state.conv_block{}.bn1.running_mean", k + 1);
@@ -108,25 +149,54 @@ fn train_mode_outputs_running_stats_and_gradients_match_pytorch() {
     for entry in model.state_dict().iter().filter(|e| !e.trainable) {
         let reference = &fx[&format!("after.{}", entry.name)];
         if entry.var.dtype() == DType::I64 {
-            assert_eq!(entry.var.as_tensor().to_scalar::<i64>().unwrap(), reference.to_scalar::<i64>().unwrap());
+            assert_eq!(
+                entry.var.as_tensor().to_scalar::<i64>().unwrap(),
+                reference.to_scalar::<i64>().unwrap()
+            );
         } else {
-            check(&format!("after.{}", entry.name), entry.var.as_tensor(), reference);
+            check(
+                &format!("after.{}", entry.name),
+                entry.var.as_tensor(),
+                reference,
+            );
         }
     }
 
     let loss = (&logits * &fx["loss_weights"]).unwrap().sum_all().unwrap();
     let grads = loss.backward().unwrap();
-    check("grad.input", grads.get(x.as_tensor()).unwrap(), &fx["grad.input"]);
+    check(
+        "grad.input",
+        grads.get(x.as_tensor()).unwrap(),
+        &fx["grad.input"],
+    );
     for entry in model.state_dict().iter().filter(|e| e.trainable) {
-        let g = grads.get(entry.var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {}", entry.name));
+        let g = grads
+            .get(entry.var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {}", entry.name));
         if let Some(reference) = fx.get(&format!("grad.{}", entry.name)) {
             check(&format!("grad.{}", entry.name), g, reference);
             continue;
         }
         // Big conv weights: first two output channels in full, per-channel norms, projections.
-        check(&format!("grad_rows.{}", entry.name), &g.narrow(0, 0, 2).unwrap(), &fx[&format!("grad_rows.{}", entry.name)]);
-        let norms = g.flatten_from(1).unwrap().sqr().unwrap().sum(1).unwrap().sqrt().unwrap();
-        check(&format!("grad_norms.{}", entry.name), &norms, &fx[&format!("grad_norms.{}", entry.name)]);
+        check(
+            &format!("grad_rows.{}", entry.name),
+            &g.narrow(0, 0, 2).unwrap(),
+            &fx[&format!("grad_rows.{}", entry.name)],
+        );
+        let norms = g
+            .flatten_from(1)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .sum(1)
+            .unwrap()
+            .sqrt()
+            .unwrap();
+        check(
+            &format!("grad_norms.{}", entry.name),
+            &norms,
+            &fx[&format!("grad_norms.{}", entry.name)],
+        );
         let seeds = f64s(&fx[&format!("proj_seeds.{}", entry.name)]);
         let ours: Vec<f64> = seeds
             .iter()
@@ -141,8 +211,16 @@ fn train_mode_outputs_running_stats_and_gradients_match_pytorch() {
         for (k, (a, b)) in ours.iter().zip(&r).enumerate() {
             // A projection onto n iid U(-1,1) values has spread ‖g‖·sqrt(1/3); compare on that scale.
             let tol = RTOL * norm;
-            println!("grad_proj.{}[{k}] ours {a:>12.6e} ref {b:>12.6e} diff {:>9.2e} (tol {tol:.2e})", entry.name, (a - b).abs());
-            assert!((a - b).abs() <= tol, "grad_proj.{}[{k}]: {a} vs {b}", entry.name);
+            println!(
+                "grad_proj.{}[{k}] ours {a:>12.6e} ref {b:>12.6e} diff {:>9.2e} (tol {tol:.2e})",
+                entry.name,
+                (a - b).abs()
+            );
+            assert!(
+                (a - b).abs() <= tol,
+                "grad_proj.{}[{k}]: {a} vs {b}",
+                entry.name
+            );
         }
     }
 }

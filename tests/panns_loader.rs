@@ -26,32 +26,64 @@ fn model() -> Cnn6 {
 }
 
 fn values(model: &Cnn6, name: &str) -> Vec<f64> {
-    let entry = model.state_dict().into_iter().find(|e| e.name == name).unwrap();
-    entry.var.as_tensor().flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
+    let entry = model
+        .state_dict()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap();
+    entry
+        .var
+        .as_tensor()
+        .flatten_all()
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// Loads `file` and checks the report and the values named in expected_values.json.
 fn load_and_check(dir: &Path, file: &str) {
     let expected: HashMap<String, serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected_values.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected_values.json")).unwrap())
+            .unwrap();
     let m = model();
     let linear_before = values(&m, "linear.weight");
     let report = load_panns_cnn6(&dir.join(file), &m).unwrap_or_else(|e| panic!("{file}: {e}"));
     // 4 conv weights + 4 × (weight, bias, running_mean, running_var, num_batches_tracked).
     assert_eq!(report.loaded.len(), 24, "{file}: {report}");
-    for ignored in ["bn0.weight", "fc1.weight", "fc_audioset.bias", "logmel_extractor.melW", "spectrogram_extractor.stft.conv_real.weight"] {
-        assert!(report.ignored.iter().any(|k| k == ignored), "{file}: {ignored} not reported ignored: {report}");
+    for ignored in [
+        "bn0.weight",
+        "fc1.weight",
+        "fc_audioset.bias",
+        "logmel_extractor.melW",
+        "spectrogram_extractor.stft.conv_real.weight",
+    ] {
+        assert!(
+            report.ignored.iter().any(|k| k == ignored),
+            "{file}: {ignored} not reported ignored: {report}"
+        );
     }
-    assert!(report.ignored.iter().all(|k| !k.starts_with("conv_block")), "{file}: {report}");
+    assert!(
+        report.ignored.iter().all(|k| !k.starts_with("conv_block")),
+        "{file}: {report}"
+    );
     for (key, want) in &expected {
         if let Some(name) = key.strip_suffix(".sum") {
             let sum: f64 = values(&m, name).iter().sum();
             let want = want.as_f64().unwrap();
-            assert!((sum - want).abs() < 1e-4 * want.abs().max(1.0), "{file}: sum of {name} {sum} vs {want}");
+            assert!(
+                (sum - want).abs() < 1e-4 * want.abs().max(1.0),
+                "{file}: sum of {name} {sum} vs {want}"
+            );
         } else {
             let got = values(&m, key);
             for (i, w) in want.as_array().unwrap().iter().enumerate() {
-                assert_eq!(got[i] as f32, w.as_f64().unwrap() as f32, "{file}: {key}[{i}]");
+                assert_eq!(
+                    got[i] as f32,
+                    w.as_f64().unwrap() as f32,
+                    "{file}: {key}[{i}]"
+                );
             }
         }
     }
@@ -86,7 +118,10 @@ fn legacy_pickle_gets_a_conversion_recipe() {
     let err = load_panns_cnn6(&dir.join("Cnn6_format_fixture_legacy.pth"), &model()).unwrap_err();
     assert!(matches!(err, PannsError::LegacyPickle { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("Cnn6_format_fixture_legacy.pth") && msg.contains("torch.save"), "{msg}");
+    assert!(
+        msg.contains("Cnn6_format_fixture_legacy.pth") && msg.contains("torch.save"),
+        "{msg}"
+    );
 }
 
 /// Synthetic safetensors (written here) for the error paths; `model.` prefixes are stripped.
@@ -95,16 +130,28 @@ fn shape_mismatch_missing_key_and_unknown_format_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Device::Cpu;
     let wrong = dir.path().join("wrong_shape.safetensors");
-    let tensors = HashMap::from([("model.conv_block1.conv1.weight".to_string(), Tensor::zeros((64, 1, 3, 3), DType::F32, &dev).unwrap())]);
+    let tensors = HashMap::from([(
+        "model.conv_block1.conv1.weight".to_string(),
+        Tensor::zeros((64, 1, 3, 3), DType::F32, &dev).unwrap(),
+    )]);
     candle_core::safetensors::save(&tensors, &wrong).unwrap();
     let msg = load_panns_cnn6(&wrong, &model()).unwrap_err().to_string();
-    assert!(msg.contains("conv_block1.conv1.weight") && msg.contains("[64, 1, 3, 3]"), "{msg}");
+    assert!(
+        msg.contains("conv_block1.conv1.weight") && msg.contains("[64, 1, 3, 3]"),
+        "{msg}"
+    );
 
     let missing = dir.path().join("missing.safetensors");
-    let tensors = HashMap::from([("fc1.weight".to_string(), Tensor::zeros((2, 2), DType::F32, &dev).unwrap())]);
+    let tensors = HashMap::from([(
+        "fc1.weight".to_string(),
+        Tensor::zeros((2, 2), DType::F32, &dev).unwrap(),
+    )]);
     candle_core::safetensors::save(&tensors, &missing).unwrap();
     let msg = load_panns_cnn6(&missing, &model()).unwrap_err().to_string();
-    assert!(msg.contains("no CNN6 tensor `conv_block1.conv1.weight`") && msg.contains("fc1.weight"), "{msg}");
+    assert!(
+        msg.contains("no CNN6 tensor `conv_block1.conv1.weight`") && msg.contains("fc1.weight"),
+        "{msg}"
+    );
 
     let text = dir.path().join("notes.pth");
     std::fs::write(&text, "not a checkpoint at all").unwrap();

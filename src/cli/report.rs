@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use auscult::train::report::{collect_runs, default_paper_results, parse_paper_results, render, Format, Selection};
+use auscult::train::report::{
+    collect_runs, default_paper_results, parse_paper_results, render, Format, Selection,
+};
 use clap::{Args, ValueEnum};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -53,7 +55,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let paper = match &args.paper {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             parse_paper_results(&text, p)?
         }
         None => default_paper_results(),

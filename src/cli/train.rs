@@ -185,9 +185,16 @@ pub fn run(cmd: TrainCommand) -> anyhow::Result<()> {
         }
     };
     cfg.validate()?;
-    let config_name = args.config.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned());
+    let config_name = args
+        .config
+        .as_ref()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned());
     let default_dir = config_name.as_deref().unwrap_or(kind.name());
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(default_dir));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(default_dir));
     let s = auscult::train::run::train_named(kind, &cfg, config_name.as_deref(), &args.data, &out)
         .with_context(|| format!("training {} on {}", kind.name(), args.data.display()))?;
     if let Some(b) = &s.best_by_eval {

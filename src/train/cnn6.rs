@@ -50,7 +50,10 @@ pub struct Cnn6Config {
 
 impl Default for Cnn6Config {
     fn default() -> Self {
-        Self { num_classes: 4, dropout: false }
+        Self {
+            num_classes: 4,
+            dropout: false,
+        }
     }
 }
 
@@ -105,15 +108,30 @@ pub struct Cnn6 {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("{path}: cannot read safetensors file: {source}")]
-    Read { path: PathBuf, source: candle_core::Error },
+    Read {
+        path: PathBuf,
+        source: Box<candle_core::Error>,
+    },
     #[error("{path}: missing tensor `{key}`")]
     MissingKey { path: PathBuf, key: String },
     #[error("{path}: tensor `{key}` has shape {found:?}, the model expects {expected:?}")]
-    ShapeMismatch { path: PathBuf, key: String, expected: Vec<usize>, found: Vec<usize> },
+    ShapeMismatch {
+        path: PathBuf,
+        key: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     #[error("{path}: tensor `{key}`: {source}")]
-    Tensor { path: PathBuf, key: String, source: candle_core::Error },
+    Tensor {
+        path: PathBuf,
+        key: String,
+        source: Box<candle_core::Error>,
+    },
     #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Xavier-uniform bound of a conv weight `[o, c, kh, kw]`: `sqrt(6 / (fan_in + fan_out))`.
@@ -133,10 +151,17 @@ fn var_of(t: Tensor) -> Result<Var> {
 
 impl BatchNorm2d {
     fn new(vb: VarBuilder, c: usize) -> Result<Self> {
-        let nbt = match vb.get_with_hints_dtype((), "num_batches_tracked", Init::Const(0.0), DType::I64) {
+        let nbt = match vb.get_with_hints_dtype(
+            (),
+            "num_batches_tracked",
+            Init::Const(0.0),
+            DType::I64,
+        ) {
             Ok(t) => t,
             // A read-only source without the key (e.g. an older checkpoint): start from 0.
-            Err(_) if !vb.contains_tensor("num_batches_tracked") => Tensor::zeros((), DType::I64, vb.device())?,
+            Err(_) if !vb.contains_tensor("num_batches_tracked") => {
+                Tensor::zeros((), DType::I64, vb.device())?
+            }
             Err(e) => return Err(e),
         };
         Ok(Self {
@@ -158,27 +183,60 @@ impl BatchNorm2d {
         let unbiased = (var_biased * (count as f64 / (count as f64 - 1.0)))?;
         let rm = self.running_mean.as_detached_tensor();
         let rv = self.running_var.as_detached_tensor();
-        self.running_mean.set(&((&rm * (1.0 - m))? + (mean.to_dtype(rm.dtype())? * m)?)?)?;
-        self.running_var.set(&((&rv * (1.0 - m))? + (unbiased.to_dtype(rv.dtype())? * m)?)?)?;
-        let n = self.num_batches_tracked.as_detached_tensor().to_dtype(DType::I64)?.to_scalar::<i64>()?;
-        self.num_batches_tracked.set(&Tensor::new(n + 1, self.num_batches_tracked.device())?)
+        self.running_mean
+            .set(&((&rm * (1.0 - m))? + (mean.to_dtype(rm.dtype())? * m)?)?)?;
+        self.running_var
+            .set(&((&rv * (1.0 - m))? + (unbiased.to_dtype(rv.dtype())? * m)?)?)?;
+        let n = self
+            .num_batches_tracked
+            .as_detached_tensor()
+            .to_dtype(DType::I64)?
+            .to_scalar::<i64>()?;
+        self.num_batches_tracked
+            .set(&Tensor::new(n + 1, self.num_batches_tracked.device())?)
     }
 }
 
 impl ConvBlock {
     fn new(vb: VarBuilder, c_in: usize, c_out: usize) -> Result<Self> {
         let bound = xavier_bound(c_out, c_in, KERNEL, KERNEL);
-        let w = vb.pp("conv1").get_with_hints((c_out, c_in, KERNEL, KERNEL), "weight", Init::Uniform { lo: -bound, up: bound })?;
-        Ok(Self { conv_weight: var_of(w)?, bn: BatchNorm2d::new(vb.pp("bn1"), c_out)? })
+        let w = vb.pp("conv1").get_with_hints(
+            (c_out, c_in, KERNEL, KERNEL),
+            "weight",
+            Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        )?;
+        Ok(Self {
+            conv_weight: var_of(w)?,
+            bn: BatchNorm2d::new(vb.pp("bn1"), c_out)?,
+        })
     }
 
     /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = conv2d(x, self.conv_weight.as_tensor(), PADDING)?;
         let bn = &self.bn;
-        let (rm, rv) = (bn.running_mean.as_detached_tensor(), bn.running_var.as_detached_tensor());
-        let stats = if train { BnStats::Batch } else { BnStats::Running { mean: &rm, var: &rv } };
-        let (out, moments) = bn_relu_pool(&y, bn.weight.as_tensor(), bn.bias.as_tensor(), stats, BN_EPS)?;
+        let (rm, rv) = (
+            bn.running_mean.as_detached_tensor(),
+            bn.running_var.as_detached_tensor(),
+        );
+        let stats = if train {
+            BnStats::Batch
+        } else {
+            BnStats::Running {
+                mean: &rm,
+                var: &rv,
+            }
+        };
+        let (out, moments) = bn_relu_pool(
+            &y,
+            bn.weight.as_tensor(),
+            bn.bias.as_tensor(),
+            stats,
+            BN_EPS,
+        )?;
         if let Some(mo) = moments {
             bn.update_running(&mo.mean, &mo.var, mo.count)?;
         }
@@ -194,15 +252,28 @@ impl Cnn6 {
         let mut blocks = Vec::with_capacity(4);
         let mut c_in = 1;
         for (k, &c_out) in CHANNELS.iter().enumerate() {
-            blocks.push(ConvBlock::new(vb.pp(format!("conv_block{}", k + 1)), c_in, c_out)?);
+            blocks.push(ConvBlock::new(
+                vb.pp(format!("conv_block{}", k + 1)),
+                c_in,
+                c_out,
+            )?);
             c_in = c_out;
         }
         let bound = linear_bound(EMBED_DIM);
-        let init = Init::Uniform { lo: -bound, up: bound };
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let lin = vb.pp("linear");
-        let linear_weight = var_of(lin.get_with_hints((config.num_classes, EMBED_DIM), "weight", init)?)?;
+        let linear_weight =
+            var_of(lin.get_with_hints((config.num_classes, EMBED_DIM), "weight", init)?)?;
         let linear_bias = var_of(lin.get_with_hints(config.num_classes, "bias", init)?)?;
-        Ok(Self { blocks, linear_weight, linear_bias, config })
+        Ok(Self {
+            blocks,
+            linear_weight,
+            linear_bias,
+            config,
+        })
     }
 
     /// [`Cnn6::new`] followed by [`Cnn6::reinit`]`(seed)`: same seed → identical weights.
@@ -219,7 +290,9 @@ impl Cnn6 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut uniform = |var: &Var, bound: f64| -> Result<()> {
             let dist = Uniform::new(-bound as f32, bound as f32);
-            let values: Vec<f32> = (0..var.elem_count()).map(|_| dist.sample(&mut rng)).collect();
+            let values: Vec<f32> = (0..var.elem_count())
+                .map(|_| dist.sample(&mut rng))
+                .collect();
             var.set(&Tensor::from_vec(values, var.shape(), var.device())?.to_dtype(var.dtype())?)
         };
         for block in &self.blocks {
@@ -235,7 +308,8 @@ impl Cnn6 {
             bn.bias.set(&bn.bias.zeros_like()?)?;
             bn.running_mean.set(&bn.running_mean.zeros_like()?)?;
             bn.running_var.set(&bn.running_var.ones_like()?)?;
-            bn.num_batches_tracked.set(&bn.num_batches_tracked.zeros_like()?)?;
+            bn.num_batches_tracked
+                .set(&bn.num_batches_tracked.zeros_like()?)?;
         }
         Ok(())
     }
@@ -271,21 +345,37 @@ impl Cnn6 {
 
     /// The linear head alone on an embedding `[B, 512]`.
     pub fn head(&self, embedding: &Tensor) -> Result<Tensor> {
-        embedding.matmul(&self.linear_weight.as_tensor().t()?)?.broadcast_add(self.linear_bias.as_tensor())
+        embedding
+            .matmul(&self.linear_weight.as_tensor().t()?)?
+            .broadcast_add(self.linear_bias.as_tensor())
     }
 
     /// Every tensor of the PyTorch state dict, in PyTorch's order.
     pub fn state_dict(&self) -> Vec<StateEntry> {
         let mut out = Vec::new();
-        let mut push = |name: String, var: &Var, trainable: bool| out.push(StateEntry { name, var: var.clone(), trainable });
+        let mut push = |name: String, var: &Var, trainable: bool| {
+            out.push(StateEntry {
+                name,
+                var: var.clone(),
+                trainable,
+            })
+        };
         for (k, block) in self.blocks.iter().enumerate() {
             let p = format!("conv_block{}", k + 1);
             push(format!("{p}.conv1.weight"), &block.conv_weight, true);
             push(format!("{p}.bn1.weight"), &block.bn.weight, true);
             push(format!("{p}.bn1.bias"), &block.bn.bias, true);
-            push(format!("{p}.bn1.running_mean"), &block.bn.running_mean, false);
+            push(
+                format!("{p}.bn1.running_mean"),
+                &block.bn.running_mean,
+                false,
+            );
             push(format!("{p}.bn1.running_var"), &block.bn.running_var, false);
-            push(format!("{p}.bn1.num_batches_tracked"), &block.bn.num_batches_tracked, false);
+            push(
+                format!("{p}.bn1.num_batches_tracked"),
+                &block.bn.num_batches_tracked,
+                false,
+            );
         }
         push("linear.weight".into(), &self.linear_weight, true);
         push("linear.bias".into(), &self.linear_bias, true);
@@ -294,18 +384,35 @@ impl Cnn6 {
 
     /// The variables the optimiser updates (no BatchNorm buffers), in state-dict order.
     pub fn trainable_vars(&self) -> Vec<Var> {
-        self.state_dict().into_iter().filter(|e| e.trainable).map(|e| e.var).collect()
+        self.state_dict()
+            .into_iter()
+            .filter(|e| e.trainable)
+            .map(|e| e.var)
+            .collect()
     }
 
     /// Writes the state dict as safetensors with keys `prefix + name` (PyTorch names, f32
     /// tensors, `num_batches_tracked` as `i64` scalars). Written to a temporary name, then
     /// renamed: no partial file on failure.
-    pub fn save_state_dict(&self, path: &Path, prefix: &str) -> std::result::Result<(), CheckpointError> {
-        let tensors: HashMap<String, Tensor> =
-            self.state_dict().into_iter().map(|e| (format!("{prefix}{}", e.name), e.var.as_detached_tensor())).collect();
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    pub fn save_state_dict(
+        &self,
+        path: &Path,
+        prefix: &str,
+    ) -> std::result::Result<(), CheckpointError> {
+        let tensors: HashMap<String, Tensor> = self
+            .state_dict()
+            .into_iter()
+            .map(|e| (format!("{prefix}{}", e.name), e.var.as_detached_tensor()))
+            .collect();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-        let write_err = |source| CheckpointError::Write { path: path.to_path_buf(), source };
+        let write_err = |source| CheckpointError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Err(e) = candle_core::safetensors::save(&tensors, &tmp) {
             let _ = std::fs::remove_file(&tmp);
             return Err(write_err(std::io::Error::other(e.to_string())));
@@ -316,10 +423,18 @@ impl Cnn6 {
     /// Loads every state-dict tensor from the safetensors file at `path` (keys `prefix + name`;
     /// other keys are ignored; a missing `num_batches_tracked` leaves the counter unchanged).
     /// Values are converted to each variable's dtype.
-    pub fn load_state_dict(&self, path: &Path, prefix: &str) -> std::result::Result<(), CheckpointError> {
+    pub fn load_state_dict(
+        &self,
+        path: &Path,
+        prefix: &str,
+    ) -> std::result::Result<(), CheckpointError> {
         let p = || path.to_path_buf();
         let device = self.linear_weight.device();
-        let file = candle_core::safetensors::load(path, device).map_err(|source| CheckpointError::Read { path: p(), source })?;
+        let file =
+            candle_core::safetensors::load(path, device).map_err(|e| CheckpointError::Read {
+                path: p(),
+                source: Box::new(e),
+            })?;
         for entry in self.state_dict() {
             let key = format!("{prefix}{}", entry.name);
             let Some(t) = file.get(&key) else {
@@ -335,7 +450,12 @@ impl Cnn6 {
 }
 
 /// Sets `var` from `t` after checking the shape; converts dtype and device.
-pub(crate) fn set_checked(var: &Var, t: &Tensor, path: &Path, key: &str) -> std::result::Result<(), CheckpointError> {
+pub(crate) fn set_checked(
+    var: &Var,
+    t: &Tensor,
+    path: &Path,
+    key: &str,
+) -> std::result::Result<(), CheckpointError> {
     if t.dims() != var.dims() {
         return Err(CheckpointError::ShapeMismatch {
             path: path.to_path_buf(),
@@ -344,8 +464,15 @@ pub(crate) fn set_checked(var: &Var, t: &Tensor, path: &Path, key: &str) -> std:
             found: t.dims().to_vec(),
         });
     }
-    let tensor_err = |source| CheckpointError::Tensor { path: path.to_path_buf(), key: key.to_string(), source };
-    let t = t.to_device(var.device()).and_then(|t| t.to_dtype(var.dtype())).map_err(tensor_err)?;
+    let tensor_err = |e| CheckpointError::Tensor {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        source: Box::new(e),
+    };
+    let t = t
+        .to_device(var.device())
+        .and_then(|t| t.to_dtype(var.dtype()))
+        .map_err(tensor_err)?;
     var.set(&t).map_err(tensor_err)
 }
 
@@ -358,12 +485,26 @@ mod tests {
     fn model(seed: u64, classes: usize) -> (VarMap, Cnn6) {
         let vm = VarMap::new();
         let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
-        let m = Cnn6::new_seeded(vb, Cnn6Config { num_classes: classes, dropout: false }, seed).unwrap();
+        let m = Cnn6::new_seeded(
+            vb,
+            Cnn6Config {
+                num_classes: classes,
+                dropout: false,
+            },
+            seed,
+        )
+        .unwrap();
         (vm, m)
     }
 
     fn values(v: &Var) -> Vec<f32> {
-        v.as_tensor().flatten_all().unwrap().to_dtype(DType::F32).unwrap().to_vec1().unwrap()
+        v.as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap()
+            .to_vec1()
+            .unwrap()
     }
 
     #[test]
@@ -382,7 +523,12 @@ mod tests {
         let map = vm.data().lock().unwrap();
         assert_eq!(map.len(), sd.len());
         for e in &sd {
-            assert_eq!(map.get(&e.name).unwrap().as_tensor().id(), e.var.as_tensor().id(), "{}", e.name);
+            assert_eq!(
+                map.get(&e.name).unwrap().as_tensor().id(),
+                e.var.as_tensor().id(),
+                "{}",
+                e.name
+            );
         }
         // Trainable: conv + BN affine per block, plus the head.
         assert_eq!(m.trainable_vars().len(), 4 * 3 + 2);
@@ -393,7 +539,12 @@ mod tests {
         let (_, a) = model(7, 4);
         let (_, b) = model(7, 4);
         let (_, c) = model(8, 4);
-        for ((ea, eb), ec) in a.state_dict().iter().zip(b.state_dict()).zip(c.state_dict()) {
+        for ((ea, eb), ec) in a
+            .state_dict()
+            .iter()
+            .zip(b.state_dict())
+            .zip(c.state_dict())
+        {
             assert_eq!(values(&ea.var), values(&eb.var), "{}", ea.name);
             if ea.name.ends_with("conv1.weight") {
                 assert_ne!(values(&ea.var), values(&ec.var));
@@ -412,7 +563,10 @@ mod tests {
             assert!(values(&block.bn.running_var).iter().all(|x| *x == 1.0));
         }
         let lb = linear_bound(EMBED_DIM) as f32;
-        assert!(values(&a.linear_weight).iter().chain(&values(&a.linear_bias)).all(|x| x.abs() <= lb));
+        assert!(values(&a.linear_weight)
+            .iter()
+            .chain(&values(&a.linear_bias))
+            .all(|x| x.abs() <= lb));
     }
 
     #[test]
@@ -424,10 +578,22 @@ mod tests {
         assert_eq!(values(&m.blocks[0].bn.running_mean), vec![0.0; 64]);
         let logits = m.forward(&x, true).unwrap();
         assert_eq!(logits.dims(), [2, 3]);
-        assert!(values(&m.blocks[0].bn.running_mean).iter().any(|v| *v != 0.0));
-        let nbt = m.blocks[3].bn.num_batches_tracked.as_tensor().to_scalar::<i64>().unwrap();
+        assert!(values(&m.blocks[0].bn.running_mean)
+            .iter()
+            .any(|v| *v != 0.0));
+        let nbt = m.blocks[3]
+            .bn
+            .num_batches_tracked
+            .as_tensor()
+            .to_scalar::<i64>()
+            .unwrap();
         assert_eq!(nbt, 1);
-        assert!(m.forward(&Tensor::zeros((2, 1, 64, 8), DType::F32, &Device::Cpu).unwrap(), false).is_err());
+        assert!(m
+            .forward(
+                &Tensor::zeros((2, 1, 64, 8), DType::F32, &Device::Cpu).unwrap(),
+                false
+            )
+            .is_err());
     }
 
     #[test]
@@ -435,7 +601,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cnn6.safetensors");
         let (_, a) = model(3, 4);
-        a.blocks[1].bn.num_batches_tracked.set(&Tensor::new(5i64, &Device::Cpu).unwrap()).unwrap();
+        a.blocks[1]
+            .bn
+            .num_batches_tracked
+            .set(&Tensor::new(5i64, &Device::Cpu).unwrap())
+            .unwrap();
         a.save_state_dict(&path, "cnn6.").unwrap();
         let (_, b) = model(4, 4);
         b.load_state_dict(&path, "cnn6.").unwrap();
@@ -443,9 +613,15 @@ mod tests {
             assert_eq!(values(&ea.var), values(&eb.var), "{}", ea.name);
         }
         let err = b.load_state_dict(&path, "").unwrap_err().to_string();
-        assert!(err.contains("missing tensor `conv_block1.conv1.weight`"), "{err}");
+        assert!(
+            err.contains("missing tensor `conv_block1.conv1.weight`"),
+            "{err}"
+        );
         let (_, c) = model(4, 5);
         let err = c.load_state_dict(&path, "cnn6.").unwrap_err().to_string();
-        assert!(err.contains("linear.weight") && err.contains("[5, 512]"), "{err}");
+        assert!(
+            err.contains("linear.weight") && err.contains("[5, 512]"),
+            "{err}"
+        );
     }
 }

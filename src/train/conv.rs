@@ -45,7 +45,10 @@ struct Conv2dBackward {
 fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v.as_slice(),
-        other => bail!("auscult conv2d: {what} must be f32, got {:?}", candle_core::backend::BackendStorage::dtype(other)),
+        other => bail!(
+            "auscult conv2d: {what} must be f32, got {:?}",
+            candle_core::backend::BackendStorage::dtype(other)
+        ),
     };
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -63,7 +66,17 @@ fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
     if h + 2 * pad < kh || w + 2 * pad < kw {
         bail!("auscult conv2d: input {xs:?} with padding {pad} is smaller than kernel {ws:?}");
     }
-    let g = ConvGeom { c, h, w, o, kh, kw, pad, oh: h + 2 * pad + 1 - kh, ow: w + 2 * pad + 1 - kw };
+    let g = ConvGeom {
+        c,
+        h,
+        w,
+        o,
+        kh,
+        kw,
+        pad,
+        oh: h + 2 * pad + 1 - kh,
+        ow: w + 2 * pad + 1 - kw,
+    };
     Ok((b, g))
 }
 
@@ -99,7 +112,13 @@ impl CustomOp2 for Conv2dOp {
         "auscult-conv2d"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = f32_data(s1, l1, "input")?;
         let wt = f32_data(s2, l2, "weight")?;
         let (b, g) = geometry(l1.shape(), l2.shape(), self.pad)?;
@@ -124,20 +143,39 @@ impl CustomOp2 for Conv2dOp {
         Ok((CpuStorage::F32(out), Shape::from((b, g.o, g.oh, g.ow))))
     }
 
-    fn bwd(&self, x: &Tensor, weight: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let need_x = x.track_op();
         let need_w = weight.track_op();
         if !need_x && !need_w {
             return Ok((None, None));
         }
         let grad = grad.contiguous()?;
-        let op = Conv2dBackward { pad: self.pad, need_x, need_w };
+        let op = Conv2dBackward {
+            pad: self.pad,
+            need_x,
+            need_w,
+        };
         let packed = x.apply_op3_no_bwd(weight, &grad, &op)?;
         let x_len = if need_x { x.elem_count() } else { 0 };
-        let grad_x = if need_x { Some(packed.narrow(0, 0, x_len)?.reshape(x.shape())?) } else { None };
+        let grad_x = if need_x {
+            Some(packed.narrow(0, 0, x_len)?.reshape(x.shape())?)
+        } else {
+            None
+        };
         // Copy grad_w out so that it does not keep the (larger) grad_x buffer alive.
         let grad_w = if need_w {
-            Some(packed.narrow(0, x_len, weight.elem_count())?.reshape(weight.shape())?.copy()?)
+            Some(
+                packed
+                    .narrow(0, x_len, weight.elem_count())?
+                    .reshape(weight.shape())?
+                    .copy()?,
+            )
         } else {
             None
         };
@@ -164,7 +202,10 @@ impl CustomOp3 for Conv2dBackward {
         let gout = f32_data(s3, l3, "output gradient")?;
         let (b, g) = geometry(l1.shape(), l2.shape(), self.pad)?;
         if l3.shape().dims() != [b, g.o, g.oh, g.ow] {
-            bail!("auscult conv2d backward: output gradient {:?} does not match the forward output", l3.shape());
+            bail!(
+                "auscult conv2d backward: output gradient {:?} does not match the forward output",
+                l3.shape()
+            );
         }
         if b == 0 {
             bail!("auscult conv2d backward: empty batch");
@@ -196,7 +237,11 @@ impl CustomOp3 for Conv2dBackward {
                 let first = ci * SAMPLES_PER_CHUNK;
                 for bi in first..(first + SAMPLES_PER_CHUNK).min(b) {
                     let k = bi - first;
-                    let gx_b = if self.need_x { &mut gx_chunk[k * g.in_len()..(k + 1) * g.in_len()] } else { &mut [][..] };
+                    let gx_b = if self.need_x {
+                        &mut gx_chunk[k * g.in_len()..(k + 1) * g.in_len()]
+                    } else {
+                        &mut [][..]
+                    };
                     one_sample(bi, gx_b, &mut acc, Parallelism::None);
                 }
                 acc
@@ -208,14 +253,21 @@ impl CustomOp3 for Conv2dBackward {
                     .map(|(ci, gx_chunk)| run_chunk(ci, gx_chunk))
                     .collect()
             } else {
-                (0..b.div_ceil(SAMPLES_PER_CHUNK)).into_par_iter().map(|ci| run_chunk(ci, &mut [])).collect()
+                (0..b.div_ceil(SAMPLES_PER_CHUNK))
+                    .into_par_iter()
+                    .map(|ci| run_chunk(ci, &mut []))
+                    .collect()
             };
             for part in &parts {
                 gw_out.iter_mut().zip(part).for_each(|(d, s)| *d += *s);
             }
         } else {
             for bi in 0..b {
-                let gx_b = if self.need_x { &mut gx_all[bi * g.in_len()..(bi + 1) * g.in_len()] } else { &mut [][..] };
+                let gx_b = if self.need_x {
+                    &mut gx_all[bi * g.in_len()..(bi + 1) * g.in_len()]
+                } else {
+                    &mut [][..]
+                };
                 one_sample(bi, gx_b, gw_out, Parallelism::Rayon(threads()));
             }
         }
@@ -244,7 +296,16 @@ mod tests {
     }
 
     fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     /// Forward and both gradients agree with candle's own conv2d (an independent implementation),
@@ -252,7 +313,13 @@ mod tests {
     #[test]
     fn matches_candle_conv2d_forward_and_backward() {
         // Batch 9 takes the chunked parallel backward path (two full chunks and a partial one).
-        let cases = [(3, 2, 7, 6, 4, 5, 2), (1, 3, 5, 8, 2, 3, 1), (4, 1, 9, 4, 3, 5, 2), (2, 2, 4, 4, 3, 3, 0), (9, 2, 5, 4, 3, 5, 2)];
+        let cases = [
+            (3, 2, 7, 6, 4, 5, 2),
+            (1, 3, 5, 8, 2, 3, 1),
+            (4, 1, 9, 4, 3, 5, 2),
+            (2, 2, 4, 4, 3, 3, 0),
+            (9, 2, 5, 4, 3, 5, 2),
+        ];
         for &(b, c, h, w, o, k, pad) in &cases {
             let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1)).unwrap();
             let wt = Var::from_tensor(&pseudo_random(&[o, c, k, k], 2)).unwrap();
@@ -264,13 +331,27 @@ mod tests {
             let theirs = x.as_tensor().conv2d(wt.as_tensor(), pad, 1, 1, 1).unwrap();
             assert!(max_abs_diff(&ours, &theirs) < 1e-5);
 
-            let g_ours = (ours * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-            let g_theirs = (theirs * &proj).unwrap().sum_all().unwrap().backward().unwrap();
+            let g_ours = (ours * &proj)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let g_theirs = (theirs * &proj)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
             for v in [&x, &wt] {
                 let a = g_ours.get(v.as_tensor()).unwrap();
                 let e = g_theirs.get(v.as_tensor()).unwrap();
                 assert_eq!(a.dims(), e.dims());
-                assert!(max_abs_diff(a, e) < 1e-4, "grad mismatch for shape {:?}", v.dims());
+                assert!(
+                    max_abs_diff(a, e) < 1e-4,
+                    "grad mismatch for shape {:?}",
+                    v.dims()
+                );
             }
         }
     }
@@ -284,7 +365,13 @@ mod tests {
         let grads = y.sum_all().unwrap().backward().unwrap();
         assert!(grads.get(&x).is_none());
         let gw = grads.get(wt.as_tensor()).unwrap();
-        let expect = x.conv2d(wt.as_tensor(), 2, 1, 1, 1).unwrap().sum_all().unwrap().backward().unwrap();
+        let expect = x
+            .conv2d(wt.as_tensor(), 2, 1, 1, 1)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         assert!(max_abs_diff(gw, expect.get(wt.as_tensor()).unwrap()) < 1e-4);
     }
 

@@ -28,10 +28,18 @@ pub enum LabelError {
     #[error("label spec `{spec}`: column `{column}` appears twice")]
     DuplicateColumn { spec: String, column: String },
     /// A column the metadata table does not have.
-    #[error("label spec `{spec}`: metadata.parquet has no column `{column}` (columns: {available})")]
-    UnknownColumn { spec: String, column: String, available: String },
+    #[error(
+        "label spec `{spec}`: metadata.parquet has no column `{column}` (columns: {available})"
+    )]
+    UnknownColumn {
+        spec: String,
+        column: String,
+        available: String,
+    },
     /// A malformed `--heads` list.
-    #[error("heads `{spec}`: {msg} (expected `spec:weight,...`, e.g. `class:0.25,sex+age_group:0.75`)")]
+    #[error(
+        "heads `{spec}`: {msg} (expected `spec:weight,...`, e.g. `class:0.25,sex+age_group:0.75`)"
+    )]
     BadHeads { spec: String, msg: String },
     /// A split row that is not a row of the table.
     #[error("cycle_id {cycle_id} is not a row of metadata.parquet ({rows} rows)")]
@@ -48,7 +56,9 @@ pub struct LabelSpec {
 impl LabelSpec {
     /// The class label alone (plain SCL).
     pub fn class() -> Self {
-        LabelSpec { columns: vec![CLASS.to_string()] }
+        LabelSpec {
+            columns: vec![CLASS.to_string()],
+        }
     }
 
     /// True for the spec `class` alone: labels come with every row, nothing is missing.
@@ -75,7 +85,10 @@ impl FromStr for LabelSpec {
                 return Err(LabelError::EmptyColumn(s.to_string()));
             }
             if columns.iter().any(|x| x == c) {
-                return Err(LabelError::DuplicateColumn { spec: s.to_string(), column: c.to_string() });
+                return Err(LabelError::DuplicateColumn {
+                    spec: s.to_string(),
+                    column: c.to_string(),
+                });
             }
             columns.push(c.to_string());
         }
@@ -93,13 +106,20 @@ pub struct HeadSpec {
 /// Parses `spec:weight,spec:weight,...` (e.g. `class:0.25,sex+age_group:0.75`); weights must be
 /// finite and > 0, specs distinct.
 pub fn parse_heads(s: &str) -> Result<Vec<HeadSpec>, LabelError> {
-    let bad = |msg: String| LabelError::BadHeads { spec: s.to_string(), msg };
+    let bad = |msg: String| LabelError::BadHeads {
+        spec: s.to_string(),
+        msg,
+    };
     let mut heads: Vec<HeadSpec> = Vec::new();
     for item in s.split(',') {
         let item = item.trim();
-        let (spec, weight) =
-            item.rsplit_once(':').ok_or_else(|| bad(format!("`{item}` has no `:weight`")))?;
-        let weight: f64 = weight.trim().parse().map_err(|_| bad(format!("`{weight}` is not a number")))?;
+        let (spec, weight) = item
+            .rsplit_once(':')
+            .ok_or_else(|| bad(format!("`{item}` has no `:weight`")))?;
+        let weight: f64 = weight
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("`{weight}` is not a number")))?;
         if !(weight.is_finite() && weight > 0.0) {
             return Err(bad(format!("weight {weight} must be finite and > 0")));
         }
@@ -131,21 +151,34 @@ impl TableLabels {
             let values = string_column(table, name).ok_or_else(|| LabelError::UnknownColumn {
                 spec: spec.to_string(),
                 column: c.clone(),
-                available: table.get_column_names().iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                available: table
+                    .get_column_names()
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
             columns.push(values);
         }
         let rows = table.height();
-        let tuples: Vec<Option<Vec<String>>> =
-            (0..rows).map(|r| columns.iter().map(|col| col[r].clone()).collect()).collect();
+        let tuples: Vec<Option<Vec<String>>> = (0..rows)
+            .map(|r| columns.iter().map(|col| col[r].clone()).collect())
+            .collect();
         let mut values: Vec<Vec<String>> = tuples.iter().flatten().cloned().collect();
         values.sort();
         values.dedup();
         let ids = tuples
             .iter()
-            .map(|t| t.as_ref().map(|t| values.binary_search(t).expect("tuple is in values") as u32))
+            .map(|t| {
+                t.as_ref()
+                    .map(|t| values.binary_search(t).expect("tuple is in values") as u32)
+            })
             .collect();
-        Ok(TableLabels { spec: spec.clone(), values, ids })
+        Ok(TableLabels {
+            spec: spec.clone(),
+            values,
+            ids,
+        })
     }
 
     /// The labels of the split rows whose table rows are `cycle_ids`.
@@ -156,7 +189,10 @@ impl TableLabels {
             let id = usize::try_from(c)
                 .ok()
                 .and_then(|r| self.ids.get(r))
-                .ok_or(LabelError::RowOutOfRange { cycle_id: c, rows: self.ids.len() })?;
+                .ok_or(LabelError::RowOutOfRange {
+                    cycle_id: c,
+                    rows: self.ids.len(),
+                })?;
             ids.push(id.unwrap_or(0));
             valid.push(id.is_some());
         }
@@ -188,9 +224,22 @@ mod tests {
     fn table() -> DataFrame {
         let cols = vec![
             Series::new("label".into(), vec![0i64, 1, 2, 0, 1]).into_column(),
-            Series::new("sex".into(), vec![Some("M"), Some("F"), None, Some("M"), Some("F")]).into_column(),
-            Series::new("age_group".into(), vec![Some("adult"), Some("child"), Some("adult"), Some("child"), Some("child")])
-                .into_column(),
+            Series::new(
+                "sex".into(),
+                vec![Some("M"), Some("F"), None, Some("M"), Some("F")],
+            )
+            .into_column(),
+            Series::new(
+                "age_group".into(),
+                vec![
+                    Some("adult"),
+                    Some("child"),
+                    Some("adult"),
+                    Some("child"),
+                    Some("child"),
+                ],
+            )
+            .into_column(),
         ];
         DataFrame::new(5, cols).unwrap()
     }
@@ -201,17 +250,36 @@ mod tests {
         assert_eq!(s.columns, vec!["sex", "age_group"]);
         assert_eq!(s.to_string(), "sex+age_group");
         assert!(LabelSpec::class().is_class());
-        assert!(matches!("sex+".parse::<LabelSpec>(), Err(LabelError::EmptyColumn(_))));
-        assert!(matches!("sex+sex".parse::<LabelSpec>(), Err(LabelError::DuplicateColumn { .. })));
+        assert!(matches!(
+            "sex+".parse::<LabelSpec>(),
+            Err(LabelError::EmptyColumn(_))
+        ));
+        assert!(matches!(
+            "sex+sex".parse::<LabelSpec>(),
+            Err(LabelError::DuplicateColumn { .. })
+        ));
     }
 
     #[test]
     fn heads_parse() {
         let h = parse_heads("class:0.25, sex+age_group:0.75").unwrap();
         assert_eq!(h.len(), 2);
-        assert_eq!((h[0].labels.to_string(), h[0].weight), ("class".to_string(), 0.25));
-        assert_eq!((h[1].labels.to_string(), h[1].weight), ("sex+age_group".to_string(), 0.75));
-        for bad in ["class", "class:x", "class:0", "class:1,class:2", "class:-1", ":1"] {
+        assert_eq!(
+            (h[0].labels.to_string(), h[0].weight),
+            ("class".to_string(), 0.25)
+        );
+        assert_eq!(
+            (h[1].labels.to_string(), h[1].weight),
+            ("sex+age_group".to_string(), 0.75)
+        );
+        for bad in [
+            "class",
+            "class:x",
+            "class:0",
+            "class:1,class:2",
+            "class:-1",
+            ":1",
+        ] {
             assert!(parse_heads(bad).is_err(), "{bad}");
         }
     }
@@ -221,13 +289,22 @@ mod tests {
         let t = table();
         let l = TableLabels::build(&t, &"sex+age_group".parse().unwrap()).unwrap();
         // Distinct non-null tuples, sorted: (F, child), (M, adult), (M, child).
-        assert_eq!(l.values, vec![vec!["F", "child"], vec!["M", "adult"], vec!["M", "child"]]);
+        assert_eq!(
+            l.values,
+            vec![vec!["F", "child"], vec!["M", "adult"], vec!["M", "child"]]
+        );
         assert_eq!(l.ids, vec![Some(1), Some(0), None, Some(2), Some(0)]);
         let s = l.for_rows(&[4, 2, 0]).unwrap();
         assert_eq!(s.ids, vec![0, 0, 1]);
         assert_eq!(s.valid, vec![true, false, true]);
         assert_eq!(s.missing(), 1);
-        assert!(matches!(l.for_rows(&[5]), Err(LabelError::RowOutOfRange { cycle_id: 5, rows: 5 })));
+        assert!(matches!(
+            l.for_rows(&[5]),
+            Err(LabelError::RowOutOfRange {
+                cycle_id: 5,
+                rows: 5
+            })
+        ));
         // `class` reads the label column: (adult,0) (child,1) (adult,2) (child,0) (child,1).
         let c = TableLabels::build(&t, &"age_group+class".parse().unwrap()).unwrap();
         assert_eq!(c.values.len(), 4);
@@ -237,7 +314,12 @@ mod tests {
 
     #[test]
     fn unknown_column_names_the_available_ones() {
-        let err = TableLabels::build(&table(), &"height".parse().unwrap()).unwrap_err().to_string();
-        assert!(err.contains("no column `height`") && err.contains("sex, age_group"), "{err}");
+        let err = TableLabels::build(&table(), &"height".parse().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no column `height`") && err.contains("sex, age_group"),
+            "{err}"
+        );
     }
 }

@@ -27,7 +27,12 @@ pub struct PannsReport {
 
 impl fmt::Display for PannsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "PANNs CNN6 init: loaded {} tensors, ignored {}", self.loaded.len(), self.ignored.len())?;
+        writeln!(
+            f,
+            "PANNs CNN6 init: loaded {} tensors, ignored {}",
+            self.loaded.len(),
+            self.ignored.len()
+        )?;
         writeln!(f, "  loaded: {}", self.loaded.join(", "))?;
         write!(f, "  ignored: {}", self.ignored.join(", "))
     }
@@ -37,18 +42,32 @@ impl fmt::Display for PannsReport {
 #[derive(Debug, thiserror::Error)]
 pub enum PannsError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "{path}: legacy (pre-1.6, non-zip) PyTorch pickle, which cannot be read here; convert it once with: \
          python -c \"import torch; torch.save(torch.load('{name}', map_location='cpu'), '{stem}_zip.pth')\""
     )]
-    LegacyPickle { path: PathBuf, name: String, stem: String },
+    LegacyPickle {
+        path: PathBuf,
+        name: String,
+        stem: String,
+    },
     #[error("{path}: neither a PyTorch zip checkpoint nor a safetensors file")]
     UnknownFormat { path: PathBuf },
     #[error("{path}: cannot parse checkpoint: {source}")]
-    Parse { path: PathBuf, source: candle_core::Error },
+    Parse {
+        path: PathBuf,
+        source: Box<candle_core::Error>,
+    },
     #[error("{path}: no CNN6 tensor `{key}` in the checkpoint (keys present: {present})")]
-    MissingKey { path: PathBuf, key: String, present: String },
+    MissingKey {
+        path: PathBuf,
+        key: String,
+        present: String,
+    },
     #[error(transparent)]
     Tensor(#[from] CheckpointError),
 }
@@ -62,9 +81,16 @@ enum Format {
 }
 
 fn sniff(path: &Path) -> Result<Format, PannsError> {
-    let io = |source| PannsError::Io { path: path.to_path_buf(), source };
+    let io = |source| PannsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut head = Vec::with_capacity(16);
-    std::fs::File::open(path).map_err(io)?.take(16).read_to_end(&mut head).map_err(io)?;
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(io)?;
     if head.starts_with(b"PK\x03\x04") {
         return Ok(Format::Zip);
     }
@@ -76,13 +102,18 @@ fn sniff(path: &Path) -> Result<Format, PannsError> {
     if head.first() == Some(&0x80) {
         return Ok(Format::LegacyPickle);
     }
-    Err(PannsError::UnknownFormat { path: path.to_path_buf() })
+    Err(PannsError::UnknownFormat {
+        path: path.to_path_buf(),
+    })
 }
 
 /// All tensors of the checkpoint by name (the `model` entry of a zip `.pth`, or the whole
 /// safetensors file with any `model.` prefix removed).
 fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>, PannsError> {
-    let parse = |source| PannsError::Parse { path: path.to_path_buf(), source };
+    let parse = |e| PannsError::Parse {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
     let dev = candle_core::Device::Cpu;
     let named: Vec<(String, Tensor)> = match sniff(path)? {
         Format::Zip => match candle_core::pickle::read_all_with_key(path, Some("model")) {
@@ -90,17 +121,37 @@ fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>, PannsError> {
             // A bare state dict saved without the {'model': ...} wrapper.
             first => match candle_core::pickle::read_all_with_key(path, None) {
                 Ok(t) if !t.is_empty() => t,
-                _ => return Err(parse(first.err().unwrap_or_else(|| candle_core::Error::Msg("no tensors found".into())))),
+                _ => {
+                    return Err(parse(first.err().unwrap_or_else(|| {
+                        candle_core::Error::Msg("no tensors found".into())
+                    })))
+                }
             },
         },
-        Format::Safetensors => candle_core::safetensors::load(path, &dev).map_err(parse)?.into_iter().collect(),
+        Format::Safetensors => candle_core::safetensors::load(path, &dev)
+            .map_err(parse)?
+            .into_iter()
+            .collect(),
         Format::LegacyPickle => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            return Err(PannsError::LegacyPickle { path: path.to_path_buf(), name, stem });
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(PannsError::LegacyPickle {
+                path: path.to_path_buf(),
+                name,
+                stem,
+            });
         }
     };
-    Ok(named.into_iter().map(|(k, v)| (k.strip_prefix("model.").map(str::to_string).unwrap_or(k), v)).collect())
+    Ok(named
+        .into_iter()
+        .map(|(k, v)| (k.strip_prefix("model.").map(str::to_string).unwrap_or(k), v))
+        .collect())
 }
 
 /// Copies the PANNs CNN6 conv and BatchNorm tensors of `path` into `model` (its variables are
@@ -109,7 +160,11 @@ fn read_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>, PannsError> {
 pub fn load_panns_cnn6(path: &Path, model: &Cnn6) -> Result<PannsReport, PannsError> {
     let mut tensors = read_tensors(path)?;
     let mut report = PannsReport::default();
-    for entry in model.state_dict().into_iter().filter(|e| e.name.starts_with("conv_block")) {
+    for entry in model
+        .state_dict()
+        .into_iter()
+        .filter(|e| e.name.starts_with("conv_block"))
+    {
         match tensors.remove(&entry.name) {
             Some(t) => {
                 set_checked(&entry.var, &t, path, &entry.name)?;
@@ -118,7 +173,11 @@ pub fn load_panns_cnn6(path: &Path, model: &Cnn6) -> Result<PannsReport, PannsEr
             None if entry.name.ends_with("num_batches_tracked") => {}
             None => {
                 let present = tensors.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(PannsError::MissingKey { path: path.to_path_buf(), key: entry.name, present });
+                return Err(PannsError::MissingKey {
+                    path: path.to_path_buf(),
+                    key: entry.name,
+                    present,
+                });
             }
         }
     }

@@ -23,8 +23,11 @@ pub const PAPER_RESULTS: &str = include_str!("../../configs/paper_results.toml")
 /// Errors reading runs or the paper's numbers; each names the file at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {msg}", path.display())]
     Json { path: PathBuf, msg: String },
     #[error("{}: {msg}", path.display())]
@@ -52,12 +55,30 @@ pub struct RowMetrics {
 
 impl RowMetrics {
     fn of_one(m: &Metrics) -> Self {
-        let s = |v| Stat { mean: v, std: 0.0, n: 1 };
-        RowMetrics { sp: s(m.sp), se: s(m.se), score: s(m.score), hs: s(m.hs) }
+        let s = |v| Stat {
+            mean: v,
+            std: 0.0,
+            n: 1,
+        };
+        RowMetrics {
+            sp: s(m.sp),
+            se: s(m.se),
+            score: s(m.score),
+            hs: s(m.hs),
+        }
     }
     fn of_summary(m: &MetricsSummary) -> Self {
-        let s = |v: super::metrics::MeanStd| Stat { mean: v.mean, std: v.std, n: v.n };
-        RowMetrics { sp: s(m.sp), se: s(m.se), score: s(m.score), hs: s(m.hs) }
+        let s = |v: super::metrics::MeanStd| Stat {
+            mean: v.mean,
+            std: v.std,
+            n: v.n,
+        };
+        RowMetrics {
+            sp: s(m.sp),
+            se: s(m.se),
+            score: s(m.score),
+            hs: s(m.hs),
+        }
     }
 }
 
@@ -125,14 +146,27 @@ pub type PaperResults = BTreeMap<String, PaperRow>;
 
 /// Parses a paper-results TOML (`origin` names it in errors).
 pub fn parse_paper_results(text: &str, origin: &Path) -> Result<PaperResults, ReportError> {
-    let rows: PaperResults =
-        toml::from_str(text).map_err(|e| ReportError::PaperResults { path: origin.into(), msg: e.to_string() })?;
+    let rows: PaperResults = toml::from_str(text).map_err(|e| ReportError::PaperResults {
+        path: origin.into(),
+        msg: e.to_string(),
+    })?;
     for (key, row) in &rows {
-        for (name, v) in [("sp", &row.sp), ("se", &row.se), ("score", &row.score), ("hs", &row.hs)] {
+        for (name, v) in [
+            ("sp", &row.sp),
+            ("se", &row.se),
+            ("score", &row.score),
+            ("hs", &row.hs),
+        ] {
             if let Some(v) = v {
                 if v.is_empty() || v.len() > 2 {
-                    let msg = format!("[{key}].{name}: expected [mean] or [mean, std], got {} values", v.len());
-                    return Err(ReportError::PaperResults { path: origin.into(), msg });
+                    let msg = format!(
+                        "[{key}].{name}: expected [mean] or [mean, std], got {} values",
+                        v.len()
+                    );
+                    return Err(ReportError::PaperResults {
+                        path: origin.into(),
+                        msg,
+                    });
                 }
             }
         }
@@ -142,25 +176,48 @@ pub fn parse_paper_results(text: &str, origin: &Path) -> Result<PaperResults, Re
 
 /// The compiled-in `configs/paper_results.toml`.
 pub fn default_paper_results() -> PaperResults {
-    parse_paper_results(PAPER_RESULTS, Path::new("configs/paper_results.toml")).expect("configs/paper_results.toml is valid")
+    parse_paper_results(PAPER_RESULTS, Path::new("configs/paper_results.toml"))
+        .expect("configs/paper_results.toml is valid")
 }
 
 fn field<'a>(v: &'a Value, key: &str, path: &Path) -> Result<&'a Value, ReportError> {
-    v.get(key).ok_or_else(|| ReportError::Json { path: path.into(), msg: format!("no field `{key}`") })
+    v.get(key).ok_or_else(|| ReportError::Json {
+        path: path.into(),
+        msg: format!("no field `{key}`"),
+    })
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(v: &Value, what: &str, path: &Path) -> Result<T, ReportError> {
-    T::deserialize(v).map_err(|e| ReportError::Json { path: path.into(), msg: format!("`{what}`: {e}") })
+fn decode<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    what: &str,
+    path: &Path,
+) -> Result<T, ReportError> {
+    T::deserialize(v).map_err(|e| ReportError::Json {
+        path: path.into(),
+        msg: format!("`{what}`: {e}"),
+    })
 }
 
 /// Reads the `summary.json` of one run dir.
 pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError> {
     let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| ReportError::Io { path: path.clone(), source })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| ReportError::Json { path: path.clone(), msg: e.to_string() })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ReportError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| ReportError::Json {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
     let text_of = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    let method = text_of("method").ok_or_else(|| ReportError::Json { path: path.clone(), msg: "no field `method`".into() })?;
-    let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+    let method = text_of("method").ok_or_else(|| ReportError::Json {
+        path: path.clone(),
+        msg: "no field `method`".into(),
+    })?;
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string());
     let key = selection.key();
     let sel = field(&v, key, &path)?;
     let (seeds, metrics) = match v.get("seeds").and_then(Value::as_array) {
@@ -171,7 +228,11 @@ pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError>
         }
         // One seed: the selection is {epoch, eval, val} (or null).
         None => {
-            let m = if sel.is_null() { None } else { Some(decode::<Metrics>(field(sel, "eval", &path)?, key, &path)?) };
+            let m = if sel.is_null() {
+                None
+            } else {
+                Some(decode::<Metrics>(field(sel, "eval", &path)?, key, &path)?)
+            };
             (1, m.as_ref().map(RowMetrics::of_one))
         }
     };
@@ -194,7 +255,10 @@ pub fn collect_runs(paths: &[PathBuf], selection: Selection) -> Result<Vec<RunRo
             rows.push(load_run(p, selection)?);
             continue;
         }
-        let entries = std::fs::read_dir(p).map_err(|source| ReportError::Io { path: p.clone(), source })?;
+        let entries = std::fs::read_dir(p).map_err(|source| ReportError::Io {
+            path: p.clone(),
+            source,
+        })?;
         let mut subdirs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|d| d.join("summary.json").is_file())
@@ -246,7 +310,11 @@ fn csv_field(s: &str) -> String {
 }
 
 fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {
-    paper.get(&row.name).or_else(|| row.dir.file_name().and_then(|n| paper.get(n.to_string_lossy().as_ref())))
+    paper.get(&row.name).or_else(|| {
+        row.dir
+            .file_name()
+            .and_then(|n| paper.get(n.to_string_lossy().as_ref()))
+    })
 }
 
 /// Our Score minus the paper's, ×100.
@@ -257,7 +325,12 @@ fn delta_score(row: &RunRow, p: Option<&PaperRow>) -> Option<f64> {
 }
 
 /// Renders the table.
-pub fn render(rows: &[RunRow], paper: &PaperResults, format: Format, selection: Selection) -> String {
+pub fn render(
+    rows: &[RunRow],
+    paper: &PaperResults,
+    format: Format,
+    selection: Selection,
+) -> String {
     match format {
         Format::Markdown => render_markdown(rows, paper, selection),
         Format::Csv => render_csv(rows, paper),
@@ -278,14 +351,35 @@ fn render_markdown(rows: &[RunRow], paper: &PaperResults, selection: Selection) 
             None => std::array::from_fn(|_| "–".to_string()),
         };
         let theirs: [String; 4] = match p {
-            Some(p) => [paper_cell(&p.sp), paper_cell(&p.se), paper_cell(&p.score), paper_cell(&p.hs)],
+            Some(p) => [
+                paper_cell(&p.sp),
+                paper_cell(&p.se),
+                paper_cell(&p.score),
+                paper_cell(&p.hs),
+            ],
             None => std::array::from_fn(|_| "–".to_string()),
         };
-        let paper_row = p.map(|p| format!("{}: {}", p.table, p.row)).unwrap_or_else(|| "–".into());
-        let delta = delta_score(r, p).map(|d| format!("{d:+.2}")).unwrap_or_else(|| "–".into());
+        let paper_row = p
+            .map(|p| format!("{}: {}", p.table, p.row))
+            .unwrap_or_else(|| "–".into());
+        let delta = delta_score(r, p)
+            .map(|d| format!("{d:+.2}"))
+            .unwrap_or_else(|| "–".into());
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.name, paper_row, r.method, r.seeds, ours[0], ours[1], ours[2], ours[3], theirs[0], theirs[1], theirs[2], theirs[3], delta
+            r.name,
+            paper_row,
+            r.method,
+            r.seeds,
+            ours[0],
+            ours[1],
+            ours[2],
+            ours[3],
+            theirs[0],
+            theirs[1],
+            theirs[2],
+            theirs[3],
+            delta
         ));
     }
     out
@@ -301,18 +395,31 @@ fn render_csv(rows: &[RunRow], paper: &PaperResults) -> String {
         let p = paper_of(r, paper);
         let mut cells = vec![
             csv_field(&r.name),
-            csv_field(&p.map(|p| format!("{}: {}", p.table, p.row)).unwrap_or_default()),
+            csv_field(
+                &p.map(|p| format!("{}: {}", p.table, p.row))
+                    .unwrap_or_default(),
+            ),
             csv_field(&r.method),
             csv_field(&r.dataset),
             csv_field(r.eval_split.as_deref().unwrap_or_default()),
             r.seeds.to_string(),
         ];
-        for f in [|m: &RowMetrics| m.sp, |m: &RowMetrics| m.se, |m: &RowMetrics| m.score, |m: &RowMetrics| m.hs] {
+        for f in [
+            |m: &RowMetrics| m.sp,
+            |m: &RowMetrics| m.se,
+            |m: &RowMetrics| m.score,
+            |m: &RowMetrics| m.hs,
+        ] {
             let s = r.metrics.as_ref().map(f);
             cells.push(num(s.map(|s| 100.0 * s.mean)));
             cells.push(num(s.map(|s| 100.0 * s.std)));
         }
-        for f in [|p: &PaperRow| p.sp.clone(), |p: &PaperRow| p.se.clone(), |p: &PaperRow| p.score.clone(), |p: &PaperRow| p.hs.clone()] {
+        for f in [
+            |p: &PaperRow| p.sp.clone(),
+            |p: &PaperRow| p.se.clone(),
+            |p: &PaperRow| p.score.clone(),
+            |p: &PaperRow| p.hs.clone(),
+        ] {
             let v = p.and_then(f).unwrap_or_default();
             cells.push(num(v.first().copied()));
             cells.push(num(v.get(1).copied()));
@@ -338,15 +445,40 @@ mod tests {
 
     #[test]
     fn bad_paper_rows_name_the_key() {
-        let err = parse_paper_results("[x]\ntable = \"T\"\nrow = \"r\"\nsp = [1.0, 2.0, 3.0]\n", Path::new("p.toml")).unwrap_err();
-        assert!(err.to_string().contains("p.toml") && err.to_string().contains("[x].sp"), "{err}");
-        assert!(parse_paper_results("[x]\ntable = \"T\"\nrow = \"r\"\nbogus = 1\n", Path::new("p.toml")).is_err());
+        let err = parse_paper_results(
+            "[x]\ntable = \"T\"\nrow = \"r\"\nsp = [1.0, 2.0, 3.0]\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("p.toml") && err.to_string().contains("[x].sp"),
+            "{err}"
+        );
+        assert!(parse_paper_results(
+            "[x]\ntable = \"T\"\nrow = \"r\"\nbogus = 1\n",
+            Path::new("p.toml")
+        )
+        .is_err());
     }
 
     #[test]
     fn cells_format_percentages() {
-        assert_eq!(pct(&Stat { mean: 0.5392, std: 0.0071, n: 5 }), "53.92 ± 0.71");
-        assert_eq!(pct(&Stat { mean: 0.5, std: 0.0, n: 1 }), "50.00");
+        assert_eq!(
+            pct(&Stat {
+                mean: 0.5392,
+                std: 0.0071,
+                n: 5
+            }),
+            "53.92 ± 0.71"
+        );
+        assert_eq!(
+            pct(&Stat {
+                mean: 0.5,
+                std: 0.0,
+                n: 1
+            }),
+            "50.00"
+        );
         assert_eq!(paper_cell(&Some(vec![53.92, 0.71])), "53.92 ± 0.71");
         assert_eq!(paper_cell(&None), "–");
         assert_eq!(csv_field("a,b"), "\"a,b\"");

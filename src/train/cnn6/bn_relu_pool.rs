@@ -50,18 +50,31 @@ pub(crate) fn bn_relu_pool(
         BnStats::Running { mean, var } => {
             let mean = mean.to_dtype(DType::F32)?.to_vec1::<f32>()?;
             let var = var.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-            let invstd = var.iter().map(|v| (1.0 / (*v as f64 + eps).sqrt()) as f32).collect();
+            let invstd = var
+                .iter()
+                .map(|v| (1.0 / (*v as f64 + eps).sqrt()) as f32)
+                .collect();
             Some(Norm { mean, var, invstd })
         }
     };
     let slot = Arc::new(Mutex::new(None));
-    let op = BnReluPoolOp { eps, fixed, slot: slot.clone() };
-    let y = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let op = BnReluPoolOp {
+        eps,
+        fixed,
+        slot: slot.clone(),
+    };
+    let y = x
+        .contiguous()?
+        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
     let moments = match stats {
         BnStats::Running { .. } => None,
         BnStats::Batch => {
-            let guard = slot.lock().map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))?;
-            let norm: &Norm = guard.as_ref().ok_or_else(|| candle_core::Error::Msg("bn stats missing".into()))?;
+            let guard = slot
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))?;
+            let norm: &Norm = guard
+                .as_ref()
+                .ok_or_else(|| candle_core::Error::Msg("bn stats missing".into()))?;
             let dev = x.device();
             Some(BatchMoments {
                 mean: Tensor::from_vec(norm.mean.clone(), c, dev)?,
@@ -86,7 +99,11 @@ pub(crate) fn bn_relu_pool_generic(
         BnStats::Batch => {
             let mean = x.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
             let centred = x.broadcast_sub(&mean)?;
-            let var = centred.sqr()?.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
+            let var = centred
+                .sqr()?
+                .mean_keepdim(0)?
+                .mean_keepdim(2)?
+                .mean_keepdim(3)?;
             let moments = BatchMoments {
                 mean: mean.flatten_all()?.detach(),
                 var: var.flatten_all()?.detach(),
@@ -94,13 +111,24 @@ pub(crate) fn bn_relu_pool_generic(
             };
             (mean, var, Some(moments))
         }
-        BnStats::Running { mean, var } => (mean.reshape((1, c, 1, 1))?, var.reshape((1, c, 1, 1))?, None),
+        BnStats::Running { mean, var } => (
+            mean.reshape((1, c, 1, 1))?,
+            var.reshape((1, c, 1, 1))?,
+            None,
+        ),
     };
-    let xhat = x.broadcast_sub(&mean)?.broadcast_div(&(var + eps)?.sqrt()?)?;
-    let z = xhat.broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?.broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
+    let xhat = x
+        .broadcast_sub(&mean)?
+        .broadcast_div(&(var + eps)?.sqrt()?)?;
+    let z = xhat
+        .broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?
+        .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
     // candle's avg_pool2d backward upsamples to the full input size, which misplaces gradients
     // when H or W is odd: crop to the pooled area first (PyTorch's floor mode drops it too).
-    let cropped = z.relu()?.narrow(2, 0, 2 * (h / 2))?.narrow(3, 0, 2 * (w / 2))?;
+    let cropped = z
+        .relu()?
+        .narrow(2, 0, 2 * (h / 2))?
+        .narrow(3, 0, 2 * (w / 2))?;
     let pooled = cropped.avg_pool2d(2)?;
     Ok((pooled, moments))
 }
@@ -126,7 +154,10 @@ struct BnReluPoolOp {
 fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v.as_slice(),
-        other => bail!("bn-relu-pool: {what} must be f32, got {:?}", candle_core::backend::BackendStorage::dtype(other)),
+        other => bail!(
+            "bn-relu-pool: {what} must be f32, got {:?}",
+            candle_core::backend::BackendStorage::dtype(other)
+        ),
     };
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -156,14 +187,20 @@ fn batch_norm_params(x: &[f32], b: usize, c: usize, hw: usize, eps: f64) -> Norm
         .map(|ci| {
             let planes = || (0..b).map(|bi| &x[(bi * c + ci) * hw..(bi * c + ci + 1) * hw]);
             let mean = planes().map(|p| sum8(p, |v| v as f64)).sum::<f64>() / n;
-            let var = planes().map(|p| sum8(p, |v| (v as f64 - mean).powi(2))).sum::<f64>() / n;
+            let var = planes()
+                .map(|p| sum8(p, |v| (v as f64 - mean).powi(2)))
+                .sum::<f64>()
+                / n;
             (mean, var)
         })
         .collect();
     Norm {
         mean: per_channel.iter().map(|p| p.0 as f32).collect(),
         var: per_channel.iter().map(|p| p.1 as f32).collect(),
-        invstd: per_channel.iter().map(|p| (1.0 / (p.1 + eps).sqrt()) as f32).collect(),
+        invstd: per_channel
+            .iter()
+            .map(|p| (1.0 / (p.1 + eps).sqrt()) as f32)
+            .collect(),
     }
 }
 
@@ -181,15 +218,30 @@ struct Dims {
 fn dims(l: &Layout) -> Result<Dims> {
     let (b, c, h, w) = l.shape().dims4()?;
     if h < 2 || w < 2 {
-        bail!("bn-relu-pool: input {:?} too small for a 2×2 pool", l.shape());
+        bail!(
+            "bn-relu-pool: input {:?} too small for a 2×2 pool",
+            l.shape()
+        );
     }
-    Ok(Dims { b, c, h, w, ph: h / 2, pw: w / 2 })
+    Ok(Dims {
+        b,
+        c,
+        h,
+        w,
+        ph: h / 2,
+        pw: w / 2,
+    })
 }
 
 /// Per-channel affine `z = x·scale + shift` folding normalisation and gamma/beta.
 fn scale_shift(norm: &Norm, gamma: &[f32], beta: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let scale: Vec<f32> = norm.invstd.iter().zip(gamma).map(|(s, g)| s * g).collect();
-    let shift = beta.iter().zip(&norm.mean).zip(&scale).map(|((bt, m), s)| bt - m * s).collect();
+    let shift = beta
+        .iter()
+        .zip(&norm.mean)
+        .zip(&scale)
+        .map(|((bt, m), s)| bt - m * s)
+        .collect();
     (scale, shift)
 }
 
@@ -212,31 +264,49 @@ impl CustomOp3 for BnReluPoolOp {
         let beta = f32_data(s3, l3, "bias")?;
         let d = dims(l1)?;
         if gamma.len() != d.c || beta.len() != d.c {
-            bail!("bn-relu-pool: {} channels but weight/bias have {}/{}", d.c, gamma.len(), beta.len());
+            bail!(
+                "bn-relu-pool: {} channels but weight/bias have {}/{}",
+                d.c,
+                gamma.len(),
+                beta.len()
+            );
         }
         let hw = d.h * d.w;
         let norm = match &self.fixed {
             Some(n) if n.mean.len() == d.c => n.clone(),
-            Some(n) => bail!("bn-relu-pool: {} channels but running stats have {}", d.c, n.mean.len()),
+            Some(n) => bail!(
+                "bn-relu-pool: {} channels but running stats have {}",
+                d.c,
+                n.mean.len()
+            ),
             None => batch_norm_params(x, d.b, d.c, hw, self.eps),
         };
         let (scale, shift) = scale_shift(&norm, gamma, beta);
         let mut out = vec![0.0f32; d.b * d.c * d.ph * d.pw];
-        out.par_chunks_mut(d.ph * d.pw).enumerate().for_each(|(plane, out_p)| {
-            let ci = plane % d.c;
-            let (s, t) = (scale[ci], shift[ci]);
-            let xp = &x[plane * hw..(plane + 1) * hw];
-            for oy in 0..d.ph {
-                let r0 = &xp[2 * oy * d.w..(2 * oy + 1) * d.w];
-                let r1 = &xp[(2 * oy + 1) * d.w..(2 * oy + 2) * d.w];
-                let orow = &mut out_p[oy * d.pw..(oy + 1) * d.pw];
-                let f = |v: f32| (v * s + t).max(0.0);
-                for ((o, a), b) in orow.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
-                    *o = 0.25 * ((f(a[0]) + f(a[1])) + (f(b[0]) + f(b[1])));
+        out.par_chunks_mut(d.ph * d.pw)
+            .enumerate()
+            .for_each(|(plane, out_p)| {
+                let ci = plane % d.c;
+                let (s, t) = (scale[ci], shift[ci]);
+                let xp = &x[plane * hw..(plane + 1) * hw];
+                for oy in 0..d.ph {
+                    let r0 = &xp[2 * oy * d.w..(2 * oy + 1) * d.w];
+                    let r1 = &xp[(2 * oy + 1) * d.w..(2 * oy + 2) * d.w];
+                    let orow = &mut out_p[oy * d.pw..(oy + 1) * d.pw];
+                    let f = |v: f32| (v * s + t).max(0.0);
+                    for ((o, a), b) in orow
+                        .iter_mut()
+                        .zip(r0.chunks_exact(2))
+                        .zip(r1.chunks_exact(2))
+                    {
+                        *o = 0.25 * ((f(a[0]) + f(a[1])) + (f(b[0]) + f(b[1])));
+                    }
                 }
-            }
-        });
-        *self.slot.lock().map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))? = Some(norm);
+            });
+        *self
+            .slot
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))? = Some(norm);
         Ok((CpuStorage::F32(out), Shape::from((d.b, d.c, d.ph, d.pw))))
     }
 
@@ -253,16 +323,27 @@ impl CustomOp3 for BnReluPoolOp {
             .lock()
             .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))?
             .clone()
-            .ok_or_else(|| candle_core::Error::Msg("bn-relu-pool backward before forward".into()))?;
+            .ok_or_else(|| {
+                candle_core::Error::Msg("bn-relu-pool backward before forward".into())
+            })?;
         let gamma_v = gamma.to_vec1::<f32>()?;
         let beta_v = beta.to_vec1::<f32>()?;
         let (scale, shift) = scale_shift(&norm, &gamma_v, &beta_v);
         let grad = grad.contiguous()?;
         // sums[0] = Σ g_z (grad beta), sums[1] = Σ g_z·x̂ (grad gamma), each [C].
-        let sums_op = GradSums { norm: norm.clone(), scale: scale.clone(), shift: shift.clone() };
+        let sums_op = GradSums {
+            norm: norm.clone(),
+            scale: scale.clone(),
+            shift: shift.clone(),
+        };
         let sums = x.apply_op2_no_bwd(&grad, &sums_op)?;
         let grad_x = if x.track_op() {
-            let op = GradInput { norm, scale, shift, batch_stats: self.fixed.is_none() };
+            let op = GradInput {
+                norm,
+                scale,
+                shift,
+                batch_stats: self.fixed.is_none(),
+            };
             Some(x.apply_op3_no_bwd(&grad, &sums, &op)?)
         } else {
             None
@@ -303,19 +384,33 @@ impl CustomOp2 for GradSums {
         "auscult-bn-relu-pool-grad-sums"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = f32_data(s1, l1, "input")?;
         let gp = f32_data(s2, l2, "output gradient")?;
         let d = dims(l1)?;
         if l2.shape().dims() != [d.b, d.c, d.ph, d.pw] {
-            bail!("bn-relu-pool backward: gradient {:?} does not match the output", l2.shape());
+            bail!(
+                "bn-relu-pool backward: gradient {:?} does not match the output",
+                l2.shape()
+            );
         }
         let hw = d.h * d.w;
         let phw = d.ph * d.pw;
         let per_channel: Vec<(f32, f32)> = (0..d.c)
             .into_par_iter()
             .map(|ci| {
-                let (s, t, m, is) = (self.scale[ci], self.shift[ci], self.norm.mean[ci], self.norm.invstd[ci]);
+                let (s, t, m, is) = (
+                    self.scale[ci],
+                    self.shift[ci],
+                    self.norm.mean[ci],
+                    self.norm.invstd[ci],
+                );
                 let mut gz = vec![0.0f32; d.w];
                 let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
                 for bi in 0..d.b {
@@ -376,8 +471,17 @@ impl CustomOp3 for GradInput {
         let mut gx = vec![0.0f32; x.len()];
         gx.par_chunks_mut(hw).enumerate().for_each(|(plane, gxp)| {
             let ci = plane % d.c;
-            let (s, t, m, is) = (self.scale[ci], self.shift[ci], self.norm.mean[ci], self.norm.invstd[ci]);
-            let (mean_g, mean_gx) = if self.batch_stats { (sums[ci] / n, sums[d.c + ci] / n) } else { (0.0, 0.0) };
+            let (s, t, m, is) = (
+                self.scale[ci],
+                self.shift[ci],
+                self.norm.mean[ci],
+                self.norm.invstd[ci],
+            );
+            let (mean_g, mean_gx) = if self.batch_stats {
+                (sums[ci] / n, sums[d.c + ci] / n)
+            } else {
+                (0.0, 0.0)
+            };
             let xp = &x[plane * hw..(plane + 1) * hw];
             let gpp = &gp[plane * phw..(plane + 1) * phw];
             for y in 0..d.h {
@@ -413,7 +517,16 @@ mod tests {
     }
 
     fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     /// The fused op and the composed candle ops agree on outputs, moments and all gradients, in
@@ -428,9 +541,30 @@ mod tests {
             let rv = pseudo_random(&[c], 5, 0.5, 1.5);
             let proj = pseudo_random(&[b, c, h / 2, w / 2], 6, -1.0, 1.0);
             for train in [true, false] {
-                let stats = if train { BnStats::Batch } else { BnStats::Running { mean: &rm, var: &rv } };
-                let (ya, ma) = bn_relu_pool(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), stats, 1e-5).unwrap();
-                let (yb, mb) = bn_relu_pool_generic(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), stats, 1e-5).unwrap();
+                let stats = if train {
+                    BnStats::Batch
+                } else {
+                    BnStats::Running {
+                        mean: &rm,
+                        var: &rv,
+                    }
+                };
+                let (ya, ma) = bn_relu_pool(
+                    x.as_tensor(),
+                    gamma.as_tensor(),
+                    beta.as_tensor(),
+                    stats,
+                    1e-5,
+                )
+                .unwrap();
+                let (yb, mb) = bn_relu_pool_generic(
+                    x.as_tensor(),
+                    gamma.as_tensor(),
+                    beta.as_tensor(),
+                    stats,
+                    1e-5,
+                )
+                .unwrap();
                 assert!(max_abs_diff(&ya, &yb) < 1e-5);
                 assert_eq!(ma.is_some(), train);
                 if let (Some(ma), Some(mb)) = (ma, mb) {
@@ -441,8 +575,15 @@ mod tests {
                 let ga = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
                 let gb = (yb * &proj).unwrap().sum_all().unwrap().backward().unwrap();
                 for v in [&x, &gamma, &beta] {
-                    let diff = max_abs_diff(ga.get(v.as_tensor()).unwrap(), gb.get(v.as_tensor()).unwrap());
-                    assert!(diff < 1e-5, "train={train} grad diff {diff} for shape {:?}", v.dims());
+                    let diff = max_abs_diff(
+                        ga.get(v.as_tensor()).unwrap(),
+                        gb.get(v.as_tensor()).unwrap(),
+                    );
+                    assert!(
+                        diff < 1e-5,
+                        "train={train} grad diff {diff} for shape {:?}",
+                        v.dims()
+                    );
                 }
             }
         }

@@ -105,7 +105,13 @@ pub(crate) fn col2im_add(cols: &[f32], g: &ConvGeom, gx: &mut [f32]) {
 }
 
 /// `out[o, ohw] = weight[o, ckk] · cols[ckk, ohw]` (overwrites `out`).
-pub(crate) fn gemm_forward(weight: &[f32], cols: &[f32], g: &ConvGeom, out: &mut [f32], par: Parallelism) {
+pub(crate) fn gemm_forward(
+    weight: &[f32],
+    cols: &[f32],
+    g: &ConvGeom,
+    out: &mut [f32],
+    par: Parallelism,
+) {
     let (m, n, k) = (g.o, g.ohw(), g.ckk());
     assert!(weight.len() >= m * k && cols.len() >= k * n && out.len() >= m * n);
     // SAFETY: the asserts above bound every access; strides describe row-major matrices.
@@ -172,7 +178,13 @@ pub(crate) fn gemm_grad_weight(
 }
 
 /// `gcols[ckk, ohw] = weight[o, ckk]ᵀ · gout[o, ohw]` (overwrites `gcols`).
-pub(crate) fn gemm_grad_cols(weight: &[f32], gout: &[f32], g: &ConvGeom, gcols: &mut [f32], par: Parallelism) {
+pub(crate) fn gemm_grad_cols(
+    weight: &[f32],
+    gout: &[f32],
+    g: &ConvGeom,
+    gcols: &mut [f32],
+    par: Parallelism,
+) {
     let (m, n, k) = (g.ckk(), g.ohw(), g.o);
     assert!(weight.len() >= m * k && gout.len() >= k * n && gcols.len() >= m * n);
     // SAFETY: bounds asserted above; lhs is `weight` read transposed (column stride ckk).
@@ -206,7 +218,17 @@ mod tests {
     use super::*;
 
     fn geom(c: usize, h: usize, w: usize, o: usize, k: usize, pad: usize) -> ConvGeom {
-        ConvGeom { c, h, w, o, kh: k, kw: k, pad, oh: h + 2 * pad + 1 - k, ow: w + 2 * pad + 1 - k }
+        ConvGeom {
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            pad,
+            oh: h + 2 * pad + 1 - k,
+            ow: w + 2 * pad + 1 - k,
+        }
     }
 
     /// Direct (six nested loops) convolution: the definition im2col + GEMM must reproduce.
@@ -221,7 +243,8 @@ mod tests {
                             for j in 0..g.kw {
                                 let iy = oy as isize + i as isize - g.pad as isize;
                                 let ix = ox as isize + j as isize - g.pad as isize;
-                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w
+                                {
                                     acc += x[(ci * g.h + iy as usize) * g.w + ix as usize] as f64
                                         * wt[((o * g.c + ci) * g.kh + i) * g.kw + j] as f64;
                                 }
@@ -236,12 +259,19 @@ mod tests {
     }
 
     fn ramp(n: usize, a: f32) -> Vec<f32> {
-        (0..n).map(|i| ((i as f32 * a).sin() * 0.5) + 0.01 * i as f32 % 0.3).collect()
+        (0..n)
+            .map(|i| ((i as f32 * a).sin() * 0.5) + 0.01 * i as f32 % 0.3)
+            .collect()
     }
 
     #[test]
     fn im2col_gemm_matches_direct_convolution() {
-        for &(c, h, w, o, k, pad) in &[(2, 5, 7, 3, 5, 2), (3, 4, 3, 2, 3, 1), (1, 6, 2, 4, 5, 2), (2, 3, 3, 1, 3, 0)] {
+        for &(c, h, w, o, k, pad) in &[
+            (2, 5, 7, 3, 5, 2),
+            (3, 4, 3, 2, 3, 1),
+            (1, 6, 2, 4, 5, 2),
+            (2, 3, 3, 1, 3, 0),
+        ] {
             let g = geom(c, h, w, o, k, pad);
             let x = ramp(g.in_len(), 0.37);
             let wt = ramp(o * c * k * k, 0.91);
@@ -264,10 +294,17 @@ mod tests {
         let y = ramp(g.ckk() * g.ohw(), 0.29);
         let mut cols = vec![0.0; y.len()];
         im2col(&x, &g, &mut cols);
-        let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let lhs: f64 = cols
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum();
         let mut gx = vec![0.0; x.len()];
         col2im_add(&y, &g, &mut gx);
         let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| *a as f64 * *b as f64).sum();
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
     }
 }

@@ -22,5 +22,9 @@ pub(super) fn loss(
     let xt = transform.apply(x, true, rng)?;
     let logits = model.forward(&xt, true)?;
     let loss = cross_entropy(&logits, y, class_weights)?;
-    Ok(LossOut { loss, terms: Vec::new(), logits: Some(logits.detach()) })
+    Ok(LossOut {
+        loss,
+        terms: Vec::new(),
+        logits: Some(logits.detach()),
+    })
 }

@@ -62,7 +62,13 @@ pub(super) struct Contrastive {
 
 impl Contrastive {
     /// The heads `kind` asks for, with labels built once for every training row.
-    pub(super) fn new(kind: MethodKind, cfg: &TrainConfig, cache: &CacheData, data: &RunData, device: &Device) -> Result<Self> {
+    pub(super) fn new(
+        kind: MethodKind,
+        cfg: &TrainConfig,
+        cache: &CacheData,
+        data: &RunData,
+        device: &Device,
+    ) -> Result<Self> {
         let specs: Vec<Option<HeadSpec>> = match kind {
             MethodKind::Simclr => vec![None],
             MethodKind::Scl => {
@@ -70,22 +76,38 @@ impl Contrastive {
                     Some(s) => s.parse::<LabelSpec>()?,
                     None => LabelSpec::class(),
                 };
-                vec![Some(HeadSpec { labels, weight: 1.0 })]
+                vec![Some(HeadSpec {
+                    labels,
+                    weight: 1.0,
+                })]
             }
-            MethodKind::Mscl => parse_heads(cfg.heads.as_deref().unwrap_or(DEFAULT_MSCL_HEADS))?.into_iter().map(Some).collect(),
+            MethodKind::Mscl => parse_heads(cfg.heads.as_deref().unwrap_or(DEFAULT_MSCL_HEADS))?
+                .into_iter()
+                .map(Some)
+                .collect(),
             other => anyhow::bail!("method `{}` is not contrastive", other.name()),
         };
         let mut heads = Vec::with_capacity(specs.len());
         for (i, spec) in specs.into_iter().enumerate() {
             let projector = Projector::new_seeded(cfg.projection_dim, cfg.seed, i as u64, device)?;
             let head = match spec {
-                None => Head { name: "instance".into(), weight: 1.0, targets: HeadTargets::Instance, projector },
-                Some(HeadSpec { labels, weight }) if labels.is_class() => {
-                    Head { name: labels.to_string(), weight, targets: HeadTargets::Class, projector }
-                }
+                None => Head {
+                    name: "instance".into(),
+                    weight: 1.0,
+                    targets: HeadTargets::Instance,
+                    projector,
+                },
+                Some(HeadSpec { labels, weight }) if labels.is_class() => Head {
+                    name: labels.to_string(),
+                    weight,
+                    targets: HeadTargets::Class,
+                    projector,
+                },
                 Some(HeadSpec { labels, weight }) => {
                     let table = TableLabels::build(&cache.table, &labels)?;
-                    let split = table.for_rows(&data.train.cycle_ids).context("labelling the training split")?;
+                    let split = table
+                        .for_rows(&data.train.cycle_ids)
+                        .context("labelling the training split")?;
                     let missing = split.missing();
                     let n = split.ids.len();
                     tracing::info!(
@@ -93,7 +115,9 @@ impl Contrastive {
                         table.values.len()
                     );
                     if missing == n {
-                        tracing::warn!("head `{labels}`: no training row has this label; its loss is always 0");
+                        tracing::warn!(
+                            "head `{labels}`: no training row has this label; its loss is always 0"
+                        );
                     }
                     let valid: Vec<u8> = split.valid.iter().map(|&v| v as u8).collect();
                     let targets = HeadTargets::Metadata {
@@ -102,12 +126,21 @@ impl Contrastive {
                         distinct: table.values.len(),
                         missing,
                     };
-                    Head { name: labels.to_string(), weight, targets, projector }
+                    Head {
+                        name: labels.to_string(),
+                        weight,
+                        targets,
+                        projector,
+                    }
                 }
             };
             heads.push(head);
         }
-        Ok(Contrastive { heads, temperature: cfg.temperature, train_rows: data.train.len() })
+        Ok(Contrastive {
+            heads,
+            temperature: cfg.temperature,
+            train_rows: data.train.len(),
+        })
     }
 
     /// Projector parameters (the encoder's are added by the caller).
@@ -117,7 +150,11 @@ impl Contrastive {
 
     /// `(checkpoint prefix, projector)` of each head.
     pub(super) fn projectors(&self) -> Vec<(String, &Projector)> {
-        self.heads.iter().enumerate().map(|(i, h)| (format!("head{i}."), &h.projector)).collect()
+        self.heads
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (format!("head{i}."), &h.projector))
+            .collect()
     }
 
     /// Loss of one batch; `terms` holds each head's unweighted SupCon as `supcon[<spec>]`.
@@ -142,7 +179,10 @@ impl Contrastive {
             labels.push(match &h.targets {
                 HeadTargets::Instance => (None, None),
                 HeadTargets::Class => (Some(y.clone()), None),
-                HeadTargets::Metadata { ids, valid, .. } => (Some(ids.index_select(&idx, 0)?), Some(valid.index_select(&idx, 0)?)),
+                HeadTargets::Metadata { ids, valid, .. } => (
+                    Some(ids.index_select(&idx, 0)?),
+                    Some(valid.index_select(&idx, 0)?),
+                ),
             });
         }
         let specs: Vec<SupConHead> = self
@@ -150,14 +190,27 @@ impl Contrastive {
             .iter()
             .zip(&projections)
             .zip(&labels)
-            .map(|((h, (p1, p2)), (l, v))| SupConHead { proj1: p1, proj2: p2, labels: l.as_ref(), valid: v.as_ref(), weight: h.weight })
+            .map(|((h, (p1, p2)), (l, v))| SupConHead {
+                proj1: p1,
+                proj2: p2,
+                labels: l.as_ref(),
+                valid: v.as_ref(),
+                weight: h.weight,
+            })
             .collect();
         let out = multi_head_supcon(&specs, self.temperature)?;
         let mut terms = Vec::with_capacity(self.heads.len());
         for (h, t) in self.heads.iter().zip(&out.per_head) {
-            terms.push((format!("supcon[{}]", h.name), t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?));
+            terms.push((
+                format!("supcon[{}]", h.name),
+                t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?,
+            ));
         }
-        Ok(LossOut { loss: out.total, terms, logits: None })
+        Ok(LossOut {
+            loss: out.total,
+            terms,
+            logits: None,
+        })
     }
 
     /// What the heads are, for the run summary (`method_info`).
@@ -167,7 +220,10 @@ impl Contrastive {
             .iter()
             .map(|h| {
                 let mut m = json!({ "labels": h.name, "weight": h.weight });
-                if let HeadTargets::Metadata { distinct, missing, .. } = &h.targets {
+                if let HeadTargets::Metadata {
+                    distinct, missing, ..
+                } = &h.targets
+                {
                     m["distinct_labels"] = json!(distinct);
                     m["train_rows_missing_label"] = json!(missing);
                     m["train_rows"] = json!(self.train_rows);

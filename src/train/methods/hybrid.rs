@@ -51,9 +51,26 @@ impl Hybrid {
         let f2 = model.embed(&x2, true)?;
         let (l1, l2) = (model.head(&f1)?, model.head(&f2)?);
         let (p1, p2) = (self.projector.forward(&f1)?, self.projector.forward(&f2)?);
-        let out = supcon_ce_loss(&p1, &p2, &l1, &l2, y, class_weights, self.alpha, self.temperature)?;
-        let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
-        let terms = vec![("supcon".to_string(), scalar(&out.supcon)?), ("ce".to_string(), scalar(&out.ce)?)];
-        Ok(LossOut { loss: out.total, terms, logits: Some(Tensor::cat(&[&l1, &l2], 0)?.detach()) })
+        let out = supcon_ce_loss(
+            &p1,
+            &p2,
+            &l1,
+            &l2,
+            y,
+            class_weights,
+            self.alpha,
+            self.temperature,
+        )?;
+        let scalar =
+            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
+        let terms = vec![
+            ("supcon".to_string(), scalar(&out.supcon)?),
+            ("ce".to_string(), scalar(&out.ce)?),
+        ];
+        Ok(LossOut {
+            loss: out.total,
+            terms,
+            logits: Some(Tensor::cat(&[&l1, &l2], 0)?.detach()),
+        })
     }
 }

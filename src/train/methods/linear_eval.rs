@@ -28,7 +28,12 @@ pub(super) struct LinearEval {
 }
 
 /// Eval-mode embeddings `[N, 512]` of a whole split.
-fn embed_split(model: &Cnn6, split: &SplitData, transform: &InputTransform, batch: usize) -> Result<Tensor> {
+fn embed_split(
+    model: &Cnn6,
+    split: &SplitData,
+    transform: &InputTransform,
+    batch: usize,
+) -> Result<Tensor> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut parts = Vec::new();
     for idx in ordered_batches(split.len(), batch) {
@@ -41,17 +46,30 @@ fn embed_split(model: &Cnn6, split: &SplitData, transform: &InputTransform, batc
 
 impl LinearEval {
     /// Embeds every split of `data` once (unless inputs are scaled per batch).
-    pub(super) fn new(model: &Cnn6, data: &RunData, transform: &InputTransform, batch: usize) -> Result<Self> {
+    pub(super) fn new(
+        model: &Cnn6,
+        data: &RunData,
+        transform: &InputTransform,
+        batch: usize,
+    ) -> Result<Self> {
         let mut embeddings = HashMap::new();
         if transform.minmax == MinMax::PerBatch {
-            tracing::info!("linear evaluation: per-batch scaling, embeddings recomputed every batch");
+            tracing::info!(
+                "linear evaluation: per-batch scaling, embeddings recomputed every batch"
+            );
         } else {
-            for split in [Some(&data.train), data.val.as_ref(), Some(&data.eval)].into_iter().flatten() {
+            for split in [Some(&data.train), data.val.as_ref(), Some(&data.eval)]
+                .into_iter()
+                .flatten()
+            {
                 embeddings.insert(split.mel.id(), embed_split(model, split, transform, batch)?);
             }
             tracing::info!("linear evaluation: frozen-encoder embeddings computed once per split");
         }
-        Ok(LinearEval { embeddings, train_key: data.train.mel.id() })
+        Ok(LinearEval {
+            embeddings,
+            train_key: data.train.mel.id(),
+        })
     }
 
     /// Frozen-encoder embeddings of rows `idx` of the split whose features are the tensor `key`;

@@ -50,9 +50,6 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
-    /// Every method, in the order the CLI lists them.
-    pub const ALL: [MethodKind; 5] = [MethodKind::Ce, MethodKind::Scl, MethodKind::Simclr, MethodKind::Hybrid, MethodKind::Mscl];
-
     pub fn name(self) -> &'static str {
         match self {
             MethodKind::Ce => "ce",
@@ -61,12 +58,6 @@ impl MethodKind {
             MethodKind::Hybrid => "hybrid",
             MethodKind::Mscl => "mscl",
         }
-    }
-
-    /// Whether the method trains a classifier while it trains the encoder (else it is evaluated
-    /// by a linear-evaluation stage afterwards).
-    pub fn classifies_while_training(self) -> bool {
-        matches!(self, MethodKind::Ce | MethodKind::Hybrid)
     }
 }
 
@@ -115,7 +106,10 @@ fn check_fields(kind: MethodKind, cfg: &TrainConfig) -> Result<()> {
 
 /// `<dir>/<stem>.projectors.safetensors` beside a checkpoint.
 fn projectors_path(path: &Path) -> PathBuf {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!("{stem}.projectors.safetensors"))
 }
 
@@ -137,7 +131,12 @@ impl Method {
                 Stage::Contrastive(Contrastive::new(kind, cfg, cache, data, device)?)
             }
         };
-        Ok(Method { kind, model, class_weights, stage })
+        Ok(Method {
+            kind,
+            model,
+            class_weights,
+            stage,
+        })
     }
 
     /// Parameters the optimiser updates: the encoder and its head (CE), the encoder and the
@@ -145,13 +144,26 @@ impl Method {
     /// linear classifier alone (linear evaluation).
     pub fn trainable_vars(&self) -> Vec<Var> {
         let encoder = || -> Vec<Var> {
-            self.model.state_dict().into_iter().filter(|e| e.trainable && !e.name.starts_with("linear.")).map(|e| e.var).collect()
+            self.model
+                .state_dict()
+                .into_iter()
+                .filter(|e| e.trainable && !e.name.starts_with("linear."))
+                .map(|e| e.var)
+                .collect()
         };
         match &self.stage {
             Stage::Ce => self.model.trainable_vars(),
             Stage::Contrastive(c) => encoder().into_iter().chain(c.vars()).collect(),
-            Stage::Hybrid(h) => self.model.trainable_vars().into_iter().chain(h.vars()).collect(),
-            Stage::LinearEval(_) => vec![self.model.linear_weight.clone(), self.model.linear_bias.clone()],
+            Stage::Hybrid(h) => self
+                .model
+                .trainable_vars()
+                .into_iter()
+                .chain(h.vars())
+                .collect(),
+            Stage::LinearEval(_) => vec![
+                self.model.linear_weight.clone(),
+                self.model.linear_bias.clone(),
+            ],
         }
     }
 
@@ -163,7 +175,14 @@ impl Method {
 
     /// Training loss of one batch of dB log-mels `x` with labels `y`; `rows` are the batch's
     /// indices into the training split (for metadata-derived labels and cached embeddings).
-    pub fn loss(&mut self, x: &Tensor, y: &Tensor, rows: &[u32], transform: &InputTransform, rng: &mut ChaCha8Rng) -> Result<LossOut> {
+    pub fn loss(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        rows: &[u32],
+        transform: &InputTransform,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<LossOut> {
         let cw = self.class_weights.as_ref();
         match &self.stage {
             Stage::Ce => ce::loss(&self.model, x, y, cw, transform, rng),
@@ -173,22 +192,42 @@ impl Method {
                 let emb = le.embed(&self.model, le.train_key, rows, || Ok(x.clone()), transform)?;
                 let logits = self.model.head(&emb)?;
                 let loss = cross_entropy(&logits, y, cw)?;
-                Ok(LossOut { loss, terms: Vec::new(), logits: Some(logits.detach()) })
+                Ok(LossOut {
+                    loss,
+                    terms: Vec::new(),
+                    logits: Some(logits.detach()),
+                })
             }
         }
     }
 
     /// Eval-mode class logits of transformed inputs (through the encoder and its linear head).
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
-        anyhow::ensure!(self.has_classifier(), "method `{}` has no classifier before linear evaluation", self.kind.name());
+        anyhow::ensure!(
+            self.has_classifier(),
+            "method `{}` has no classifier before linear evaluation",
+            self.kind.name()
+        );
         Ok(self.model.forward(x, false)?)
     }
 
     /// Eval-mode class logits of rows `idx` of `split` (un-augmented): what evaluation uses.
     /// Linear evaluation reads the frozen encoder's precomputed embeddings.
-    pub fn split_logits(&self, split: &SplitData, idx: &[u32], transform: &InputTransform, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    pub fn split_logits(
+        &self,
+        split: &SplitData,
+        idx: &[u32],
+        transform: &InputTransform,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
         if let Stage::LinearEval(le) = &self.stage {
-            let emb = le.embed(&self.model, split.mel.id(), idx, || Ok(split.batch(idx)?.0), transform)?;
+            let emb = le.embed(
+                &self.model,
+                split.mel.id(),
+                idx,
+                || Ok(split.batch(idx)?.0),
+                transform,
+            )?;
             return Ok(self.model.head(&emb)?);
         }
         let (x, _) = split.batch(idx)?;
@@ -219,7 +258,8 @@ impl Method {
             .collect();
         let dest = projectors_path(path);
         let tmp = dest.with_extension("safetensors.tmp");
-        candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        candle_core::safetensors::save(&tensors, &tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
         Ok(())
     }
@@ -235,7 +275,8 @@ impl Method {
         let tensors = candle_core::safetensors::load(&file, self.model.linear_weight.device())
             .with_context(|| format!("reading {}", file.display()))?;
         for (prefix, p) in projectors {
-            p.load(&tensors, &prefix).with_context(|| format!("{}", file.display()))?;
+            p.load(&tensors, &prefix)
+                .with_context(|| format!("{}", file.display()))?;
         }
         Ok(())
     }
@@ -252,11 +293,26 @@ impl Method {
     /// The linear-evaluation stage of a contrastive method: projectors dropped, encoder frozen
     /// (eval mode, embeddings computed once per split where possible), only the linear head
     /// trained. Methods that already classify are returned unchanged.
-    pub fn into_linear_eval(self, cfg: &TrainConfig, data: &RunData, _device: &Device) -> Result<Method> {
+    pub fn into_linear_eval(
+        self,
+        cfg: &TrainConfig,
+        data: &RunData,
+        _device: &Device,
+    ) -> Result<Method> {
         if self.has_classifier() {
             return Ok(self);
         }
-        let le = LinearEval::new(&self.model, data, &cfg.input_transform(), cfg.eval_batch_size)?;
-        Ok(Method { kind: self.kind, model: self.model, class_weights: self.class_weights, stage: Stage::LinearEval(le) })
+        let le = LinearEval::new(
+            &self.model,
+            data,
+            &cfg.input_transform(),
+            cfg.eval_batch_size,
+        )?;
+        Ok(Method {
+            kind: self.kind,
+            model: self.model,
+            class_weights: self.class_weights,
+            stage: Stage::LinearEval(le),
+        })
     }
 }

@@ -49,27 +49,43 @@ impl Projector {
 
     /// Projections `[B, out_dim]` of embeddings `[B, 512]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let h = x.matmul(&self.w1.as_tensor().t()?)?.broadcast_add(self.b1.as_tensor())?.relu()?;
-        h.matmul(&self.w2.as_tensor().t()?)?.broadcast_add(self.b2.as_tensor())
+        let h = x
+            .matmul(&self.w1.as_tensor().t()?)?
+            .broadcast_add(self.b1.as_tensor())?
+            .relu()?;
+        h.matmul(&self.w2.as_tensor().t()?)?
+            .broadcast_add(self.b2.as_tensor())
     }
 
     /// Its parameters (all trainable).
     pub fn vars(&self) -> Vec<Var> {
-        vec![self.w1.clone(), self.w2.clone(), self.b1.clone(), self.b2.clone()]
+        vec![
+            self.w1.clone(),
+            self.w2.clone(),
+            self.b1.clone(),
+            self.b2.clone(),
+        ]
     }
 
     /// Named tensors (`linear1.weight` …) under `prefix`, for a checkpoint.
     pub fn named(&self, prefix: &str) -> Vec<(String, Var)> {
-        [("linear1.weight", &self.w1), ("linear1.bias", &self.b1), ("linear2.weight", &self.w2), ("linear2.bias", &self.b2)]
-            .into_iter()
-            .map(|(n, v)| (format!("{prefix}{n}"), v.clone()))
-            .collect()
+        [
+            ("linear1.weight", &self.w1),
+            ("linear1.bias", &self.b1),
+            ("linear2.weight", &self.w2),
+            ("linear2.bias", &self.b2),
+        ]
+        .into_iter()
+        .map(|(n, v)| (format!("{prefix}{n}"), v.clone()))
+        .collect()
     }
 
     /// Sets its tensors from a checkpoint's map (names as [`Projector::named`]).
     pub fn load(&self, tensors: &HashMap<String, Tensor>, prefix: &str) -> anyhow::Result<()> {
         for (name, var) in self.named(prefix) {
-            let t = tensors.get(&name).ok_or_else(|| anyhow::anyhow!("missing tensor `{name}`"))?;
+            let t = tensors
+                .get(&name)
+                .ok_or_else(|| anyhow::anyhow!("missing tensor `{name}`"))?;
             anyhow::ensure!(
                 t.dims() == var.dims(),
                 "tensor `{name}` has shape {:?}, the projector expects {:?}",
@@ -92,12 +108,25 @@ mod tests {
         let a = Projector::new_seeded(128, 3, 0, &dev)?;
         let b = Projector::new_seeded(128, 3, 0, &dev)?;
         let c = Projector::new_seeded(128, 3, 1, &dev)?;
-        let flat = |v: &Var| v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let flat = |v: &Var| {
+            v.as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
         assert_eq!(flat(&a.w1), flat(&b.w1));
         assert_ne!(flat(&a.w1), flat(&c.w1));
         let bound = linear_bound(EMBED_DIM) as f32;
-        assert!(a.vars().iter().all(|v| flat(v).iter().all(|x| x.abs() <= bound)));
-        let y = a.forward(&Tensor::ones((3, EMBED_DIM), candle_core::DType::F32, &dev)?)?;
+        assert!(a
+            .vars()
+            .iter()
+            .all(|v| flat(v).iter().all(|x| x.abs() <= bound)));
+        let y = a.forward(&Tensor::ones(
+            (3, EMBED_DIM),
+            candle_core::DType::F32,
+            &dev,
+        )?)?;
         assert_eq!(y.dims(), [3, 128]);
         Ok(())
     }

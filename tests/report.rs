@@ -1,0 +1,231 @@
+//! `auscult report` on real (tiny) runs, and the shipped experiment configs.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use auscult::train::config::{SpecAugmentChoice, StandardizeChoice, TrainConfig};
+use auscult::train::labels::{parse_heads, LabelSpec};
+use auscult::train::methods::MethodKind;
+use auscult::train::report::{collect_runs, default_paper_results, render, Format, Selection};
+use auscult::train::run::train_named;
+use auscult_pipeline::build::{build, BuildOptions, Dataset};
+use common::{auscult, synth_icbhi_db};
+use serde_json::Value;
+
+fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs")
+}
+
+/// Every experiment config (not paper_results.toml), by stem.
+fn experiment_configs() -> Vec<(String, TrainConfig)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(configs_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.extension().is_some_and(|e| e == "toml") && stem != "paper_results" {
+            let cfg = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            cfg.validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push((stem, cfg));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn every_config_loads_and_has_a_paper_row() {
+    let configs = experiment_configs();
+    assert_eq!(
+        configs.len(),
+        15,
+        "6 rows of Table 1, 6 of Table 2, 3 of Table 3"
+    );
+    let stems: BTreeSet<String> = configs.iter().map(|c| c.0.clone()).collect();
+    let paper: BTreeSet<String> = default_paper_results().keys().cloned().collect();
+    assert_eq!(
+        stems, paper,
+        "configs/paper_results.toml is keyed by config stem"
+    );
+    for (stem, c) in &configs {
+        let text = std::fs::read_to_string(configs_dir().join(format!("{stem}.toml"))).unwrap();
+        assert!(
+            text.starts_with("# Table "),
+            "{stem}: first line names the table and row"
+        );
+        // AudioSet-initialised rows use the paper's lr 1e-4, from-scratch rows 1e-3.
+        match &c.pretrained {
+            Some(p) => assert!(p.ends_with("Cnn6_mAP=0.343.pth") && c.lr == 1e-4, "{stem}"),
+            None => assert_eq!(c.lr, 1e-3, "{stem}"),
+        }
+        if stem.starts_with("table3") {
+            assert_eq!(
+                (c.epochs, c.eval_split.as_deref()),
+                (200, Some("inter_test")),
+                "{stem}"
+            );
+        } else {
+            assert_eq!((c.epochs, c.eval_split.as_deref()), (400, None), "{stem}");
+        }
+        if let Some(l) = &c.labels {
+            l.parse::<LabelSpec>().unwrap();
+        }
+        if let Some(h) = &c.heads {
+            let heads = parse_heads(h).unwrap();
+            assert_eq!(heads.iter().map(|h| h.weight).sum::<f64>(), 1.0, "{stem}");
+        }
+    }
+}
+
+/// Metric `key` of a single-seed summary, or (mean, std) of a multi-seed one, ×100.
+fn ours(summary: &Value, key: &str) -> (f64, f64) {
+    let b = &summary["best_by_eval"];
+    if summary.get("seeds").is_some() {
+        (
+            100.0 * b[key]["mean"].as_f64().unwrap(),
+            100.0 * b[key]["std"].as_f64().unwrap(),
+        )
+    } else {
+        (100.0 * b["eval"][key].as_f64().unwrap(), 0.0)
+    }
+}
+
+#[test]
+fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
+    let db = synth_icbhi_db(16, 7);
+    let cache = tempfile::tempdir().unwrap();
+    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
+    o.features.target_samples = 8000;
+    o.features.n_mels = 16;
+    build(&o).unwrap();
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 16,
+        standardize: StandardizeChoice::TrainStats,
+        specaugment: SpecAugmentChoice::Off,
+        ..TrainConfig::default()
+    };
+    let runs = tempfile::tempdir().unwrap();
+    let (one, two) = (
+        runs.path().join("a_one_seed"),
+        runs.path().join("b_two_seeds"),
+    );
+    train_named(
+        MethodKind::Ce,
+        &cfg,
+        Some("table1_ce_scratch"),
+        cache.path(),
+        &one,
+    )
+    .unwrap();
+    let multi = TrainConfig {
+        runs: 2,
+        ..cfg.clone()
+    };
+    train_named(MethodKind::Ce, &multi, Some("my_ce"), cache.path(), &two).unwrap();
+    let s1: Value =
+        serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
+    let s2: Value =
+        serde_json::from_slice(&std::fs::read(two.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s2["seeds"].as_array().unwrap().len(), 2);
+
+    // A folder of run dirs expands to its runs, sorted by name.
+    let rows = collect_runs(&[runs.path().to_path_buf()], Selection::BestEval).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["table1_ce_scratch", "my_ce"]
+    );
+    assert_eq!((rows[0].seeds, rows[1].seeds), (1, 2));
+
+    let paper: toml::Table =
+        toml::from_str(&std::fs::read_to_string(configs_dir().join("paper_results.toml")).unwrap())
+            .unwrap();
+    let p = &paper["table1_ce_scratch"];
+    let pv = |k: &str| {
+        p[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_float().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    // Markdown: our numbers (mean only for one seed, mean ± std for two) beside the paper's.
+    let md = render(
+        &rows,
+        &default_paper_results(),
+        Format::Markdown,
+        Selection::BestEval,
+    );
+    let f1 = |k: &str| format!("{:.2}", ours(&s1, k).0);
+    let f2 = |k: &str| format!("{:.2} ± {:.2}", ours(&s2, k).0, ours(&s2, k).1);
+    let paper_cell = |k: &str| format!("{:.2} ± {:.2}", pv(k)[0], pv(k)[1]);
+    let delta = format!("{:+.2}", ours(&s1, "score").0 - pv("score")[0]);
+    let row1 = format!(
+        "| table1_ce_scratch | Table 1: CE (scratch) | ce | 1 | {} | {} | {} | {} | {} | {} | {} | – | {delta} |",
+        f1("sp"),
+        f1("se"),
+        f1("score"),
+        f1("hs"),
+        paper_cell("sp"),
+        paper_cell("se"),
+        paper_cell("score")
+    );
+    let row2 = format!(
+        "| my_ce | – | ce | 2 | {} | {} | {} | {} | – | – | – | – | – |",
+        f2("sp"),
+        f2("se"),
+        f2("score"),
+        f2("hs")
+    );
+    assert!(md.contains(&row1), "missing\n{row1}\nin\n{md}");
+    assert!(md.contains(&row2), "missing\n{row2}\nin\n{md}");
+
+    // CSV through the binary: every number is ×100 of the summary's.
+    let out = auscult(&["report", runs.path().to_str().unwrap(), "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let header = &lines[0];
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    for (line, summary) in [(&lines[1], &s1), (&lines[2], &s2)] {
+        for k in ["sp", "se", "score", "hs"] {
+            let (m, s) = ours(summary, k);
+            let got_m: f64 = line[col(&format!("{k}_mean"))].parse().unwrap();
+            let got_s: f64 = line[col(&format!("{k}_std"))].parse().unwrap();
+            assert!(
+                (got_m - m).abs() < 1e-4 && (got_s - s).abs() < 1e-4,
+                "{k}: {got_m} ± {got_s} vs {m} ± {s}"
+            );
+        }
+    }
+    assert_eq!(
+        lines[1][col("paper_score_mean")].parse::<f64>().unwrap(),
+        pv("score")[0]
+    );
+    assert_eq!(
+        lines[2][col("paper_score_mean")],
+        "",
+        "no paper row for my_ce"
+    );
+
+    // A path without any run is an error naming it.
+    let empty = tempfile::tempdir().unwrap();
+    let err = collect_runs(&[empty.path().to_path_buf()], Selection::BestEval)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&empty.path().display().to_string()) && err.contains("no summary.json"),
+        "{err}"
+    );
+}
