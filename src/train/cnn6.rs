@@ -11,13 +11,17 @@
 //! `_CNN6.load_state_dict`. BatchNorm buffers live in the same [`VarMap`](candle_nn::VarMap) as
 //! the parameters (so `VarMap::save` keeps them) but are never returned by
 //! [`Cnn6::trainable_vars`]; `num_batches_tracked` is an `i64` scalar as in PyTorch.
+//!
+//! On CPU (`f32`) each block runs as one fused custom op with its own backward (im2col + GEMM
+//! convolution, BatchNorm / ReLU / pool kernels); elsewhere as candle ops. Same results.
 
 mod bn_relu_pool;
+mod fused_block;
 
-use crate::train::conv::conv2d;
-use bn_relu_pool::{bn_relu_pool, BnStats};
+use bn_relu_pool::BnStats;
 use candle_core::{bail, DType, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
+use fused_block::conv_bn_relu_pool;
 use rand::distributions::{Distribution, Uniform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -31,8 +35,9 @@ pub const EMBED_DIM: usize = 512;
 /// Convolution kernel size (square) and its zero padding.
 pub const KERNEL: usize = 5;
 const PADDING: usize = 2;
-/// BatchNorm epsilon and running-statistics momentum (PyTorch defaults).
+/// BatchNorm epsilon (PyTorch default).
 pub const BN_EPS: f64 = 1e-5;
+/// BatchNorm running-statistics momentum (PyTorch default).
 pub const BN_MOMENTUM: f64 = 0.1;
 /// Dropout probability after each block when enabled.
 pub const DROPOUT_P: f32 = 0.2;
@@ -216,7 +221,6 @@ impl ConvBlock {
 
     /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = conv2d(x, self.conv_weight.as_tensor(), PADDING)?;
         let bn = &self.bn;
         let (rm, rv) = (
             bn.running_mean.as_detached_tensor(),
@@ -230,11 +234,13 @@ impl ConvBlock {
                 var: &rv,
             }
         };
-        let (out, moments) = bn_relu_pool(
-            &y,
+        let (out, moments) = conv_bn_relu_pool(
+            x,
+            self.conv_weight.as_tensor(),
             bn.weight.as_tensor(),
             bn.bias.as_tensor(),
             stats,
+            PADDING,
             BN_EPS,
         )?;
         if let Some(mo) = moments {

@@ -5,15 +5,16 @@
 //! custom op whose forward is im2col + GEMM and whose backward is one more custom op computing
 //! both gradients with im2col + GEMM (`grad_w = Σ_b grad_out_b · cols_bᵀ`,
 //! `grad_x_b = col2im(Wᵀ · grad_out_b)`), parallel over the batch with rayon. On other devices
-//! or dtypes it falls back to candle's `Tensor::conv2d`, so callers never care.
+//! or dtypes it falls back to candle's `Tensor::conv2d`, so callers never care. The slice-level
+//! kernels ([`conv_forward`], [`conv_backward`]) are shared with the fused CNN6 block op.
 
+mod cpu;
 mod im2col;
 
+pub(crate) use cpu::{conv_backward, conv_forward};
+pub(crate) use im2col::ConvGeom;
+
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
-use gemm::Parallelism;
-use im2col::{col2im_add, gemm_forward, gemm_grad_cols, gemm_grad_weight, im2col, ConvGeom};
-use rayon::prelude::*;
-use std::cell::RefCell;
 
 /// 2-D convolution, stride 1, dilation 1, no groups, zero padding `padding` on all sides.
 /// `x`: `[B, C, H, W]`, `weight`: `[O, C, KH, KW]` → `[B, O, H + 2p − KH + 1, W + 2p − KW + 1]`.
@@ -41,30 +42,30 @@ struct Conv2dBackward {
     need_w: bool,
 }
 
-/// Borrows the contiguous `f32` data of a CPU storage.
-fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+/// Borrows the contiguous `f32` data of a CPU storage (`what` names it in errors).
+pub(crate) fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v.as_slice(),
         other => bail!(
-            "auscult conv2d: {what} must be f32, got {:?}",
+            "{what} must be f32, got {:?}",
             candle_core::backend::BackendStorage::dtype(other)
         ),
     };
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => bail!("auscult conv2d: {what} must be contiguous"),
+        None => bail!("{what} must be contiguous"),
     }
 }
 
-/// Checks the shapes of `(x, weight)` and returns the convolution geometry and batch size.
-fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
+/// Checks the shapes of `(x, weight)` and returns the batch size and convolution geometry.
+pub(crate) fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
     let (b, c, h, w) = xs.dims4()?;
     let (o, wc, kh, kw) = ws.dims4()?;
     if wc != c {
-        bail!("auscult conv2d: input has {c} channels but weight {ws:?} expects {wc}");
+        bail!("conv2d: input has {c} channels but weight {ws:?} expects {wc}");
     }
     if h + 2 * pad < kh || w + 2 * pad < kw {
-        bail!("auscult conv2d: input {xs:?} with padding {pad} is smaller than kernel {ws:?}");
+        bail!("conv2d: input {xs:?} with padding {pad} is smaller than kernel {ws:?}");
     }
     let g = ConvGeom {
         c,
@@ -80,33 +81,6 @@ fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
     Ok((b, g))
 }
 
-thread_local! {
-    /// Per-thread column buffer, kept between calls (no page faults after the first step).
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on a scratch slice of `len` floats (contents unspecified): this thread's buffer,
-/// or a fresh one when it is already in use further up the stack (rayon work stealing).
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
-            f(&mut buf[..len])
-        }
-        Err(_) => f(&mut vec![0.0; len]),
-    })
-}
-
-/// Samples per task in the backward pass (each task holds one partial weight gradient).
-const SAMPLES_PER_CHUNK: usize = 4;
-
-/// Threads to use: rayon's pool size (RAYON_NUM_THREADS).
-fn threads() -> usize {
-    rayon::current_num_threads().max(1)
-}
-
 impl CustomOp2 for Conv2dOp {
     fn name(&self) -> &'static str {
         "auscult-conv2d"
@@ -119,27 +93,11 @@ impl CustomOp2 for Conv2dOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "input")?;
-        let wt = f32_data(s2, l2, "weight")?;
+        let x = f32_data(s1, l1, "conv2d input")?;
+        let wt = f32_data(s2, l2, "conv2d weight")?;
         let (b, g) = geometry(l1.shape(), l2.shape(), self.pad)?;
         let mut out = vec![0.0f32; b * g.out_len()];
-        let cols_len = g.ckk() * g.ohw();
-        let one_sample = |out_b: &mut [f32], x_b: &[f32], par: Parallelism| {
-            with_scratch(cols_len, |cols| {
-                im2col(x_b, &g, cols);
-                gemm_forward(wt, cols, &g, out_b, par);
-            })
-        };
-        if b >= threads() {
-            // One sample per task with a single-threaded GEMM: no synchronisation inside GEMMs.
-            out.par_chunks_mut(g.out_len())
-                .zip(x.par_chunks(g.in_len()))
-                .for_each(|(out_b, x_b)| one_sample(out_b, x_b, Parallelism::None));
-        } else {
-            for (out_b, x_b) in out.chunks_mut(g.out_len()).zip(x.chunks(g.in_len())) {
-                one_sample(out_b, x_b, Parallelism::Rayon(threads()));
-            }
-        }
+        conv_forward(x, wt, b, &g, &mut out);
         Ok((CpuStorage::F32(out), Shape::from((b, g.o, g.oh, g.ow))))
     }
 
@@ -197,80 +155,29 @@ impl CustomOp3 for Conv2dBackward {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "input")?;
-        let wt = f32_data(s2, l2, "weight")?;
-        let gout = f32_data(s3, l3, "output gradient")?;
+        let x = f32_data(s1, l1, "conv2d input")?;
+        let wt = f32_data(s2, l2, "conv2d weight")?;
+        let gout = f32_data(s3, l3, "conv2d output gradient")?;
         let (b, g) = geometry(l1.shape(), l2.shape(), self.pad)?;
         if l3.shape().dims() != [b, g.o, g.oh, g.ow] {
             bail!(
-                "auscult conv2d backward: output gradient {:?} does not match the forward output",
+                "conv2d backward: output gradient {:?} does not match the forward output",
                 l3.shape()
             );
-        }
-        if b == 0 {
-            bail!("auscult conv2d backward: empty batch");
         }
         let x_len = if self.need_x { b * g.in_len() } else { 0 };
         let w_len = if self.need_w { g.o * g.ckk() } else { 0 };
         let mut packed = vec![0.0f32; x_len + w_len];
-        let (gx_all, gw_out) = packed.split_at_mut(x_len);
-        let cols_len = g.ckk() * g.ohw();
-        // Adds sample `bi`'s weight gradient to `gw_acc` and writes its input gradient to `gx_b`.
-        let one_sample = |bi: usize, gx_b: &mut [f32], gw_acc: &mut [f32], par: Parallelism| {
-            let gout_b = &gout[bi * g.out_len()..(bi + 1) * g.out_len()];
-            with_scratch(cols_len, |cols| {
-                if self.need_w {
-                    im2col(&x[bi * g.in_len()..(bi + 1) * g.in_len()], &g, cols);
-                    gemm_grad_weight(gout_b, cols, &g, gw_acc, true, par);
-                }
-                if self.need_x {
-                    gemm_grad_cols(wt, gout_b, &g, cols, par);
-                    col2im_add(cols, &g, gx_b);
-                }
-            })
-        };
-        if b >= 2 * SAMPLES_PER_CHUNK {
-            // Fixed chunks of samples in parallel, each with its own partial weight gradient,
-            // summed in chunk order: the result does not depend on threads or scheduling.
-            let run_chunk = |ci: usize, gx_chunk: &mut [f32]| -> Vec<f32> {
-                let mut acc = vec![0.0f32; w_len];
-                let first = ci * SAMPLES_PER_CHUNK;
-                for bi in first..(first + SAMPLES_PER_CHUNK).min(b) {
-                    let k = bi - first;
-                    let gx_b = if self.need_x {
-                        &mut gx_chunk[k * g.in_len()..(k + 1) * g.in_len()]
-                    } else {
-                        &mut [][..]
-                    };
-                    one_sample(bi, gx_b, &mut acc, Parallelism::None);
-                }
-                acc
-            };
-            let parts: Vec<Vec<f32>> = if self.need_x {
-                gx_all
-                    .par_chunks_mut(SAMPLES_PER_CHUNK * g.in_len())
-                    .enumerate()
-                    .map(|(ci, gx_chunk)| run_chunk(ci, gx_chunk))
-                    .collect()
-            } else {
-                (0..b.div_ceil(SAMPLES_PER_CHUNK))
-                    .into_par_iter()
-                    .map(|ci| run_chunk(ci, &mut []))
-                    .collect()
-            };
-            for part in &parts {
-                gw_out.iter_mut().zip(part).for_each(|(d, s)| *d += *s);
-            }
-        } else {
-            for bi in 0..b {
-                let gx_b = if self.need_x {
-                    &mut gx_all[bi * g.in_len()..(bi + 1) * g.in_len()]
-                } else {
-                    &mut [][..]
-                };
-                one_sample(bi, gx_b, gw_out, Parallelism::Rayon(threads()));
-            }
-        }
+        let (gx, gw) = packed.split_at_mut(x_len);
+        conv_backward(
+            x,
+            wt,
+            gout,
+            b,
+            &g,
+            self.need_x.then_some(gx),
+            self.need_w.then_some(gw),
+        );
         let n = packed.len();
         Ok((CpuStorage::F32(packed), Shape::from(n)))
     }

@@ -1,16 +1,13 @@
-//! One fused CNN6 block tail: BatchNorm2d → ReLU → avg-pool 2×2 (floor), as a candle custom op
-//! with its own backward (CPU, `f32`), plus the same computation with plain candle ops for other
-//! devices (and as the reference in tests).
+//! The tail of a CNN6 block: BatchNorm2d → ReLU → avg-pool 2×2 (floor). CPU kernels on `f32`
+//! slices (used by the fused block op) and the same computation with plain candle ops for other
+//! devices (also the reference in tests).
 //!
-//! Fusing keeps the full-resolution activation (131 MB per block-1 batch of 32) from being
-//! written and re-read by ~10 separate elementwise ops and their gradients. Semantics are
-//! PyTorch's: train mode normalises with the biased batch variance (eps inside the sqrt) and
-//! reports the batch mean / biased variance so the caller can update running statistics; eval
-//! mode normalises with the given running statistics.
+//! Semantics are PyTorch's: train mode normalises with the biased batch variance (eps inside
+//! the sqrt) and reports the batch mean / biased variance so the caller can update running
+//! statistics; eval mode normalises with the running statistics.
 
-use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use candle_core::{Result, Tensor};
 use rayon::prelude::*;
-use std::sync::{Arc, Mutex};
 
 /// Which statistics normalise the input.
 #[derive(Debug, Clone, Copy)]
@@ -31,62 +28,9 @@ pub(crate) struct BatchMoments {
     pub count: usize,
 }
 
-/// `avg_pool2x2(relu(batch_norm(x)))` for `x: [B, C, H, W]`, `gamma`/`beta: [C]`.
-/// Returns the pooled `[B, C, H/2, W/2]` and, in batch mode, the batch moments.
-pub(crate) fn bn_relu_pool(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    stats: BnStats<'_>,
-    eps: f64,
-) -> Result<(Tensor, Option<BatchMoments>)> {
-    let cpu_f32 = x.device().is_cpu() && x.dtype() == DType::F32;
-    if !cpu_f32 {
-        return bn_relu_pool_generic(x, gamma, beta, stats, eps);
-    }
-    let (b, c, h, w) = x.dims4()?;
-    let fixed = match stats {
-        BnStats::Batch => None,
-        BnStats::Running { mean, var } => {
-            let mean = mean.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-            let var = var.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-            let invstd = var
-                .iter()
-                .map(|v| (1.0 / (*v as f64 + eps).sqrt()) as f32)
-                .collect();
-            Some(Norm { mean, var, invstd })
-        }
-    };
-    let slot = Arc::new(Mutex::new(None));
-    let op = BnReluPoolOp {
-        eps,
-        fixed,
-        slot: slot.clone(),
-    };
-    let y = x
-        .contiguous()?
-        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
-    let moments = match stats {
-        BnStats::Running { .. } => None,
-        BnStats::Batch => {
-            let guard = slot
-                .lock()
-                .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))?;
-            let norm: &Norm = guard
-                .as_ref()
-                .ok_or_else(|| candle_core::Error::Msg("bn stats missing".into()))?;
-            let dev = x.device();
-            Some(BatchMoments {
-                mean: Tensor::from_vec(norm.mean.clone(), c, dev)?,
-                var: Tensor::from_vec(norm.var.clone(), c, dev)?,
-                count: b * h * w,
-            })
-        }
-    };
-    Ok((y, moments))
-}
-
-/// The same computation with candle ops (any device / dtype).
+/// `avg_pool2x2(relu(batch_norm(x)))` with candle ops (any device / dtype), for
+/// `x: [B, C, H, W]`, `gamma`/`beta: [C]`. Returns the pooled `[B, C, H/2, W/2]` and, in batch
+/// mode, the batch moments.
 pub(crate) fn bn_relu_pool_generic(
     x: &Tensor,
     gamma: &Tensor,
@@ -133,35 +77,56 @@ pub(crate) fn bn_relu_pool_generic(
     Ok((pooled, moments))
 }
 
-/// Normalisation parameters of one call, each `[C]`: mean, (biased) variance and
-/// `invstd = 1/sqrt(var + eps)`.
+/// Normalisation parameters, each `[C]`: mean, (biased) variance, `invstd = 1/sqrt(var + eps)`.
 #[derive(Debug, Clone)]
-struct Norm {
-    mean: Vec<f32>,
-    var: Vec<f32>,
-    invstd: Vec<f32>,
+pub(crate) struct Norm {
+    pub mean: Vec<f32>,
+    pub var: Vec<f32>,
+    pub invstd: Vec<f32>,
 }
 
-/// Forward op on `(x, gamma, beta)`. Train mode (`fixed == None`) computes the batch statistics
-/// and leaves them in `slot` for the caller and for `bwd`.
-struct BnReluPoolOp {
-    eps: f64,
-    fixed: Option<Norm>,
-    slot: Arc<Mutex<Option<Norm>>>,
+impl Norm {
+    /// From running statistics.
+    pub fn from_running(mean: Vec<f32>, var: Vec<f32>, eps: f64) -> Self {
+        let invstd = var
+            .iter()
+            .map(|v| (1.0 / (*v as f64 + eps).sqrt()) as f32)
+            .collect();
+        Self { mean, var, invstd }
+    }
 }
 
-/// Borrows the contiguous `f32` data of a CPU storage.
-fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let data = match s {
-        CpuStorage::F32(v) => v.as_slice(),
-        other => bail!(
-            "bn-relu-pool: {what} must be f32, got {:?}",
-            candle_core::backend::BackendStorage::dtype(other)
-        ),
-    };
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => bail!("bn-relu-pool: {what} must be contiguous"),
+/// Shapes of the block tail: input `[b, c, h, w]`, pooled output `[b, c, ph, pw]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub b: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub ph: usize,
+    pub pw: usize,
+}
+
+impl Dims {
+    pub fn new(b: usize, c: usize, h: usize, w: usize) -> Self {
+        Self {
+            b,
+            c,
+            h,
+            w,
+            ph: h / 2,
+            pw: w / 2,
+        }
+    }
+    fn hw(&self) -> usize {
+        self.h * self.w
+    }
+    fn phw(&self) -> usize {
+        self.ph * self.pw
+    }
+    /// Elements of the pooled output.
+    pub fn out_len(&self) -> usize {
+        self.b * self.c * self.phw()
     }
 }
 
@@ -179,8 +144,9 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-/// Per-channel mean and biased variance (two passes, f64 accumulation).
-fn batch_norm_params(x: &[f32], b: usize, c: usize, hw: usize, eps: f64) -> Norm {
+/// Per-channel batch mean and biased variance of `x` (two passes, f64 accumulation).
+pub(crate) fn batch_norm_params(x: &[f32], d: &Dims, eps: f64) -> Norm {
+    let (b, c, hw) = (d.b, d.c, d.hw());
     let n = (b * hw) as f64;
     let per_channel: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
@@ -204,158 +170,53 @@ fn batch_norm_params(x: &[f32], b: usize, c: usize, hw: usize, eps: f64) -> Norm
     }
 }
 
-/// Shapes used by the kernels.
-#[derive(Clone, Copy)]
-struct Dims {
-    b: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    ph: usize,
-    pw: usize,
+/// Per-channel affine `z = x·scale + shift` folding normalisation and gamma / beta.
+pub(crate) struct Affine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
 }
 
-fn dims(l: &Layout) -> Result<Dims> {
-    let (b, c, h, w) = l.shape().dims4()?;
-    if h < 2 || w < 2 {
-        bail!(
-            "bn-relu-pool: input {:?} too small for a 2×2 pool",
-            l.shape()
-        );
+impl Affine {
+    pub fn new(norm: &Norm, gamma: &[f32], beta: &[f32]) -> Self {
+        let scale: Vec<f32> = norm.invstd.iter().zip(gamma).map(|(s, g)| s * g).collect();
+        let shift = beta
+            .iter()
+            .zip(&norm.mean)
+            .zip(&scale)
+            .map(|((bt, m), s)| bt - m * s)
+            .collect();
+        Self { scale, shift }
     }
-    Ok(Dims {
-        b,
-        c,
-        h,
-        w,
-        ph: h / 2,
-        pw: w / 2,
-    })
 }
 
-/// Per-channel affine `z = x·scale + shift` folding normalisation and gamma/beta.
-fn scale_shift(norm: &Norm, gamma: &[f32], beta: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let scale: Vec<f32> = norm.invstd.iter().zip(gamma).map(|(s, g)| s * g).collect();
-    let shift = beta
-        .iter()
-        .zip(&norm.mean)
-        .zip(&scale)
-        .map(|((bt, m), s)| bt - m * s)
-        .collect();
-    (scale, shift)
-}
-
-impl CustomOp3 for BnReluPoolOp {
-    fn name(&self) -> &'static str {
-        "auscult-bn-relu-pool"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "input")?;
-        let gamma = f32_data(s2, l2, "weight")?;
-        let beta = f32_data(s3, l3, "bias")?;
-        let d = dims(l1)?;
-        if gamma.len() != d.c || beta.len() != d.c {
-            bail!(
-                "bn-relu-pool: {} channels but weight/bias have {}/{}",
-                d.c,
-                gamma.len(),
-                beta.len()
-            );
-        }
-        let hw = d.h * d.w;
-        let norm = match &self.fixed {
-            Some(n) if n.mean.len() == d.c => n.clone(),
-            Some(n) => bail!(
-                "bn-relu-pool: {} channels but running stats have {}",
-                d.c,
-                n.mean.len()
-            ),
-            None => batch_norm_params(x, d.b, d.c, hw, self.eps),
-        };
-        let (scale, shift) = scale_shift(&norm, gamma, beta);
-        let mut out = vec![0.0f32; d.b * d.c * d.ph * d.pw];
-        out.par_chunks_mut(d.ph * d.pw)
-            .enumerate()
-            .for_each(|(plane, out_p)| {
-                let ci = plane % d.c;
-                let (s, t) = (scale[ci], shift[ci]);
-                let xp = &x[plane * hw..(plane + 1) * hw];
-                for oy in 0..d.ph {
-                    let r0 = &xp[2 * oy * d.w..(2 * oy + 1) * d.w];
-                    let r1 = &xp[(2 * oy + 1) * d.w..(2 * oy + 2) * d.w];
-                    let orow = &mut out_p[oy * d.pw..(oy + 1) * d.pw];
-                    let f = |v: f32| (v * s + t).max(0.0);
-                    for ((o, a), b) in orow
-                        .iter_mut()
-                        .zip(r0.chunks_exact(2))
-                        .zip(r1.chunks_exact(2))
-                    {
-                        *o = 0.25 * ((f(a[0]) + f(a[1])) + (f(b[0]) + f(b[1])));
-                    }
+/// Forward: `out = avg_pool2x2(relu(x·scale + shift))`, `out` `[b, c, ph, pw]` overwritten.
+pub(crate) fn forward(x: &[f32], d: &Dims, af: &Affine, out: &mut [f32]) {
+    let (hw, w) = (d.hw(), d.w);
+    out[..d.out_len()]
+        .par_chunks_mut(d.phw())
+        .enumerate()
+        .for_each(|(plane, out_p)| {
+            let ci = plane % d.c;
+            let (s, t) = (af.scale[ci], af.shift[ci]);
+            let xp = &x[plane * hw..(plane + 1) * hw];
+            let f = |v: f32| (v * s + t).max(0.0);
+            for oy in 0..d.ph {
+                let r0 = &xp[2 * oy * w..(2 * oy + 1) * w];
+                let r1 = &xp[(2 * oy + 1) * w..(2 * oy + 2) * w];
+                let orow = &mut out_p[oy * d.pw..(oy + 1) * d.pw];
+                for ((o, a), b) in orow
+                    .iter_mut()
+                    .zip(r0.chunks_exact(2))
+                    .zip(r1.chunks_exact(2))
+                {
+                    *o = 0.25 * ((f(a[0]) + f(a[1])) + (f(b[0]) + f(b[1])));
                 }
-            });
-        *self
-            .slot
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))? = Some(norm);
-        Ok((CpuStorage::F32(out), Shape::from((d.b, d.c, d.ph, d.pw))))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        gamma: &Tensor,
-        beta: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let norm = self
-            .slot
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("bn stats lock poisoned".into()))?
-            .clone()
-            .ok_or_else(|| {
-                candle_core::Error::Msg("bn-relu-pool backward before forward".into())
-            })?;
-        let gamma_v = gamma.to_vec1::<f32>()?;
-        let beta_v = beta.to_vec1::<f32>()?;
-        let (scale, shift) = scale_shift(&norm, &gamma_v, &beta_v);
-        let grad = grad.contiguous()?;
-        // sums[0] = Σ g_z (grad beta), sums[1] = Σ g_z·x̂ (grad gamma), each [C].
-        let sums_op = GradSums {
-            norm: norm.clone(),
-            scale: scale.clone(),
-            shift: shift.clone(),
-        };
-        let sums = x.apply_op2_no_bwd(&grad, &sums_op)?;
-        let grad_x = if x.track_op() {
-            let op = GradInput {
-                norm,
-                scale,
-                shift,
-                batch_stats: self.fixed.is_none(),
-            };
-            Some(x.apply_op3_no_bwd(&grad, &sums, &op)?)
-        } else {
-            None
-        };
-        let grad_gamma = gamma.track_op().then(|| sums.get(1)).transpose()?;
-        let grad_beta = beta.track_op().then(|| sums.get(0)).transpose()?;
-        Ok((grad_x, grad_gamma, grad_beta))
-    }
+            }
+        });
 }
 
-/// Gradient of the pooled output with respect to the pre-ReLU value `z = x·s + t` along input
-/// row `y` of a plane: `g_pool[y/2][x/2] / 4` inside the pooled area where `z > 0`, else 0.
+/// Gradient with respect to the pre-ReLU value `z = x·s + t` along input row `y` of a plane:
+/// `g_pool[y/2][x/2] / 4` inside the pooled area where `z > 0`, else 0.
 #[inline]
 fn grad_z(gp: &[f32], d: &Dims, y: usize, xr: &[f32], s: f32, t: f32, out: &mut [f32]) {
     if y >= 2 * d.ph {
@@ -372,112 +233,63 @@ fn grad_z(gp: &[f32], d: &Dims, y: usize, xr: &[f32], s: f32, t: f32, out: &mut 
     outside.fill(0.0);
 }
 
-/// Backward pass 1 on `(x, grad_pooled)` → `[2, C]`: Σ g_z and Σ g_z·x̂ per channel.
-struct GradSums {
-    norm: Norm,
-    scale: Vec<f32>,
-    shift: Vec<f32>,
-}
-
-impl CustomOp2 for GradSums {
-    fn name(&self) -> &'static str {
-        "auscult-bn-relu-pool-grad-sums"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "input")?;
-        let gp = f32_data(s2, l2, "output gradient")?;
-        let d = dims(l1)?;
-        if l2.shape().dims() != [d.b, d.c, d.ph, d.pw] {
-            bail!(
-                "bn-relu-pool backward: gradient {:?} does not match the output",
-                l2.shape()
-            );
-        }
-        let hw = d.h * d.w;
-        let phw = d.ph * d.pw;
-        let per_channel: Vec<(f32, f32)> = (0..d.c)
-            .into_par_iter()
-            .map(|ci| {
-                let (s, t, m, is) = (
-                    self.scale[ci],
-                    self.shift[ci],
-                    self.norm.mean[ci],
-                    self.norm.invstd[ci],
-                );
-                let mut gz = vec![0.0f32; d.w];
-                let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
-                for bi in 0..d.b {
-                    let plane = bi * d.c + ci;
-                    let xp = &x[plane * hw..(plane + 1) * hw];
-                    let gpp = &gp[plane * phw..(plane + 1) * phw];
-                    for y in 0..2 * d.ph {
-                        let xr = &xp[y * d.w..(y + 1) * d.w];
-                        grad_z(gpp, &d, y, xr, s, t, &mut gz);
-                        let (mut a, mut bsum) = (0.0f32, 0.0f32);
-                        for (g, v) in gz.iter().zip(xr) {
-                            a += g;
-                            bsum += g * (v - m);
-                        }
-                        sum_g += a as f64;
-                        sum_gx += bsum as f64 * is as f64;
+/// Backward pass 1: per channel `[Σ g_z (grad beta) …, Σ g_z·x̂ (grad gamma) …]`, `2·c` values.
+pub(crate) fn grad_sums(x: &[f32], gp: &[f32], d: &Dims, norm: &Norm, af: &Affine) -> Vec<f32> {
+    let (hw, phw) = (d.hw(), d.phw());
+    let per_channel: Vec<(f32, f32)> = (0..d.c)
+        .into_par_iter()
+        .map(|ci| {
+            let (s, t) = (af.scale[ci], af.shift[ci]);
+            let (m, is) = (norm.mean[ci], norm.invstd[ci]);
+            let mut gz = vec![0.0f32; d.w];
+            let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
+            for bi in 0..d.b {
+                let plane = bi * d.c + ci;
+                let xp = &x[plane * hw..(plane + 1) * hw];
+                let gpp = &gp[plane * phw..(plane + 1) * phw];
+                for y in 0..2 * d.ph {
+                    let xr = &xp[y * d.w..(y + 1) * d.w];
+                    grad_z(gpp, d, y, xr, s, t, &mut gz);
+                    let (mut a, mut bsum) = (0.0f32, 0.0f32);
+                    for (g, v) in gz.iter().zip(xr) {
+                        a += g;
+                        bsum += g * (v - m);
                     }
+                    sum_g += a as f64;
+                    sum_gx += bsum as f64 * is as f64;
                 }
-                (sum_g as f32, sum_gx as f32)
-            })
-            .collect();
-        let mut out: Vec<f32> = per_channel.iter().map(|p| p.0).collect();
-        out.extend(per_channel.iter().map(|p| p.1));
-        Ok((CpuStorage::F32(out), Shape::from((2, d.c))))
-    }
+            }
+            (sum_g as f32, sum_gx as f32)
+        })
+        .collect();
+    let mut sums: Vec<f32> = per_channel.iter().map(|p| p.0).collect();
+    sums.extend(per_channel.iter().map(|p| p.1));
+    sums
 }
 
-/// Backward pass 2 on `(x, grad_pooled, sums)` → `grad_x [B, C, H, W]`.
-/// Batch stats: `dx = scale·(g_z − Σg_z/N − x̂·Σ(g_z·x̂)/N)`; running stats: `dx = scale·g_z`.
-struct GradInput {
-    norm: Norm,
-    scale: Vec<f32>,
-    shift: Vec<f32>,
+/// Backward pass 2: `gx` (`[b, c, h, w]`, overwritten). Batch statistics:
+/// `gx = scale·(g_z − Σg_z/N − x̂·Σ(g_z·x̂)/N)`; running statistics: `gx = scale·g_z`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn grad_input(
+    x: &[f32],
+    gp: &[f32],
+    sums: &[f32],
+    d: &Dims,
+    norm: &Norm,
+    af: &Affine,
     batch_stats: bool,
-}
-
-impl CustomOp3 for GradInput {
-    fn name(&self) -> &'static str {
-        "auscult-bn-relu-pool-grad-input"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "input")?;
-        let gp = f32_data(s2, l2, "output gradient")?;
-        let sums = f32_data(s3, l3, "gradient sums")?;
-        let d = dims(l1)?;
-        let hw = d.h * d.w;
-        let phw = d.ph * d.pw;
-        let n = (d.b * hw) as f32;
-        let mut gx = vec![0.0f32; x.len()];
-        gx.par_chunks_mut(hw).enumerate().for_each(|(plane, gxp)| {
+    gx: &mut [f32],
+) {
+    let (hw, phw) = (d.hw(), d.phw());
+    let n = (d.b * hw) as f32;
+    gx[..d.b * d.c * hw]
+        .par_chunks_mut(hw)
+        .enumerate()
+        .for_each(|(plane, gxp)| {
             let ci = plane % d.c;
-            let (s, t, m, is) = (
-                self.scale[ci],
-                self.shift[ci],
-                self.norm.mean[ci],
-                self.norm.invstd[ci],
-            );
-            let (mean_g, mean_gx) = if self.batch_stats {
+            let (s, t) = (af.scale[ci], af.shift[ci]);
+            let (m, is) = (norm.mean[ci], norm.invstd[ci]);
+            let (mean_g, mean_gx) = if batch_stats {
                 (sums[ci] / n, sums[d.c + ci] / n)
             } else {
                 (0.0, 0.0)
@@ -487,105 +299,10 @@ impl CustomOp3 for GradInput {
             for y in 0..d.h {
                 let xr = &xp[y * d.w..(y + 1) * d.w];
                 let row = &mut gxp[y * d.w..(y + 1) * d.w];
-                grad_z(gpp, &d, y, xr, s, t, row);
+                grad_z(gpp, d, y, xr, s, t, row);
                 for (g, v) in row.iter_mut().zip(xr) {
                     *g = s * (*g - mean_g - (v - m) * is * mean_gx);
                 }
             }
         });
-        Ok((CpuStorage::F32(gx), l1.shape().clone()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::{Device, Var};
-
-    fn pseudo_random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
-    /// The fused op and the composed candle ops agree on outputs, moments and all gradients, in
-    /// train and eval mode, including odd spatial sizes (floor pooling drops the last row/col).
-    #[test]
-    fn fused_matches_composed_candle_ops() {
-        for &(b, c, h, w) in &[(3, 4, 6, 8), (2, 3, 7, 5)] {
-            let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5)).unwrap();
-            let gamma = Var::from_tensor(&pseudo_random(&[c], 2, 0.5, 1.5)).unwrap();
-            let beta = Var::from_tensor(&pseudo_random(&[c], 3, -0.3, 0.3)).unwrap();
-            let rm = pseudo_random(&[c], 4, -0.2, 0.2);
-            let rv = pseudo_random(&[c], 5, 0.5, 1.5);
-            let proj = pseudo_random(&[b, c, h / 2, w / 2], 6, -1.0, 1.0);
-            for train in [true, false] {
-                let stats = if train {
-                    BnStats::Batch
-                } else {
-                    BnStats::Running {
-                        mean: &rm,
-                        var: &rv,
-                    }
-                };
-                let (ya, ma) = bn_relu_pool(
-                    x.as_tensor(),
-                    gamma.as_tensor(),
-                    beta.as_tensor(),
-                    stats,
-                    1e-5,
-                )
-                .unwrap();
-                let (yb, mb) = bn_relu_pool_generic(
-                    x.as_tensor(),
-                    gamma.as_tensor(),
-                    beta.as_tensor(),
-                    stats,
-                    1e-5,
-                )
-                .unwrap();
-                assert!(max_abs_diff(&ya, &yb) < 1e-5);
-                assert_eq!(ma.is_some(), train);
-                if let (Some(ma), Some(mb)) = (ma, mb) {
-                    assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-6);
-                    assert!(max_abs_diff(&ma.var, &mb.var) < 1e-5);
-                    assert_eq!(ma.count, b * h * w);
-                }
-                let ga = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-                let gb = (yb * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-                for v in [&x, &gamma, &beta] {
-                    let diff = max_abs_diff(
-                        ga.get(v.as_tensor()).unwrap(),
-                        gb.get(v.as_tensor()).unwrap(),
-                    );
-                    assert!(
-                        diff < 1e-5,
-                        "train={train} grad diff {diff} for shape {:?}",
-                        v.dims()
-                    );
-                }
-            }
-        }
-    }
 }

@@ -1,0 +1,410 @@
+//! One whole CNN6 block — conv 5×5 → BatchNorm2d → ReLU → avg-pool 2×2 — as a single candle
+//! custom op on CPU `f32` tensors, with its own backward.
+//!
+//! Why one op: as separate graph nodes, the full-resolution conv output (131 MB for block 1 at
+//! batch 32) and its gradient are candle tensors, and candle's backprop adds every gradient into
+//! a fresh `zeros_like` buffer; those allocations (fresh pages, kernel zeroing, extra passes)
+//! cost about a tenth of a training step. Here the conv output lives in a recycled buffer held by
+//! the op until its graph is dropped, and its gradient never leaves the backward kernel. Only
+//! the pooled output, the block's input gradient and the small parameter gradients are tensors.
+//! Other devices use [`conv2d`] + [`bn_relu_pool_generic`] (same maths, candle ops).
+
+use super::bn_relu_pool::{
+    batch_norm_params, bn_relu_pool_generic, forward as bn_forward, grad_input, grad_sums, Affine,
+    BatchMoments, BnStats, Dims, Norm,
+};
+use crate::train::conv::{conv2d, conv_backward, conv_forward, f32_data, geometry};
+use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use std::sync::{Arc, Mutex};
+
+/// `avg_pool2x2(relu(batch_norm(conv2d(x, weight, padding))))` for `x: [B, C, H, W]`,
+/// `weight: [O, C, K, K]`, `gamma`/`beta: [O]`; returns the pooled output and, with batch
+/// statistics, the batch moments (for the running-statistics update).
+pub(crate) fn conv_bn_relu_pool(
+    x: &Tensor,
+    weight: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    stats: BnStats<'_>,
+    padding: usize,
+    eps: f64,
+) -> Result<(Tensor, Option<BatchMoments>)> {
+    let all_f32 = [x, weight, gamma, beta]
+        .iter()
+        .all(|t| t.dtype() == DType::F32);
+    if !(x.device().is_cpu() && all_f32) {
+        let y = conv2d(x, weight, padding)?;
+        return bn_relu_pool_generic(&y, gamma, beta, stats, eps);
+    }
+    let fixed = match stats {
+        BnStats::Batch => None,
+        BnStats::Running { mean, var } => Some(Norm::from_running(
+            mean.to_dtype(DType::F32)?.to_vec1()?,
+            var.to_dtype(DType::F32)?.to_vec1()?,
+            eps,
+        )),
+    };
+    let slot = Arc::new(Mutex::new(None));
+    let op = BlockOp {
+        padding,
+        eps,
+        fixed,
+        slot: slot.clone(),
+    };
+    let affine = Tensor::cat(&[gamma, beta], 0)?;
+    let out = x
+        .contiguous()?
+        .apply_op3(&weight.contiguous()?, &affine, op)?;
+    let moments = match stats {
+        BnStats::Running { .. } => None,
+        BnStats::Batch => {
+            let saved = lock(&slot)?
+                .clone()
+                .ok_or_else(|| candle_core::Error::Msg("block stats missing".into()))?;
+            let (b, _, h, w) = saved.dims;
+            Some(BatchMoments {
+                mean: Tensor::from_vec(saved.norm.mean.clone(), gamma.dims(), x.device())?,
+                var: Tensor::from_vec(saved.norm.var.clone(), gamma.dims(), x.device())?,
+                count: b * h * w,
+            })
+        }
+    };
+    Ok((out, moments))
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| candle_core::Error::Msg("fused block: lock poisoned".into()))
+}
+
+/// What the forward pass keeps for the backward: the conv output and its normalisation.
+struct Saved {
+    conv_out: RecycledBuf,
+    /// `(B, O, OH, OW)` of `conv_out`.
+    dims: (usize, usize, usize, usize),
+    norm: Norm,
+}
+
+/// Forward op on `(x, weight, [gamma; beta])`.
+struct BlockOp {
+    padding: usize,
+    eps: f64,
+    /// Running statistics (eval mode); `None`: batch statistics.
+    fixed: Option<Norm>,
+    slot: Arc<Mutex<Option<Arc<Saved>>>>,
+}
+
+impl CustomOp3 for BlockOp {
+    fn name(&self) -> &'static str {
+        "auscult-cnn6-block"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_data(s1, l1, "block input")?;
+        let wt = f32_data(s2, l2, "conv weight")?;
+        let affine = f32_data(s3, l3, "batch-norm weight/bias")?;
+        let (b, g) = geometry(l1.shape(), l2.shape(), self.padding)?;
+        if affine.len() != 2 * g.o {
+            bail!(
+                "batch-norm weight/bias: {} values for {} channels",
+                affine.len(),
+                g.o
+            );
+        }
+        if g.oh < 2 || g.ow < 2 {
+            bail!("block input {:?} too small for a 2×2 pool", l1.shape());
+        }
+        let mut conv_out = RecycledBuf::take(b * g.out_len());
+        conv_forward(x, wt, b, &g, &mut conv_out);
+        let d = Dims::new(b, g.o, g.oh, g.ow);
+        let norm = match &self.fixed {
+            Some(n) if n.mean.len() == g.o => n.clone(),
+            Some(n) => bail!("{} channels but running stats have {}", g.o, n.mean.len()),
+            None => batch_norm_params(&conv_out, &d, self.eps),
+        };
+        let (gamma, beta) = affine.split_at(g.o);
+        let mut out = vec![0.0f32; d.out_len()];
+        bn_forward(&conv_out, &d, &Affine::new(&norm, gamma, beta), &mut out);
+        let saved = Saved {
+            conv_out,
+            dims: (b, g.o, g.oh, g.ow),
+            norm,
+        };
+        *lock(&self.slot)? = Some(Arc::new(saved));
+        Ok((CpuStorage::F32(out), Shape::from((b, g.o, d.ph, d.pw))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        affine: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let saved = lock(&self.slot)?
+            .clone()
+            .ok_or_else(|| candle_core::Error::Msg("block backward before forward".into()))?;
+        let (need_x, need_w) = (x.track_op(), weight.track_op());
+        let op = BlockBackward {
+            saved,
+            affine: affine.to_vec1()?,
+            padding: self.padding,
+            batch_stats: self.fixed.is_none(),
+            need_x,
+            need_w,
+        };
+        let packed = x.apply_op3_no_bwd(weight, &grad.contiguous()?, &op)?;
+        let (x_len, w_len) = (
+            if need_x { x.elem_count() } else { 0 },
+            if need_w { weight.elem_count() } else { 0 },
+        );
+        let grad_x = match need_x {
+            true => Some(packed.narrow(0, 0, x_len)?.reshape(x.shape())?),
+            false => None,
+        };
+        // Copies so that the small gradients do not keep the grad_x buffer alive.
+        let grad_w = match need_w {
+            true => Some(
+                packed
+                    .narrow(0, x_len, w_len)?
+                    .reshape(weight.shape())?
+                    .copy()?,
+            ),
+            false => None,
+        };
+        let grad_affine = match affine.track_op() {
+            true => Some(
+                packed
+                    .narrow(0, x_len + w_len, affine.elem_count())?
+                    .copy()?,
+            ),
+            false => None,
+        };
+        Ok((grad_x, grad_w, grad_affine))
+    }
+}
+
+/// Backward op on `(x, weight, grad_pooled)` → flat `[grad_x (if need_x) | grad_w (if need_w) |
+/// grad_gamma | grad_beta]`.
+struct BlockBackward {
+    saved: Arc<Saved>,
+    /// `[gamma; beta]` values.
+    affine: Vec<f32>,
+    padding: usize,
+    batch_stats: bool,
+    need_x: bool,
+    need_w: bool,
+}
+
+impl CustomOp3 for BlockBackward {
+    fn name(&self) -> &'static str {
+        "auscult-cnn6-block-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_data(s1, l1, "block input")?;
+        let wt = f32_data(s2, l2, "conv weight")?;
+        let gout = f32_data(s3, l3, "block output gradient")?;
+        let (b, g) = geometry(l1.shape(), l2.shape(), self.padding)?;
+        let d = Dims::new(b, g.o, g.oh, g.ow);
+        if self.saved.dims != (b, g.o, g.oh, g.ow) || l3.shape().dims() != [b, g.o, d.ph, d.pw] {
+            bail!("block backward: shapes differ from the forward pass");
+        }
+        let y = &self.saved.conv_out[..];
+        let norm = &self.saved.norm;
+        let (gamma, beta) = self.affine.split_at(g.o);
+        let af = Affine::new(norm, gamma, beta);
+        let sums = grad_sums(y, gout, &d, norm, &af);
+        let x_len = if self.need_x { b * g.in_len() } else { 0 };
+        let w_len = if self.need_w { g.o * g.ckk() } else { 0 };
+        let mut packed = vec![0.0f32; x_len + w_len + 2 * g.o];
+        let (gx, rest) = packed.split_at_mut(x_len);
+        let (gw, g_affine) = rest.split_at_mut(w_len);
+        g_affine[..g.o].copy_from_slice(&sums[g.o..]);
+        g_affine[g.o..].copy_from_slice(&sums[..g.o]);
+        if self.need_x || self.need_w {
+            let mut gz = RecycledBuf::take(y.len());
+            grad_input(y, gout, &sums, &d, norm, &af, self.batch_stats, &mut gz);
+            let gx = self.need_x.then_some(gx);
+            conv_backward(x, wt, &gz, b, &g, gx, self.need_w.then_some(gw));
+        }
+        let n = packed.len();
+        Ok((CpuStorage::F32(packed), Shape::from(n)))
+    }
+}
+
+/// Large `f32` buffers recycled between calls (the conv outputs and their gradients have the
+/// same few sizes every step), so they are not fresh, page-faulting allocations each time.
+/// Contents of a taken buffer are unspecified.
+struct RecycledBuf(Vec<f32>);
+
+/// Free buffers, and the most bytes kept there.
+static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+const FREE_MAX_BYTES: usize = 2 << 30;
+
+impl RecycledBuf {
+    fn take(len: usize) -> Self {
+        let reuse = FREE.lock().ok().and_then(|mut free| {
+            let best = best_fit(&free, len)?;
+            Some(free.swap_remove(best))
+        });
+        let mut v = reuse.unwrap_or_default();
+        v.resize(len, 0.0);
+        v.truncate(len);
+        Self(v)
+    }
+}
+
+/// Index of the smallest buffer in `free` with room for `len` values.
+fn best_fit(free: &[Vec<f32>], len: usize) -> Option<usize> {
+    free.iter()
+        .enumerate()
+        .filter(|(_, v)| v.capacity() >= len)
+        .min_by_key(|(_, v)| v.capacity())
+        .map(|(i, _)| i)
+}
+
+impl Drop for RecycledBuf {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        if let Ok(mut free) = FREE.lock() {
+            let kept: usize = free.iter().map(|b| b.capacity() * 4).sum();
+            if kept + v.capacity() * 4 <= FREE_MAX_BYTES {
+                free.push(v);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for RecycledBuf {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RecycledBuf {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn pseudo_random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// The fused op agrees with candle's own conv2d + BN / ReLU / pool built from candle ops
+    /// (independent implementations) on outputs, batch moments and all four gradients, in train
+    /// and eval mode, for odd spatial sizes (floor pooling) and for batches that take both the
+    /// sequential and the chunked parallel backward.
+    #[test]
+    fn fused_block_matches_candle_ops() {
+        for &(b, c, o, h, w) in &[(3, 2, 4, 6, 8), (2, 3, 3, 7, 5), (9, 2, 3, 5, 6)] {
+            let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5)).unwrap();
+            let wt = Var::from_tensor(&pseudo_random(&[o, c, 5, 5], 2, -0.3, 0.3)).unwrap();
+            let gamma = Var::from_tensor(&pseudo_random(&[o], 3, 0.5, 1.5)).unwrap();
+            let beta = Var::from_tensor(&pseudo_random(&[o], 4, -0.3, 0.3)).unwrap();
+            let rm = pseudo_random(&[o], 5, -0.2, 0.2);
+            let rv = pseudo_random(&[o], 6, 0.5, 1.5);
+            let proj = pseudo_random(&[b, o, h / 2, w / 2], 7, -1.0, 1.0);
+            for train in [true, false] {
+                let stats = match train {
+                    true => BnStats::Batch,
+                    false => BnStats::Running {
+                        mean: &rm,
+                        var: &rv,
+                    },
+                };
+                let (xa, wa, ga, ba) = (
+                    x.as_tensor(),
+                    wt.as_tensor(),
+                    gamma.as_tensor(),
+                    beta.as_tensor(),
+                );
+                let (ya, ma) = conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5).unwrap();
+                let conv = xa.conv2d(wa, 2, 1, 1, 1).unwrap();
+                let (yb, mb) = bn_relu_pool_generic(&conv, ga, ba, stats, 1e-5).unwrap();
+                assert!(max_abs_diff(&ya, &yb) < 1e-5, "train={train} output");
+                assert_eq!(ma.is_some(), train);
+                if let (Some(ma), Some(mb)) = (ma, mb) {
+                    assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
+                    assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
+                    assert_eq!(ma.count, b * h * w);
+                }
+                let grads_a = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
+                let grads_b = (yb * &proj).unwrap().sum_all().unwrap().backward().unwrap();
+                for v in [&x, &wt, &gamma, &beta] {
+                    let (a, e) = (
+                        grads_a.get(v.as_tensor()).unwrap(),
+                        grads_b.get(v.as_tensor()).unwrap(),
+                    );
+                    let diff = max_abs_diff(a, e);
+                    assert!(
+                        diff < 2e-4,
+                        "train={train} b={b}: grad diff {diff} for {:?}",
+                        v.dims()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn recycling_picks_the_smallest_buffer_that_fits() {
+        let free = vec![
+            Vec::<f32>::with_capacity(100),
+            Vec::with_capacity(30),
+            Vec::with_capacity(50),
+        ];
+        assert_eq!(best_fit(&free, 40), Some(2));
+        assert_eq!(best_fit(&free, 30), Some(1));
+        assert_eq!(best_fit(&free, 101), None);
+        let buf = RecycledBuf::take(77);
+        assert_eq!(buf.len(), 77);
+    }
+}
