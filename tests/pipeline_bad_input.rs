@@ -20,16 +20,26 @@ impl Db {
             .unwrap()
             .filter_map(|e| {
                 let p = e.unwrap().path();
-                (p.extension()? == "wav").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+                (p.extension()? == "wav")
+                    .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
             })
             .collect();
         stems.sort();
         Db { dir, stems }
     }
     fn file(&self, i: usize, ext: &str) -> PathBuf {
-        self.dir.path().join("ICBHI_final_database").join(format!("{}.{ext}", self.stems[i]))
+        self.dir
+            .path()
+            .join("ICBHI_final_database")
+            .join(format!("{}.{ext}", self.stems[i]))
     }
-    fn run(&self, on_error: OnError) -> (tempfile::TempDir, Result<auscult_pipeline::build::BuildReport, String>) {
+    fn run(
+        &self,
+        on_error: OnError,
+    ) -> (
+        tempfile::TempDir,
+        Result<auscult_pipeline::build::BuildReport, String>,
+    ) {
         let out = tempfile::tempdir().unwrap();
         let mut o = BuildOptions::new(Dataset::Icbhi, self.dir.path(), out.path());
         o.on_error = on_error;
@@ -56,7 +66,7 @@ fn fails_with(mutate: impl Fn(&Db), expect: &[&str]) {
     let db = Db::new();
     mutate(&db);
     let (out, r) = db.run(OnError::Fail);
-    let msg = r.err().expect("build must fail");
+    let msg = r.expect_err("build must fail");
     for e in expect {
         assert!(msg.contains(e), "expected `{e}` in:\n{msg}");
     }
@@ -65,7 +75,10 @@ fn fails_with(mutate: impl Fn(&Db), expect: &[&str]) {
 
 #[test]
 fn unreadable_wav() {
-    fails_with(|db| std::fs::write(db.file(0, "wav"), b"garbage, not audio").unwrap(), &["not a readable WAV"]);
+    fails_with(
+        |db| std::fs::write(db.file(0, "wav"), b"garbage, not audio").unwrap(),
+        &["not a readable WAV"],
+    );
 }
 
 #[test]
@@ -93,27 +106,42 @@ fn truncated_wav_makes_the_last_cycle_run_past_the_end() {
 
 #[test]
 fn annotation_line_that_does_not_parse() {
-    fails_with(|db| append_line(&db.file(2, "txt"), "0.5\tabc\t0\t0\n"), &[".txt:", "not numbers"]);
+    fails_with(
+        |db| append_line(&db.file(2, "txt"), "0.5\tabc\t0\t0\n"),
+        &[".txt:", "not numbers"],
+    );
 }
 
 #[test]
 fn onset_not_before_offset() {
-    fails_with(|db| append_line(&db.file(2, "txt"), "3.0\t2.0\t0\t0\n"), &["not before offset"]);
+    fails_with(
+        |db| append_line(&db.file(2, "txt"), "3.0\t2.0\t0\t0\n"),
+        &["not before offset"],
+    );
 }
 
 #[test]
 fn cycle_past_the_end_of_the_audio() {
-    fails_with(|db| append_line(&db.file(3, "txt"), "500.0\t501.0\t1\t0\n"), &["runs past the end"]);
+    fails_with(
+        |db| append_line(&db.file(3, "txt"), "500.0\t501.0\t1\t0\n"),
+        &["runs past the end"],
+    );
 }
 
 #[test]
 fn annotation_without_audio() {
-    fails_with(|db| std::fs::remove_file(db.file(0, "wav")).unwrap(), &["annotation without audio"]);
+    fails_with(
+        |db| std::fs::remove_file(db.file(0, "wav")).unwrap(),
+        &["annotation without audio"],
+    );
 }
 
 #[test]
 fn audio_without_annotation() {
-    fails_with(|db| std::fs::remove_file(db.file(0, "txt")).unwrap(), &["audio without annotation"]);
+    fails_with(
+        |db| std::fs::remove_file(db.file(0, "txt")).unwrap(),
+        &["audio without annotation"],
+    );
 }
 
 #[test]
@@ -122,7 +150,11 @@ fn recording_absent_from_the_split_file() {
         |db| {
             let split = db.dir.path().join("ICBHI_challenge_train_test.txt");
             let t = std::fs::read_to_string(&split).unwrap();
-            let kept: String = t.lines().filter(|l| !l.starts_with(&db.stems[4])).map(|l| format!("{l}\n")).collect();
+            let kept: String = t
+                .lines()
+                .filter(|l| !l.starts_with(&db.stems[4]))
+                .map(|l| format!("{l}\n"))
+                .collect();
             std::fs::write(&split, kept).unwrap();
         },
         &["absent from the split file"],
@@ -139,7 +171,11 @@ fn skip_builds_the_rest_and_lists_every_skipped_input() {
     std::fs::write(db.file(0, "wav"), b"garbage").unwrap();
     append_line(&db.file(2, "txt"), "3.0\t2.0\t0\t0\n");
     append_line(&db.file(3, "txt"), "500.0\t501.0\t1\t0\n");
-    let cycles_0 = std::fs::read_to_string(db.file(0, "txt")).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+    let cycles_0 = std::fs::read_to_string(db.file(0, "txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
 
     let (out, r) = db.run(OnError::Skip);
     let report = r.unwrap();
@@ -150,6 +186,13 @@ fn skip_builds_the_rest_and_lists_every_skipped_input() {
     let skipped = manifest["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 3);
     let text = serde_json::to_string(skipped).unwrap();
-    assert!(text.contains("not a readable WAV") && text.contains("not before offset") && text.contains("past the end"));
-    auscult_cache::CacheReader::open(out.path()).unwrap().verify().unwrap();
+    assert!(
+        text.contains("not a readable WAV")
+            && text.contains("not before offset")
+            && text.contains("past the end")
+    );
+    auscult_cache::CacheReader::open(out.path())
+        .unwrap()
+        .verify()
+        .unwrap();
 }

@@ -16,7 +16,9 @@ fn count(values: &[Option<String>], want: &str) -> usize {
 
 #[test]
 fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
-    let Some(icbhi) = shared_data("icbhi") else { return };
+    let Some(icbhi) = shared_data("icbhi") else {
+        return;
+    };
     let out = tempfile::tempdir().unwrap();
     let mut o = BuildOptions::new(Dataset::Icbhi, &icbhi, out.path());
     o.metadata_only = true;
@@ -25,7 +27,13 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(report.rows, 6898);
     assert_eq!(report.recordings, 920);
-    assert!(!out.path().join("shards").exists() || std::fs::read_dir(out.path().join("shards")).unwrap().count() == 0);
+    assert!(
+        !out.path().join("shards").exists()
+            || std::fs::read_dir(out.path().join("shards"))
+                .unwrap()
+                .count()
+                == 0
+    );
 
     let df = read_table(&out.path().join("metadata.parquet")).unwrap();
     assert_eq!(df.height(), 6898);
@@ -35,9 +43,16 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
         [3642, 1864, 886, 506]
     );
     let split = string_column(&df, "split").unwrap();
-    assert_eq!((count(&split, "train"), count(&split, "test")), (4142, 2756));
-    let train_labels: Vec<Option<String>> =
-        labels.iter().zip(&split).filter(|(_, s)| s.as_deref() == Some("train")).map(|(l, _)| l.clone()).collect();
+    assert_eq!(
+        (count(&split, "train"), count(&split, "test")),
+        (4142, 2756)
+    );
+    let train_labels: Vec<Option<String>> = labels
+        .iter()
+        .zip(&split)
+        .filter(|(_, s)| s.as_deref() == Some("train"))
+        .map(|(l, _)| l.clone())
+        .collect();
     assert_eq!(
         ["normal", "crackle", "wheeze", "both"].map(|l| count(&train_labels, l)),
         [2063, 1215, 501, 363]
@@ -45,21 +60,32 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
     // Missing demographics are nulls, never invented (patient 223 has none).
     let patient = f64_column(&df, "patient_id").unwrap();
     let age = f64_column(&df, "age").unwrap();
-    let rows_223: Vec<_> = patient.iter().zip(&age).filter(|(p, _)| **p == Some(223.0)).collect();
+    let rows_223: Vec<_> = patient
+        .iter()
+        .zip(&age)
+        .filter(|(p, _)| **p == Some(223.0))
+        .collect();
     assert!(!rows_223.is_empty());
     assert!(rows_223.iter().all(|(_, a)| a.is_none()));
     // Audio-derived columns are null without audio.
-    assert!(f64_column(&df, "source_sample_rate").unwrap().iter().all(Option::is_none));
+    assert!(f64_column(&df, "source_sample_rate")
+        .unwrap()
+        .iter()
+        .all(Option::is_none));
     // Device-suffix mismatch: 226_1b1_Pl_sc_LittC2SE is matched to the split's ..._Meditron.
     let rec = string_column(&df, "recording").unwrap();
-    assert!(rec.iter().any(|r| r.as_deref() == Some("226_1b1_Pl_sc_LittC2SE")));
+    assert!(rec
+        .iter()
+        .any(|r| r.as_deref() == Some("226_1b1_Pl_sc_LittC2SE")));
     let dur = f64_column(&df, "duration_s").unwrap();
     assert_eq!(dur.iter().filter(|d| d.unwrap() > 8.0).count(), 15);
 }
 
 #[test]
 fn full_build_of_the_real_mini_database() {
-    let Some(icbhi) = shared_data("icbhi") else { return };
+    let Some(icbhi) = shared_data("icbhi") else {
+        return;
+    };
     if !icbhi.join("ICBHI_final_database").is_dir() {
         eprintln!("skipping: ICBHI_final_database not found");
         return;
@@ -80,7 +106,9 @@ fn full_build_of_the_real_mini_database() {
     let shard_col = f64_column(&df, "shard").unwrap();
     let shard_row = f64_column(&df, "shard_row").unwrap();
     let rates = f64_column(&df, "source_sample_rate").unwrap();
-    assert!(rates.iter().all(|r| matches!(r, Some(r) if *r == 44100.0 || *r == 4000.0)));
+    assert!(rates
+        .iter()
+        .all(|r| matches!(r, Some(r) if *r == 44100.0 || *r == 4000.0)));
     let mut seen = 0;
     for shard in reader.shards() {
         let shard = shard.unwrap();
@@ -105,12 +133,44 @@ fn full_build_of_the_real_mini_database() {
 fn synth_build_inspect_round_trip_through_the_cli() {
     let db = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let out = auscult(&["pipeline", "synth", "--dataset", "icbhi", "--output", p(db.path()), "--recordings", "6", "--seed", "3"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = auscult(&["pipeline", "build", "--input", p(db.path()), "--output", p(cache.path()), "--shard-size", "16"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = auscult(&[
+        "pipeline",
+        "synth",
+        "--dataset",
+        "icbhi",
+        "--output",
+        p(db.path()),
+        "--recordings",
+        "6",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = auscult(&[
+        "pipeline",
+        "build",
+        "--input",
+        p(db.path()),
+        "--output",
+        p(cache.path()),
+        "--shard-size",
+        "16",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = auscult(&["pipeline", "inspect", p(cache.path()), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["rows"].as_u64().unwrap();
     assert!(rows > 0);
@@ -141,7 +201,11 @@ fn output_bytes_do_not_depend_on_jobs() {
         build(&o).unwrap();
     }
     for f in ["manifest.json", "metadata.parquet"] {
-        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f}"
+        );
     }
     let shards = std::fs::read_dir(a.path().join("shards")).unwrap().count();
     assert!(shards > 1);

@@ -13,12 +13,22 @@ use common::{auscult, shared_data};
 
 fn synth_db(seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    synth_sprsound(dir.path(), &SprsoundSynthOptions { recordings: 12, seed, ..Default::default() }).unwrap();
+    synth_sprsound(
+        dir.path(),
+        &SprsoundSynthOptions {
+            recordings: 12,
+            seed,
+        },
+    )
+    .unwrap();
     dir
 }
 
 fn json_files(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = walk(root).into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut v: Vec<_> = walk(root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     v.sort();
     v
 }
@@ -40,7 +50,12 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn synth_build_inspect_round_trip() {
     let db = synth_db(1);
     let cache = tempfile::tempdir().unwrap();
-    let r = build(&BuildOptions::new(Dataset::Sprsound, db.path(), cache.path())).unwrap();
+    let r = build(&BuildOptions::new(
+        Dataset::Sprsound,
+        db.path(),
+        cache.path(),
+    ))
+    .unwrap();
     assert!(r.skipped.is_empty(), "{:?}", r.skipped);
     let df = read_table(&cache.path().join("metadata.parquet")).unwrap();
     assert_eq!(df.height(), r.rows);
@@ -57,10 +72,18 @@ fn synth_build_inspect_round_trip() {
     let reader = CacheReader::open(cache.path()).unwrap();
     reader.verify().unwrap();
     let counts = &reader.manifest().counts;
-    assert!(counts["dataset"]["splits"]["train"]["poor_quality_records"].as_u64().is_some(), "{counts}");
+    assert!(
+        counts["dataset"]["splits"]["train"]["poor_quality_records"]
+            .as_u64()
+            .is_some(),
+        "{counts}"
+    );
     let out = auscult(&["pipeline", "inspect", cache.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("inter_test") && text.contains("age_group"), "{text}");
+    assert!(
+        out.status.success() && text.contains("inter_test") && text.contains("age_group"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -70,11 +93,15 @@ fn bad_json_fails_naming_the_file_and_skip_lists_it() {
     std::fs::write(&files[0], b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"900\", \"end\": \"100\", \"type\": \"Normal\"}]}").unwrap();
     std::fs::write(&files[1], b"{not json").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path())).unwrap_err().to_string();
+    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path()))
+        .unwrap_err()
+        .to_string();
     let n0 = files[0].file_name().unwrap().to_string_lossy().into_owned();
     let n1 = files[1].file_name().unwrap().to_string_lossy().into_owned();
     assert!(e.contains(&n0) && e.contains(&n1), "{e}");
-    assert!(!out.path().join("manifest.json").exists() && !out.path().join("metadata.parquet").exists());
+    assert!(
+        !out.path().join("manifest.json").exists() && !out.path().join("metadata.parquet").exists()
+    );
     let mut o = BuildOptions::new(Dataset::Sprsound, db.path(), out.path());
     o.on_error = OnError::Skip;
     let r = build(&o).unwrap();
@@ -87,13 +114,20 @@ fn event_past_the_end_of_the_audio_names_the_event() {
     let f = &json_files(db.path())[0];
     std::fs::write(f, b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"100\", \"end\": \"900\", \"type\": \"Normal\"}, {\"start\": \"99000\", \"end\": \"99900\", \"type\": \"Normal\"}]}").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path())).unwrap_err().to_string();
-    assert!(e.contains("event_annotation[1]") && e.contains("past the end"), "{e}");
+    let e = build(&BuildOptions::new(Dataset::Sprsound, db.path(), out.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("event_annotation[1]") && e.contains("past the end"),
+        "{e}"
+    );
 }
 
 #[test]
 fn metadata_only_on_the_real_annotation_sample() {
-    let Some(root) = shared_data("sprsound") else { return };
+    let Some(root) = shared_data("sprsound") else {
+        return;
+    };
     let out = tempfile::tempdir().unwrap();
     let mut o = BuildOptions::new(Dataset::Sprsound, &root, out.path());
     o.metadata_only = true;
@@ -104,7 +138,10 @@ fn metadata_only_on_the_real_annotation_sample() {
     let df = read_table(&out.path().join("metadata.parquet")).unwrap();
     let split = string_column(&df, "split").unwrap();
     let n = |s: &str| split.iter().filter(|v| v.as_deref() == Some(s)).count();
-    assert_eq!((n("train"), n("inter_test"), n("intra_test")), (114, 65, 50));
+    assert_eq!(
+        (n("train"), n("inter_test"), n("intra_test")),
+        (114, 65, 50)
+    );
     let pid = string_column(&df, "patient_id").unwrap();
     assert!(pid.iter().all(|p| p.as_ref().is_some_and(|p| p.len() == 8)));
 }

@@ -57,21 +57,40 @@ fn same_seed_gives_identical_metrics() {
     for out in [a.path(), b.path()] {
         train(MethodKind::Ce, &cfg, cache.path(), out).unwrap();
     }
-    let (la, lb) = (lines_without_timing(&a.path().join("metrics.jsonl")), lines_without_timing(&b.path().join("metrics.jsonl")));
+    let (la, lb) = (
+        lines_without_timing(&a.path().join("metrics.jsonl")),
+        lines_without_timing(&b.path().join("metrics.jsonl")),
+    );
     assert_eq!(la.len(), 2);
     assert_eq!(la, lb);
     // Checkpoints carry the official `_CNN6` key names.
-    let ck = candle_core::safetensors::load(a.path().join("checkpoints/last.safetensors"), &candle_core::Device::Cpu).unwrap();
-    for k in ["conv_block1.conv1.weight", "conv_block4.bn1.running_var", "conv_block2.bn1.num_batches_tracked", "linear.weight"] {
+    let ck = candle_core::safetensors::load(
+        a.path().join("checkpoints/last.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    for k in [
+        "conv_block1.conv1.weight",
+        "conv_block4.bn1.running_var",
+        "conv_block2.bn1.num_batches_tracked",
+        "linear.weight",
+    ] {
         assert!(ck.contains_key(k), "{k} missing");
     }
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(a.path().join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.path().join("summary.json")).unwrap()).unwrap();
     assert!(summary["best_by_eval"]["epoch"].as_u64().is_some());
     // Patient-disjoint validation selects an epoch too, reported beside the test-selected one.
-    assert!(summary["best_by_val"]["val"]["score"].as_f64().is_some(), "{summary}");
+    assert!(
+        summary["best_by_val"]["val"]["score"].as_f64().is_some(),
+        "{summary}"
+    );
     assert!(summary["val_rows"].as_u64().unwrap() > 0);
     let config = std::fs::read_to_string(a.path().join("config.toml")).unwrap();
-    assert!(config.contains("train_stats"), "measured train stats are recorded: {config}");
+    assert!(
+        config.contains("train_stats"),
+        "measured train stats are recorded: {config}"
+    );
 }
 
 #[test]
@@ -82,8 +101,17 @@ fn ce_learns_the_synthetic_classes() {
     let s = train(MethodKind::Ce, &cfg, cache.path(), out.path()).unwrap();
     let lines = lines_without_timing(&out.path().join("metrics.jsonl"));
     let loss = |i: usize| lines[i]["train_loss"].as_f64().unwrap();
-    assert!(loss(lines.len() - 1) < 0.8 * loss(0), "training loss must fall: {} → {}", loss(0), loss(lines.len() - 1));
+    assert!(
+        loss(lines.len() - 1) < 0.8 * loss(0),
+        "training loss must fall: {} → {}",
+        loss(0),
+        loss(lines.len() - 1)
+    );
     let best = s.best_by_eval.unwrap();
     // The paper's protocol (best test epoch); chance (all normal) scores 0.5.
-    assert!(best.score.mean >= 0.8, "best test Score {}", best.score.mean);
+    assert!(
+        best.score.mean >= 0.8,
+        "best test Score {}",
+        best.score.mean
+    );
 }

@@ -27,11 +27,16 @@ pub struct AudioInfo {
 }
 
 fn audio_err(path: &Path, msg: impl Into<String>) -> PipelineError {
-    PipelineError::Audio { path: path.to_path_buf(), msg: msg.into() }
+    PipelineError::Audio {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 fn is_wav(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
 }
 
 fn open_wav(path: &Path) -> Result<hound::WavReader<BufReader<File>>, PipelineError> {
@@ -49,19 +54,32 @@ pub fn probe(path: &Path) -> Result<AudioInfo, PipelineError> {
     let reader = open_wav(path)?;
     let spec = reader.spec();
     if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err(audio_err(path, "WAV header has 0 channels or a 0 Hz sample rate"));
+        return Err(audio_err(
+            path,
+            "WAV header has 0 channels or a 0 Hz sample rate",
+        ));
     }
     let float = spec.sample_format == hound::SampleFormat::Float;
     if float && spec.bits_per_sample != 32 {
-        return Err(audio_err(path, format!("unsupported {}-bit float WAV", spec.bits_per_sample)));
+        return Err(audio_err(
+            path,
+            format!("unsupported {}-bit float WAV", spec.bits_per_sample),
+        ));
     }
     if !float && !matches!(spec.bits_per_sample, 8 | 16 | 24 | 32) {
-        return Err(audio_err(path, format!("unsupported {}-bit PCM WAV", spec.bits_per_sample)));
+        return Err(audio_err(
+            path,
+            format!("unsupported {}-bit PCM WAV", spec.bits_per_sample),
+        ));
     }
     let declared_frames = reader.duration() as u64;
     let mut inner = reader.into_inner();
-    let data_start = inner.stream_position().map_err(|e| PipelineError::io(path, e))?;
-    let file_len = inner.seek(SeekFrom::End(0)).map_err(|e| PipelineError::io(path, e))?;
+    let data_start = inner
+        .stream_position()
+        .map_err(|e| PipelineError::io(path, e))?;
+    let file_len = inner
+        .seek(SeekFrom::End(0))
+        .map_err(|e| PipelineError::io(path, e))?;
     let block = spec.channels as u64 * spec.bits_per_sample.div_ceil(8) as u64;
     let present = file_len.saturating_sub(data_start) / block;
     Ok(AudioInfo {
@@ -84,7 +102,12 @@ pub struct Decoded {
 
 /// Reads frames `[start, end)` as mono f32. `info` must come from [`probe`] on the same file.
 /// A range past the real end of the data is an error naming the file.
-pub fn read_range(path: &Path, info: &AudioInfo, start: u64, end: u64) -> Result<Vec<f32>, PipelineError> {
+pub fn read_range(
+    path: &Path,
+    info: &AudioInfo,
+    start: u64,
+    end: u64,
+) -> Result<Vec<f32>, PipelineError> {
     if end > info.frames {
         return Err(audio_err(
             path,
@@ -115,9 +138,12 @@ pub fn read_range(path: &Path, info: &AudioInfo, start: u64, end: u64) -> Result
     let mut inner = reader.into_inner();
     let bytes_per = info.bits.div_ceil(8) as usize;
     let mut raw = vec![0u8; n * ch * bytes_per];
-    inner
-        .read_exact(&mut raw)
-        .map_err(|e| audio_err(path, format!("truncated data reading frames {start}..{end}: {e}")))?;
+    inner.read_exact(&mut raw).map_err(|e| {
+        audio_err(
+            path,
+            format!("truncated data reading frames {start}..{end}: {e}"),
+        )
+    })?;
     Ok(interleaved_to_mono(&raw, ch, info.bits, info.float))
 }
 
@@ -162,7 +188,12 @@ fn decode_other(path: &Path) -> Result<Decoded, PipelineError> {
         hint.with_extension(ext);
     }
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
         .map_err(|e| audio_err(path, format!("unrecognised audio container: {e}")))?;
     let mut format = probed.format;
     let track = format
@@ -170,8 +201,14 @@ fn decode_other(path: &Path) -> Result<Decoded, PipelineError> {
         .ok_or_else(|| audio_err(path, "no audio track"))?
         .clone();
     let params = &track.codec_params;
-    let sample_rate = params.sample_rate.ok_or_else(|| audio_err(path, "unknown sample rate"))?;
-    let channels = params.channels.map(|c| c.count() as u16).unwrap_or(1).max(1);
+    let sample_rate = params
+        .sample_rate
+        .ok_or_else(|| audio_err(path, "unknown sample rate"))?;
+    let channels = params
+        .channels
+        .map(|c| c.count() as u16)
+        .unwrap_or(1)
+        .max(1);
     let bits = params.bits_per_sample.unwrap_or(0) as u16;
     let mut decoder = symphonia::default::get_codecs()
         .make(params, &DecoderOptions::default())
@@ -202,7 +239,14 @@ fn decode_other(path: &Path) -> Result<Decoded, PipelineError> {
     }
     let frames = samples.len() as u64;
     Ok(Decoded {
-        info: AudioInfo { sample_rate, channels, bits, float: false, declared_frames: frames, frames },
+        info: AudioInfo {
+            sample_rate,
+            channels,
+            bits,
+            float: false,
+            declared_frames: frames,
+            frames,
+        },
         samples,
     })
 }
@@ -255,7 +299,10 @@ mod tests {
         assert_eq!(info.frames, 900);
         assert_eq!(read_range(&p, &info, 800, 900).unwrap().len(), 100);
         let e = read_range(&p, &info, 800, 950).unwrap_err().to_string();
-        assert!(e.contains("t.wav") && e.contains("past the end") && e.contains("declares 1000"), "{e}");
+        assert!(
+            e.contains("t.wav") && e.contains("past the end") && e.contains("declares 1000"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -264,8 +311,13 @@ mod tests {
         let p = dir.path().join("g.wav");
         std::fs::write(&p, b"this is not a wav file at all").unwrap();
         let e = probe(&p).unwrap_err().to_string();
-        assert!(e.contains("g.wav") && e.contains("not a readable WAV"), "{e}");
-        let e = probe(&dir.path().join("missing.wav")).unwrap_err().to_string();
+        assert!(
+            e.contains("g.wav") && e.contains("not a readable WAV"),
+            "{e}"
+        );
+        let e = probe(&dir.path().join("missing.wav"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.wav"), "{e}");
     }
 }

@@ -66,7 +66,10 @@ pub struct DatasetParams {
 
 impl Default for DatasetParams {
     fn default() -> Self {
-        DatasetParams { icbhi_child_age_threshold_years: 18.0, sprsound_baby_age_threshold_years: 3.0 }
+        DatasetParams {
+            icbhi_child_age_threshold_years: 18.0,
+            sprsound_baby_age_threshold_years: 3.0,
+        }
     }
 }
 
@@ -146,7 +149,12 @@ fn scan(opts: &BuildOptions) -> Result<Scan, PipelineError> {
             o.child_age_threshold_years = opts.dataset_params.icbhi_child_age_threshold_years;
             o.require_audio = !opts.metadata_only;
             let s = scan_icbhi(&o)?;
-            Ok(Scan { records: s.records, issues: s.issues, recordings: s.recordings, extra_counts: serde_json::Value::Null })
+            Ok(Scan {
+                records: s.records,
+                issues: s.issues,
+                recordings: s.recordings,
+                extra_counts: serde_json::Value::Null,
+            })
         }
         Dataset::Sprsound => {
             let mut o = SprsoundOptions::new(&opts.input);
@@ -155,8 +163,17 @@ fn scan(opts: &BuildOptions) -> Result<Scan, PipelineError> {
             let s = scan_sprsound(&o).map_err(|e| PipelineError::Layout(e.to_string()))?;
             let extra = sprsound_counts_json(&s.counts);
             let recordings = s.counts.splits.values().map(|c| c.json_files).sum();
-            let issues = s.issues.into_iter().map(|i| InputIssue::file(&i.input, i.reason)).collect();
-            Ok(Scan { recordings, records: s.records, issues, extra_counts: extra })
+            let issues = s
+                .issues
+                .into_iter()
+                .map(|i| InputIssue::file(&i.input, i.reason))
+                .collect();
+            Ok(Scan {
+                recordings,
+                records: s.records,
+                issues,
+                extra_counts: extra,
+            })
         }
     }
 }
@@ -189,14 +206,14 @@ fn sprsound_counts_json(c: &crate::sprsound::SprsoundCounts) -> serde_json::Valu
 
 /// Probes each distinct audio file once and checks every record's span against it. Returns the
 /// info per audio path and the problems found.
-fn validate_audio(
-    records: &[CycleRecord],
-) -> (BTreeMap<PathBuf, AudioInfo>, Vec<InputIssue>) {
+fn validate_audio(records: &[CycleRecord]) -> (BTreeMap<PathBuf, AudioInfo>, Vec<InputIssue>) {
     let mut paths: Vec<&PathBuf> = records.iter().map(|r| &r.audio_path).collect();
     paths.sort();
     paths.dedup();
-    let probed: Vec<(PathBuf, Result<AudioInfo, PipelineError>)> =
-        paths.par_iter().map(|p| ((*p).clone(), audio::probe(p))).collect();
+    let probed: Vec<(PathBuf, Result<AudioInfo, PipelineError>)> = paths
+        .par_iter()
+        .map(|p| ((*p).clone(), audio::probe(p)))
+        .collect();
     let mut infos = BTreeMap::new();
     let mut issues = Vec::new();
     for (p, r) in probed {
@@ -208,7 +225,9 @@ fn validate_audio(
         }
     }
     for r in records {
-        let Some(info) = infos.get(&r.audio_path) else { continue };
+        let Some(info) = infos.get(&r.audio_path) else {
+            continue;
+        };
         let (start, end) = r.frame_range(info.sample_rate);
         let place = |why: String| match r.origin {
             crate::record::Origin::Line(l) => InputIssue::at_line(&r.annotation_path, l, why),
@@ -242,14 +261,21 @@ fn validate_audio(
 /// record for a line/event issue.
 fn drop_bad(records: Vec<CycleRecord>, issues: &[InputIssue]) -> Vec<CycleRecord> {
     use std::collections::HashSet;
-    let whole: HashSet<&Path> =
-        issues.iter().filter(|i| i.line.is_none() && i.location.is_none()).map(|i| i.input.as_path()).collect();
-    let single: HashSet<String> =
-        issues.iter().filter(|i| i.line.is_some() || i.location.is_some()).map(InputIssue::place).collect();
+    let whole: HashSet<&Path> = issues
+        .iter()
+        .filter(|i| i.line.is_none() && i.location.is_none())
+        .map(|i| i.input.as_path())
+        .collect();
+    let single: HashSet<String> = issues
+        .iter()
+        .filter(|i| i.line.is_some() || i.location.is_some())
+        .map(InputIssue::place)
+        .collect();
     records
         .into_iter()
         .filter(|r| {
-            if whole.contains(r.audio_path.as_path()) || whole.contains(r.annotation_path.as_path()) {
+            if whole.contains(r.audio_path.as_path()) || whole.contains(r.annotation_path.as_path())
+            {
                 return false;
             }
             let place = match r.origin {
@@ -266,26 +292,41 @@ fn relative(issue: &InputIssue, root: &Path) -> SkippedInput {
     if let Ok(rel) = i.input.strip_prefix(root) {
         i.input = rel.to_path_buf();
     }
-    SkippedInput { input: i.place(), reason: i.reason.clone() }
+    SkippedInput {
+        input: i.place(),
+        reason: i.reason.clone(),
+    }
 }
 
 /// Runs a build. On `--on-error fail` with bad inputs, returns [`PipelineError::BadInputs`]
 /// and writes nothing.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     if opts.shard_size == 0 {
-        return Err(PipelineError::Options("--shard-size must be at least 1".into()));
+        return Err(PipelineError::Options(
+            "--shard-size must be at least 1".into(),
+        ));
     }
     opts.features.validate().map_err(PipelineError::Options)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
-        .map_err(|e| PipelineError::Options(format!("cannot start {} worker threads: {e}", opts.jobs.unwrap_or(0))))?;
+        .map_err(|e| {
+            PipelineError::Options(format!(
+                "cannot start {} worker threads: {e}",
+                opts.jobs.unwrap_or(0)
+            ))
+        })?;
     pool.install(|| build_in_pool(opts))
 }
 
 fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     let t0 = Instant::now();
-    let Scan { records, mut issues, recordings, extra_counts } = scan(opts)?;
+    let Scan {
+        records,
+        mut issues,
+        recordings,
+        extra_counts,
+    } = scan(opts)?;
     let infos = if opts.metadata_only {
         BTreeMap::new()
     } else {
@@ -336,10 +377,11 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     };
 
     let finish = (|| {
-        let mut table = build_table(opts.dataset.name(), &rows).map_err(|e| PipelineError::Metadata {
-            path: opts.output.join(METADATA_FILE),
-            msg: e.to_string(),
-        })?;
+        let mut table =
+            build_table(opts.dataset.name(), &rows).map_err(|e| PipelineError::Metadata {
+                path: opts.output.join(METADATA_FILE),
+                msg: e.to_string(),
+            })?;
         write_table(&opts.output.join(METADATA_FILE), &mut table)?;
         manifest.save(&opts.output)?;
         Ok::<_, PipelineError>(())
@@ -359,7 +401,11 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     })
 }
 
-type Written = (Vec<(CycleRecord, RowAudio)>, Vec<auscult_cache::ShardInfo>, f64);
+type Written = (
+    Vec<(CycleRecord, RowAudio)>,
+    Vec<auscult_cache::ShardInfo>,
+    f64,
+);
 
 /// Featurizes and writes the shards; returns each kept row with its audio facts.
 fn write_cache(
@@ -369,7 +415,10 @@ fn write_cache(
     issues: &mut Vec<InputIssue>,
 ) -> Result<Written, PipelineError> {
     if opts.metadata_only {
-        let rows = records.into_iter().map(|r| (r, RowAudio::default())).collect();
+        let rows = records
+            .into_iter()
+            .map(|r| (r, RowAudio::default()))
+            .collect();
         return Ok((rows, Vec::new(), 0.0));
     }
     let feature_shape = [opts.features.n_mels, opts.features.n_frames()];
@@ -388,7 +437,10 @@ fn write_cache(
                 let samples = audio::read_range(&r.audio_path, info, start, end)?;
                 featurizer
                     .featurize(&samples, info.sample_rate)
-                    .map_err(|e| PipelineError::Audio { path: r.annotation_path.clone(), msg: format!("{}: {e}", r.origin) })
+                    .map_err(|e| PipelineError::Audio {
+                        path: r.annotation_path.clone(),
+                        msg: format!("{}: {e}", r.origin),
+                    })
             })
             .collect();
         for (r, mel) in chunk.iter().zip(mels) {
@@ -428,18 +480,27 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cycles  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cycles  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }
 
 /// Row counts by split × label name, plus totals.
-fn counts_json(rows: &[(CycleRecord, RowAudio)], recordings: usize, extra: serde_json::Value) -> serde_json::Value {
+fn counts_json(
+    rows: &[(CycleRecord, RowAudio)],
+    recordings: usize,
+    extra: serde_json::Value,
+) -> serde_json::Value {
     let mut by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
     for (r, _) in rows {
-        *by.entry(r.split.clone()).or_default().entry(r.label_name.clone()).or_default() += 1;
+        *by.entry(r.split.clone())
+            .or_default()
+            .entry(r.label_name.clone())
+            .or_default() += 1;
         *by_label.entry(r.label_name.clone()).or_default() += 1;
     }
     let mut v = serde_json::json!({

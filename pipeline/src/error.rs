@@ -16,10 +16,20 @@ pub struct InputIssue {
 
 impl InputIssue {
     pub fn file(input: &Path, reason: impl Into<String>) -> Self {
-        InputIssue { input: input.to_path_buf(), line: None, location: None, reason: reason.into() }
+        InputIssue {
+            input: input.to_path_buf(),
+            line: None,
+            location: None,
+            reason: reason.into(),
+        }
     }
     pub fn at_line(input: &Path, line: usize, reason: impl Into<String>) -> Self {
-        InputIssue { input: input.to_path_buf(), line: Some(line), location: None, reason: reason.into() }
+        InputIssue {
+            input: input.to_path_buf(),
+            line: Some(line),
+            location: None,
+            reason: reason.into(),
+        }
     }
     pub fn at(input: &Path, location: impl Into<String>, reason: impl Into<String>) -> Self {
         InputIssue {
@@ -51,9 +61,16 @@ impl std::fmt::Display for InputIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}: {msg}", path.display())]
-    Parse { path: PathBuf, line: usize, msg: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        msg: String,
+    },
     #[error("{0}")]
     Layout(String),
     #[error("{}: {msg}", path.display())]
@@ -69,11 +86,18 @@ pub enum PipelineError {
 }
 
 fn list(issues: &[InputIssue]) -> String {
-    issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n")
+    issues
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl PipelineError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        PipelineError::Io { path: path.to_path_buf(), source }
+        PipelineError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

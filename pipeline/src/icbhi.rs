@@ -87,9 +87,12 @@ pub fn parse_recording_name(stem: &str) -> Result<RecordingName, String> {
             "recording name `{stem}` does not have the 5 fields patient_index_location_mode_device"
         ));
     }
-    let patient_id = parts[0]
-        .parse::<i64>()
-        .map_err(|_| format!("recording name `{stem}`: patient id `{}` is not a number", parts[0]))?;
+    let patient_id = parts[0].parse::<i64>().map_err(|_| {
+        format!(
+            "recording name `{stem}`: patient id `{}` is not a number",
+            parts[0]
+        )
+    })?;
     if parts[1..].iter().any(|p| p.is_empty()) {
         return Err(format!("recording name `{stem}` has an empty field"));
     }
@@ -173,29 +176,50 @@ pub fn parse_annotation(path: &Path, text: &str) -> (Vec<CycleLine>, Vec<InputIs
             continue;
         }
         if onset >= offset {
-            issues.push(bad(format!("onset {onset} s is not before offset {offset} s")));
+            issues.push(bad(format!(
+                "onset {onset} s is not before offset {offset} s"
+            )));
             continue;
         }
-        cycles.push(CycleLine { line, onset_s: onset, offset_s: offset, crackles, wheezes });
+        cycles.push(CycleLine {
+            line,
+            onset_s: onset,
+            offset_s: offset,
+            crackles,
+            wheezes,
+        });
     }
     (cycles, issues)
 }
 
 /// Split file: `<name>\t<train|test>` → split by four-field key.
-pub fn parse_split_file(path: &Path, text: &str) -> Result<BTreeMap<String, String>, PipelineError> {
+pub fn parse_split_file(
+    path: &Path,
+    text: &str,
+) -> Result<BTreeMap<String, String>, PipelineError> {
     let mut map = BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
         let fields: Vec<&str> = raw.split_whitespace().collect();
         if fields.is_empty() {
             continue;
         }
-        let err = |why: String| PipelineError::Parse { path: path.to_path_buf(), line: i + 1, msg: why };
+        let err = |why: String| PipelineError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            msg: why,
+        };
         if fields.len() != 2 {
-            return Err(err(format!("expected `<recording>\t<train|test>`, found `{}`", raw.trim())));
+            return Err(err(format!(
+                "expected `<recording>\t<train|test>`, found `{}`",
+                raw.trim()
+            )));
         }
         let split = fields[1].to_ascii_lowercase();
         if split != "train" && split != "test" {
-            return Err(err(format!("split must be train or test, found `{}`", fields[1])));
+            return Err(err(format!(
+                "split must be train or test, found `{}`",
+                fields[1]
+            )));
         }
         let name = parse_recording_name(fields[0]).map_err(err)?;
         map.insert(name.split_key(), split);
@@ -217,7 +241,10 @@ fn na_f64(s: Option<&&str>) -> Result<Option<f64>, String> {
     match s {
         None => Ok(None),
         Some(v) if v.eq_ignore_ascii_case("NA") || v.is_empty() => Ok(None),
-        Some(v) => v.parse::<f64>().map(Some).map_err(|_| format!("`{v}` is not a number or NA")),
+        Some(v) => v
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("`{v}` is not a number or NA")),
     }
 }
 
@@ -233,7 +260,11 @@ pub fn parse_demographics(
         if f.is_empty() {
             continue;
         }
-        let err = |why: String| PipelineError::Parse { path: path.to_path_buf(), line: i + 1, msg: why };
+        let err = |why: String| PipelineError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            msg: why,
+        };
         let Ok(id) = f[0].parse::<i64>() else {
             if i == 0 {
                 continue; // a header line
@@ -269,7 +300,11 @@ pub fn parse_diagnosis(path: &Path, text: &str) -> Result<BTreeMap<i64, String>,
         if raw.is_empty() {
             continue;
         }
-        let err = |why: String| PipelineError::Parse { path: path.to_path_buf(), line: i + 1, msg: why };
+        let err = |why: String| PipelineError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            msg: why,
+        };
         let mut parts = raw.splitn(2, [',', '\t']);
         let id = parts.next().unwrap_or("").trim();
         let diagnosis = parts.next().map(str::trim).unwrap_or("");
@@ -295,7 +330,10 @@ fn first_existing(root: &Path, names: &[&str]) -> Option<PathBuf> {
 pub fn discover(opts: &IcbhiOptions) -> Result<IcbhiPaths, PipelineError> {
     let root = &opts.input;
     if !root.is_dir() {
-        return Err(PipelineError::Layout(format!("input folder {} does not exist", root.display())));
+        return Err(PipelineError::Layout(format!(
+            "input folder {} does not exist",
+            root.display()
+        )));
     }
     let recordings_dir = match &opts.recordings_dir {
         Some(d) => resolve(root, d),
@@ -310,7 +348,8 @@ pub fn discover(opts: &IcbhiOptions) -> Result<IcbhiPaths, PipelineError> {
     }
     let parent = recordings_dir.parent().map(Path::to_path_buf);
     let look = |names: &[&str]| {
-        first_existing(root, names).or_else(|| parent.as_deref().and_then(|p| first_existing(p, names)))
+        first_existing(root, names)
+            .or_else(|| parent.as_deref().and_then(|p| first_existing(p, names)))
     };
     let split_file = match &opts.split_file {
         Some(f) => resolve(root, f),
@@ -323,13 +362,21 @@ pub fn discover(opts: &IcbhiOptions) -> Result<IcbhiPaths, PipelineError> {
     };
     let demographics_file = match &opts.demographics_file {
         Some(f) => Some(resolve(root, f)),
-        None => look(&["ICBHI_Challenge_demographic_information.txt", "demographic_info.txt"]),
+        None => look(&[
+            "ICBHI_Challenge_demographic_information.txt",
+            "demographic_info.txt",
+        ]),
     };
     let diagnosis_file = match &opts.diagnosis_file {
         Some(f) => Some(resolve(root, f)),
         None => look(&["ICBHI_Challenge_diagnosis.txt", "patient_diagnosis.csv"]),
     };
-    Ok(IcbhiPaths { recordings_dir, split_file, demographics_file, diagnosis_file })
+    Ok(IcbhiPaths {
+        recordings_dir,
+        split_file,
+        demographics_file,
+        diagnosis_file,
+    })
 }
 
 fn resolve(root: &Path, p: &Path) -> PathBuf {
@@ -381,7 +428,8 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
     for entry in entries {
         let entry = entry.map_err(|e| PipelineError::io(&paths.recordings_dir, e))?;
         let p = entry.path();
-        let (Some(stem), Some(ext)) = (p.file_stem().and_then(|s| s.to_str()), p.extension()) else {
+        let (Some(stem), Some(ext)) = (p.file_stem().and_then(|s| s.to_str()), p.extension())
+        else {
             continue;
         };
         match ext.to_str().map(str::to_ascii_lowercase).as_deref() {
@@ -420,7 +468,10 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
         };
         let audio_path = paths.recordings_dir.join(format!("{stem}.wav"));
         if opts.require_audio && !wav.contains(stem) {
-            issues.push(InputIssue::file(&ann_path, "annotation without audio: no .wav beside it"));
+            issues.push(InputIssue::file(
+                &ann_path,
+                "annotation without audio: no .wav beside it",
+            ));
             continue;
         }
         let Some(split_name) = split.get(&name.split_key()) else {
@@ -438,9 +489,17 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
         let (cycles, bad) = parse_annotation(&ann_path, &text);
         issues.extend(bad);
         recordings += 1;
-        let demo = demographics.get(&name.patient_id).cloned().unwrap_or_default();
+        let demo = demographics
+            .get(&name.patient_id)
+            .cloned()
+            .unwrap_or_default();
         let age_group = demo.age.map(|a| {
-            if a < opts.child_age_threshold_years { "child" } else { "adult" }.to_string()
+            if a < opts.child_age_threshold_years {
+                "child"
+            } else {
+                "adult"
+            }
+            .to_string()
         });
         for c in cycles {
             let label = c.label();
@@ -474,7 +533,12 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
             });
         }
     }
-    Ok(IcbhiScan { paths, records, issues, recordings })
+    Ok(IcbhiScan {
+        paths,
+        records,
+        issues,
+        recordings,
+    })
 }
 
 #[cfg(test)]
@@ -503,15 +567,31 @@ mod tests {
         assert_eq!(ok[1].line, 2);
         let lines: Vec<usize> = bad.iter().map(|i| i.line.unwrap()).collect();
         assert_eq!(lines, vec![4, 5, 6, 7]);
-        assert!(bad[0].reason.contains("not before offset"), "{}", bad[0].reason);
+        assert!(
+            bad[0].reason.contains("not before offset"),
+            "{}",
+            bad[0].reason
+        );
         assert!(bad[0].to_string().contains("x.txt:4"), "{}", bad[0]);
     }
 
     #[test]
     fn labels_follow_the_official_mapping() {
-        let mk = |c, w| CycleLine { line: 1, onset_s: 0.0, offset_s: 1.0, crackles: c, wheezes: w };
+        let mk = |c, w| CycleLine {
+            line: 1,
+            onset_s: 0.0,
+            offset_s: 1.0,
+            crackles: c,
+            wheezes: w,
+        };
         assert_eq!(
-            [mk(false, false), mk(true, false), mk(false, true), mk(true, true)].map(|c| c.label()),
+            [
+                mk(false, false),
+                mk(true, false),
+                mk(false, true),
+                mk(true, true)
+            ]
+            .map(|c| c.label()),
             [0, 1, 2, 3]
         );
     }
@@ -538,8 +618,11 @@ mod tests {
 
     #[test]
     fn split_file_errors_name_the_line() {
-        let e = parse_split_file(Path::new("s.txt"), "101_1b1_Al_sc_Meditron\ttrain\nfoo\tbar\n")
-            .unwrap_err();
+        let e = parse_split_file(
+            Path::new("s.txt"),
+            "101_1b1_Al_sc_Meditron\ttrain\nfoo\tbar\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("s.txt:2"), "{e}");
     }
 }

@@ -28,8 +28,18 @@ impl Stats {
         }
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-        Some(Stats { count: n, min: v[0], mean: v.iter().sum::<f64>() / n as f64, median, max: v[n - 1] })
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Stats {
+            count: n,
+            min: v[0],
+            mean: v.iter().sum::<f64>() / n as f64,
+            median,
+            max: v[n - 1],
+        })
     }
 }
 
@@ -55,15 +65,26 @@ pub struct Inspection {
     pub target_s: f64,
 }
 
-const CATEGORY_COLUMNS: [&str; 8] =
-    ["device", "chest_location", "source_sample_rate", "source_bits", "sex", "age_group", "diagnosis", "year"];
+const CATEGORY_COLUMNS: [&str; 8] = [
+    "device",
+    "chest_location",
+    "source_sample_rate",
+    "source_bits",
+    "sex",
+    "age_group",
+    "diagnosis",
+    "year",
+];
 
 /// Reads a cache's manifest and metadata table.
 pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
     let manifest = Manifest::load(dir)?;
     let table_path = dir.join(manifest.metadata_file.as_deref().unwrap_or(METADATA_FILE));
     let df = read_table(&table_path)?;
-    let missing = |c: &str| PipelineError::Metadata { path: table_path.clone(), msg: format!("column `{c}` is missing") };
+    let missing = |c: &str| PipelineError::Metadata {
+        path: table_path.clone(),
+        msg: format!("column `{c}` is missing"),
+    };
     let split = string_column(&df, "split").ok_or_else(|| missing("split"))?;
     let label_name = string_column(&df, "label_name").ok_or_else(|| missing("label_name"))?;
     let label = f64_column(&df, "label").ok_or_else(|| missing("label"))?;
@@ -86,12 +107,21 @@ pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
             categories.insert(c.to_string(), m);
         }
     }
-    let durations: Vec<f64> = f64_column(&df, "duration_s").unwrap_or_default().into_iter().flatten().collect();
+    let durations: Vec<f64> = f64_column(&df, "duration_s")
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
     let target_s = manifest
         .params
         .pointer("/features/target_samples")
         .and_then(|v| v.as_f64())
-        .zip(manifest.params.pointer("/features/sample_rate").and_then(|v| v.as_f64()))
+        .zip(
+            manifest
+                .params
+                .pointer("/features/sample_rate")
+                .and_then(|v| v.as_f64()),
+        )
         .map(|(n, sr)| n / sr)
         .unwrap_or(8.0);
     Ok(Inspection {
@@ -125,9 +155,17 @@ impl std::fmt::Display for Inspection {
             &self.params_hash[..self.params_hash.len().min(12)]
         )?;
         if self.skipped > 0 {
-            writeln!(f, "skipped inputs: {} (listed in manifest.json)", self.skipped)?;
+            writeln!(
+                f,
+                "skipped inputs: {} (listed in manifest.json)",
+                self.skipped
+            )?;
         }
-        let w = self.labels.iter().map(|l| l.len().max(7)).collect::<Vec<_>>();
+        let w = self
+            .labels
+            .iter()
+            .map(|l| l.len().max(7))
+            .collect::<Vec<_>>();
         let mut head = format!("\n{:<12}", "split");
         for (l, w) in self.labels.iter().zip(&w) {
             let _ = write!(head, " {l:>w$}");
@@ -159,7 +197,13 @@ impl std::fmt::Display for Inspection {
             writeln!(
                 f,
                 "{:<20} min {:.2}  mean {:.2}  median {:.2}  max {:.2}  (> {} s, cropped: {})",
-                "duration (s)", s.min, s.mean, s.median, s.max, self.target_s, self.longer_than_target
+                "duration (s)",
+                s.min,
+                s.mean,
+                s.median,
+                s.max,
+                self.target_s,
+                self.longer_than_target
             )?;
         }
         Ok(())

@@ -24,13 +24,27 @@ pub struct DemoArgs {
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let data = args.out.join("data");
     let cache = args.out.join("cache");
-    let o = IcbhiSynthOptions { recordings: args.recordings, seed: args.seed, ..Default::default() };
+    let o = IcbhiSynthOptions {
+        recordings: args.recordings,
+        seed: args.seed,
+        ..Default::default()
+    };
     let s = synth_icbhi(&data, &o).with_context(|| format!("writing {}", data.display()))?;
-    eprintln!("1/3 synthesised {} recordings, {} cycles into {}", s.recordings, s.cycles, data.display());
+    eprintln!(
+        "1/3 synthesised {} recordings, {} cycles into {}",
+        s.recordings,
+        s.cycles,
+        data.display()
+    );
     let mut b = BuildOptions::new(Dataset::Icbhi, &data, &cache);
     b.progress = true;
     let r = build(&b).with_context(|| format!("building {}", cache.display()))?;
-    eprintln!("2/3 built {} rows into {} in {:.1} s", r.rows, cache.display(), r.seconds);
+    eprintln!(
+        "2/3 built {} rows into {} in {:.1} s",
+        r.rows,
+        cache.display(),
+        r.seconds
+    );
     let i = auscult_pipeline::inspect::inspect(&cache)?;
     eprintln!("3/3 inspect:");
     print!("{i}");

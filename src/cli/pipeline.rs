@@ -70,6 +70,21 @@ pub enum PadArg {
     Zero,
 }
 
+/// The ICBHI side files (`build`: overrides of discovery, relative to --input; `synth
+/// --from-annotations`: the files copied into the corpus).
+#[derive(Args, Debug)]
+pub struct IcbhiFileArgs {
+    /// ICBHI split file (default ICBHI_challenge_train_test.txt).
+    #[arg(long)]
+    pub split_file: Option<PathBuf>,
+    /// ICBHI demographics file (default ICBHI_Challenge_demographic_information.txt or demographic_info.txt).
+    #[arg(long)]
+    pub demographics_file: Option<PathBuf>,
+    /// ICBHI diagnosis file (default ICBHI_Challenge_diagnosis.txt or patient_diagnosis.csv).
+    #[arg(long)]
+    pub diagnosis_file: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// Which dataset layout to read.
@@ -98,15 +113,8 @@ pub struct BuildArgs {
     /// ICBHI: folder of <name>.wav/<name>.txt (overrides discovery; relative to --input).
     #[arg(long)]
     pub recordings_dir: Option<PathBuf>,
-    /// ICBHI: split file (default ICBHI_challenge_train_test.txt).
-    #[arg(long)]
-    pub split_file: Option<PathBuf>,
-    /// ICBHI: demographics file (default ICBHI_Challenge_demographic_information.txt or demographic_info.txt).
-    #[arg(long)]
-    pub demographics_file: Option<PathBuf>,
-    /// ICBHI: diagnosis file (default ICBHI_Challenge_diagnosis.txt or patient_diagnosis.csv).
-    #[arg(long)]
-    pub diagnosis_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub icbhi_files: IcbhiFileArgs,
     /// ICBHI: patients younger than this many years are `child`, others `adult`.
     #[arg(long, default_value_t = 18.0)]
     pub child_age_threshold: f64,
@@ -156,9 +164,9 @@ impl BuildArgs {
         };
         o.shard_size = self.shard_size;
         o.recordings_dir = self.recordings_dir.clone();
-        o.split_file = self.split_file.clone();
-        o.demographics_file = self.demographics_file.clone();
-        o.diagnosis_file = self.diagnosis_file.clone();
+        o.split_file = self.icbhi_files.split_file.clone();
+        o.demographics_file = self.icbhi_files.demographics_file.clone();
+        o.diagnosis_file = self.icbhi_files.diagnosis_file.clone();
         o.dataset_params.icbhi_child_age_threshold_years = self.child_age_threshold;
         o.dataset_params.sprsound_baby_age_threshold_years = self.baby_age_threshold;
         o.features = FeatureParams {
@@ -205,15 +213,8 @@ pub struct SynthArgs {
     /// device's real rate and bit depth (needs --split-file).
     #[arg(long, value_name = "DIR")]
     pub from_annotations: Option<PathBuf>,
-    /// With --from-annotations: the split file to copy.
-    #[arg(long)]
-    pub split_file: Option<PathBuf>,
-    /// With --from-annotations: demographics file to copy.
-    #[arg(long)]
-    pub demographics_file: Option<PathBuf>,
-    /// With --from-annotations: diagnosis file to copy.
-    #[arg(long)]
-    pub diagnosis_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub icbhi_files: IcbhiFileArgs,
 }
 
 pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
@@ -221,7 +222,11 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
         PipelineCommand::Build(args) => {
             let opts = args.options();
             let report = build(&opts).with_context(|| {
-                format!("building a {} cache from {}", opts.dataset.name(), opts.input.display())
+                format!(
+                    "building a {} cache from {}",
+                    opts.dataset.name(),
+                    opts.input.display()
+                )
             })?;
             for s in &report.skipped {
                 eprintln!("skipped: {s}");
@@ -232,12 +237,19 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
                 report.recordings,
                 opts.output.display(),
                 report.shards,
-                if opts.metadata_only { ", metadata only" } else { "" },
+                if opts.metadata_only {
+                    ", metadata only"
+                } else {
+                    ""
+                },
                 report.seconds,
                 if report.skipped.is_empty() {
                     String::new()
                 } else {
-                    format!("; {} inputs skipped (see manifest.json)", report.skipped.len())
+                    format!(
+                        "; {} inputs skipped (see manifest.json)",
+                        report.skipped.len()
+                    )
                 }
             );
             Ok(())
@@ -262,13 +274,21 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
         DatasetArg::Icbhi if args.from_annotations.is_some() => {
             let o = synth::CorpusFromAnnotations {
                 annotations_dir: args.from_annotations.clone().unwrap_or_default(),
-                split_file: args.split_file.clone().context("--from-annotations needs --split-file")?,
-                demographics_file: args.demographics_file.clone(),
-                diagnosis_file: args.diagnosis_file.clone(),
+                split_file: args
+                    .icbhi_files
+                    .split_file
+                    .clone()
+                    .context("--from-annotations needs --split-file")?,
+                demographics_file: args.icbhi_files.demographics_file.clone(),
+                diagnosis_file: args.icbhi_files.diagnosis_file.clone(),
                 seed: args.seed,
             };
-            let r = synth::synth_icbhi_from_annotations(&args.output, &o)
-                .with_context(|| format!("writing the ICBHI-scale corpus to {}", args.output.display()))?;
+            let r = synth::synth_icbhi_from_annotations(&args.output, &o).with_context(|| {
+                format!(
+                    "writing the ICBHI-scale corpus to {}",
+                    args.output.display()
+                )
+            })?;
             eprintln!(
                 "wrote {} recordings, {} cycles ({:.0} s of audio) to {}",
                 r.recordings,
@@ -278,12 +298,19 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
             );
         }
         DatasetArg::Icbhi => {
-            let mut o = synth::IcbhiSynthOptions { seed: args.seed, ..Default::default() };
+            let mut o = synth::IcbhiSynthOptions {
+                seed: args.seed,
+                ..Default::default()
+            };
             if let Some(n) = args.recordings {
                 o.recordings = n;
             }
-            let r = synth::synth_icbhi(&args.output, &o)
-                .with_context(|| format!("writing a synthetic ICBHI database to {}", args.output.display()))?;
+            let r = synth::synth_icbhi(&args.output, &o).with_context(|| {
+                format!(
+                    "writing a synthetic ICBHI database to {}",
+                    args.output.display()
+                )
+            })?;
             eprintln!(
                 "wrote {} recordings, {} cycles ({:.0} s of audio) to {}",
                 r.recordings,
@@ -293,13 +320,24 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
             );
         }
         DatasetArg::Sprsound => {
-            let mut o = synth::sprsound::SprsoundSynthOptions { seed: args.seed, ..Default::default() };
+            let mut o = synth::sprsound::SprsoundSynthOptions {
+                seed: args.seed,
+                ..Default::default()
+            };
             if let Some(n) = args.recordings {
                 o.recordings = n;
             }
-            let r = synth::sprsound::synth_sprsound(&args.output, &o)
-                .with_context(|| format!("writing a synthetic SPRSound database to {}", args.output.display()))?;
-            let splits: Vec<String> = r.per_split.iter().map(|(k, v)| format!("{k} {}", v.recordings)).collect();
+            let r = synth::sprsound::synth_sprsound(&args.output, &o).with_context(|| {
+                format!(
+                    "writing a synthetic SPRSound database to {}",
+                    args.output.display()
+                )
+            })?;
+            let splits: Vec<String> = r
+                .per_split
+                .iter()
+                .map(|(k, v)| format!("{k} {}", v.recordings))
+                .collect();
             eprintln!(
                 "wrote {} recordings ({}; {:.0} s of audio) to {}",
                 r.recordings,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::transforms::{BandFormula, InputTransform, MinMax, SpecAugmentApply, SpecAugmentParams, Standardize};
+use super::transforms::{
+    BandFormula, InputTransform, MinMax, SpecAugmentApply, SpecAugmentParams, Standardize,
+};
 
 /// How scaled inputs are standardised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -55,7 +57,11 @@ pub struct LinearEvalConfig {
 
 impl Default for LinearEvalConfig {
     fn default() -> Self {
-        LinearEvalConfig { epochs: 50, lr: 0.1, weight_decay: 1e-4 }
+        LinearEvalConfig {
+            epochs: 50,
+            lr: 0.1,
+            weight_decay: 1e-4,
+        }
     }
 }
 
@@ -158,7 +164,10 @@ impl Default for TrainConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {msg}", path.display())]
     Toml { path: PathBuf, msg: String },
     #[error("--set {0}")]
@@ -170,8 +179,14 @@ pub enum ConfigError {
 impl TrainConfig {
     /// Reads a TOML file; absent fields keep their defaults, unknown fields are errors.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), msg: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path: path.into(),
+            msg: e.to_string(),
+        })
     }
 
     /// Applies `field=value` overrides (value in TOML syntax; bare words are taken as strings),
@@ -184,7 +199,8 @@ impl TrainConfig {
         let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .map(|mut t| t.remove("v").unwrap_or(toml::Value::String(value.into())))
             .unwrap_or_else(|_| toml::Value::String(value.to_string()));
-        let mut table = toml::Table::try_from(&*self).map_err(|e| ConfigError::Override(e.to_string()))?;
+        let mut table =
+            toml::Table::try_from(&*self).map_err(|e| ConfigError::Override(e.to_string()))?;
         let mut slot = &mut table;
         let parts: Vec<&str> = key.split('.').collect();
         for p in &parts[..parts.len() - 1] {
@@ -206,13 +222,16 @@ impl TrainConfig {
         if self.epochs == 0 || self.batch_size == 0 || self.runs == 0 || self.eval_batch_size == 0 {
             return bad("epochs, batch_size, runs and eval_batch_size must be at least 1");
         }
-        if !(self.lr > 0.0) || self.weight_decay < 0.0 {
+        if self.lr.is_nan() || self.lr <= 0.0 || self.weight_decay < 0.0 {
             return bad("lr must be > 0 and weight_decay ≥ 0");
         }
         if !(0.0..0.9).contains(&self.val_fraction) {
             return bad("val_fraction must be in [0, 0.9)");
         }
-        if !(0.0..=1.0).contains(&self.alpha) || !(self.temperature > 0.0) {
+        if !(0.0..=1.0).contains(&self.alpha)
+            || self.temperature.is_nan()
+            || self.temperature <= 0.0
+        {
             return bad("alpha must be in [0, 1] and temperature > 0");
         }
         if !matches!(self.encoder_checkpoint.as_str(), "last" | "best-loss") {
@@ -246,7 +265,9 @@ impl TrainConfig {
         let standardize = match (self.standardize, self.train_stats) {
             (StandardizeChoice::Official, _) => Standardize::Official,
             (StandardizeChoice::None, _) => Standardize::Identity,
-            (StandardizeChoice::TrainStats, Some((mean, std))) => Standardize::TrainStats { mean, std },
+            (StandardizeChoice::TrainStats, Some((mean, std))) => {
+                Standardize::TrainStats { mean, std }
+            }
             (StandardizeChoice::TrainStats, None) => Standardize::Official,
         };
         InputTransform {
@@ -270,7 +291,14 @@ mod tests {
         assert_eq!((c.epochs, c.batch_size, c.cosine_t_max), (400, 128, 40));
         assert_eq!((c.lr, c.weight_decay, c.cosine_eta_min), (1e-3, 1e-4, 1e-6));
         assert_eq!((c.temperature, c.alpha), (0.06, 0.5));
-        assert_eq!(c.linear_eval, LinearEvalConfig { epochs: 50, lr: 0.1, weight_decay: 1e-4 });
+        assert_eq!(
+            c.linear_eval,
+            LinearEvalConfig {
+                epochs: 50,
+                lr: 0.1,
+                weight_decay: 1e-4
+            }
+        );
     }
 
     #[test]

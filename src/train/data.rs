@@ -36,7 +36,10 @@ impl SplitData {
         let dev = self.mel.device();
         let ids = Tensor::from_slice(idx, idx.len(), dev)?;
         let x = self.mel.index_select(&ids, 0)?;
-        let y: Vec<u32> = idx.iter().map(|&i| self.labels[i as usize] as u32).collect();
+        let y: Vec<u32> = idx
+            .iter()
+            .map(|&i| self.labels[i as usize] as u32)
+            .collect();
         Ok((x, Tensor::from_vec(y, idx.len(), dev)?))
     }
     /// Per-class counts over `n_classes`.
@@ -65,22 +68,32 @@ pub struct CacheData {
 
 impl CacheData {
     pub fn open(dir: &Path) -> Result<Self> {
-        let reader = CacheReader::open(dir).with_context(|| format!("opening cache {}", dir.display()))?;
+        let reader =
+            CacheReader::open(dir).with_context(|| format!("opening cache {}", dir.display()))?;
         let m = reader.manifest();
         if m.shards.is_empty() {
-            bail!("cache {} holds no features (built with --metadata-only?)", dir.display());
+            bail!(
+                "cache {} holds no features (built with --metadata-only?)",
+                dir.display()
+            );
         }
         let table_path = dir.join(m.metadata_file.as_deref().unwrap_or("metadata.parquet"));
         let table = read_table(&table_path)?;
         if table.height() as u64 != m.rows {
-            bail!("{}: {} rows but the manifest lists {}", table_path.display(), table.height(), m.rows);
+            bail!(
+                "{}: {} rows but the manifest lists {}",
+                table_path.display(),
+                table.height(),
+                m.rows
+            );
         }
         let split_of: Vec<String> = string_column(&table, "split")
             .with_context(|| format!("{}: no `split` column", table_path.display()))?
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect();
-        let patient_of = string_column(&table, "patient_id").unwrap_or_else(|| vec![None; split_of.len()]);
+        let patient_of =
+            string_column(&table, "patient_id").unwrap_or_else(|| vec![None; split_of.len()]);
         let n_classes = match m.dataset.as_str() {
             "sprsound" => 7,
             _ => 4,
@@ -111,15 +124,24 @@ impl CacheData {
 
     /// Cache rows of `split`.
     pub fn rows_of(&self, split: &str) -> Vec<usize> {
-        (0..self.split_of.len()).filter(|&i| self.split_of[i] == split).collect()
+        (0..self.split_of.len())
+            .filter(|&i| self.split_of[i] == split)
+            .collect()
     }
 
     /// Splits `rows` into (train, validation) by patient: whole patients, drawn with `seed`, go
     /// to validation until it holds at least `fraction` of the rows.
-    pub fn patient_holdout(&self, rows: &[usize], fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    pub fn patient_holdout(
+        &self,
+        rows: &[usize],
+        fraction: f64,
+        seed: u64,
+    ) -> Result<(Vec<usize>, Vec<usize>)> {
         let mut by_patient: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for &r in rows {
-            let p = self.patient_of[r].as_deref().context("validation split needs a patient_id column")?;
+            let p = self.patient_of[r]
+                .as_deref()
+                .context("validation split needs a patient_id column")?;
             by_patient.entry(p).or_default().push(r);
         }
         let mut patients: Vec<&str> = by_patient.keys().copied().collect();
@@ -137,8 +159,9 @@ impl CacheData {
         if val.len() == by_patient.len() {
             bail!("val_fraction {fraction} leaves no training patient");
         }
-        let (v, t): (Vec<usize>, Vec<usize>) =
-            rows.iter().partition(|&&r| val.contains(self.patient_of[r].as_deref().unwrap_or("")));
+        let (v, t): (Vec<usize>, Vec<usize>) = rows
+            .iter()
+            .partition(|&&r| val.contains(self.patient_of[r].as_deref().unwrap_or("")));
         Ok((t, v))
     }
 
@@ -152,7 +175,10 @@ impl CacheData {
         let mut labels = Vec::with_capacity(rows.len());
         let mut cycle_ids = Vec::with_capacity(rows.len());
         for (i, info) in self.reader.manifest().shards.iter().enumerate() {
-            let (lo, hi) = (info.first_row as usize, (info.first_row + info.rows) as usize);
+            let (lo, hi) = (
+                info.first_row as usize,
+                (info.first_row + info.rows) as usize,
+            );
             if wanted.range(lo..hi).next().is_none() {
                 continue;
             }
@@ -166,7 +192,12 @@ impl CacheData {
         }
         let n = labels.len();
         let mel = Tensor::from_vec(mel, (n, 1, m, t), device)?;
-        Ok(SplitData { name: name.to_string(), mel, labels, cycle_ids })
+        Ok(SplitData {
+            name: name.to_string(),
+            mel,
+            labels,
+            cycle_ids,
+        })
     }
 }
 

@@ -28,8 +28,13 @@ pub fn parse_device(s: &str) -> Result<Device> {
     match s {
         "cpu" => Ok(Device::Cpu),
         s if s.starts_with("cuda") => {
-            let n = s.strip_prefix("cuda").and_then(|r| r.strip_prefix(':')).unwrap_or("0");
-            let n: usize = n.parse().with_context(|| format!("device `{s}`: expected cuda:N"))?;
+            let n = s
+                .strip_prefix("cuda")
+                .and_then(|r| r.strip_prefix(':'))
+                .unwrap_or("0");
+            let n: usize = n
+                .parse()
+                .with_context(|| format!("device `{s}`: expected cuda:N"))?;
             Device::new_cuda(n).with_context(|| {
                 format!("device `{s}`: CUDA unavailable (build with `--features cuda` on a machine with an NVIDIA driver)")
             })
@@ -48,12 +53,24 @@ pub struct RunData {
 
 /// Loads the splits a config asks for.
 pub fn load_data(cache: &CacheData, cfg: &TrainConfig, device: &Device) -> Result<RunData> {
-    let eval_split = cfg.eval_split.clone().unwrap_or_else(|| cache.default_eval_split().to_string());
+    let eval_split = cfg
+        .eval_split
+        .clone()
+        .unwrap_or_else(|| cache.default_eval_split().to_string());
     let train_rows = cache.rows_of(&cfg.train_split);
     let eval_rows = cache.rows_of(&eval_split);
     let have = || cache.splits().into_iter().collect::<Vec<_>>().join(", ");
-    anyhow::ensure!(!train_rows.is_empty(), "no rows in split `{}` (cache has: {})", cfg.train_split, have());
-    anyhow::ensure!(!eval_rows.is_empty(), "no rows in split `{eval_split}` (cache has: {})", have());
+    anyhow::ensure!(
+        !train_rows.is_empty(),
+        "no rows in split `{}` (cache has: {})",
+        cfg.train_split,
+        have()
+    );
+    anyhow::ensure!(
+        !eval_rows.is_empty(),
+        "no rows in split `{eval_split}` (cache has: {})",
+        have()
+    );
     let (train_rows, val_rows) = if cfg.val_fraction > 0.0 {
         let (t, v) = cache.patient_holdout(&train_rows, cfg.val_fraction, cfg.seed)?;
         (t, Some(v))
@@ -62,20 +79,31 @@ pub fn load_data(cache: &CacheData, cfg: &TrainConfig, device: &Device) -> Resul
     };
     Ok(RunData {
         train: cache.load(&cfg.train_split, &train_rows, device)?,
-        val: val_rows.map(|v| cache.load("val", &v, device)).transpose()?,
+        val: val_rows
+            .map(|v| cache.load("val", &v, device))
+            .transpose()?,
         eval: cache.load(&eval_split, &eval_rows, device)?,
         n_classes: cache.n_classes,
     })
 }
 
 /// Metrics of `model` (+ the method's classifier) on a split, eval mode, no augmentation.
-pub fn evaluate(method: &Method, split: &SplitData, transform: &InputTransform, batch: usize, n_classes: usize) -> Result<Metrics> {
+pub fn evaluate(
+    method: &Method,
+    split: &SplitData,
+    transform: &InputTransform,
+    batch: usize,
+    n_classes: usize,
+) -> Result<Metrics> {
     let mut cm = ConfusionMatrix::new(n_classes)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for idx in ordered_batches(split.len(), batch) {
         let logits = method.split_logits(split, &idx, transform, &mut rng)?;
         let pred = argmax_predictions(&logits)?;
-        let target: Vec<usize> = idx.iter().map(|&i| split.labels[i as usize] as usize).collect();
+        let target: Vec<usize> = idx
+            .iter()
+            .map(|&i| split.labels[i as usize] as usize)
+            .collect();
         cm.add(&pred, &target)?;
     }
     Ok(cm.metrics())
@@ -133,8 +161,13 @@ pub struct RunSummary {
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Appends JSON lines to `metrics.jsonl`.
@@ -142,7 +175,9 @@ struct MetricsLog(std::fs::File);
 
 impl MetricsLog {
     fn create(path: &Path) -> Result<Self> {
-        Ok(MetricsLog(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?))
+        Ok(MetricsLog(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ))
     }
     fn write(&mut self, rec: &EpochRecord) -> Result<()> {
         writeln!(self.0, "{}", serde_json::to_string(rec)?)?;
@@ -152,7 +187,8 @@ impl MetricsLog {
 
 fn write_json_atomic(path: &Path, v: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(v)?;
-    auscult_cache::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    auscult_cache::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Keeps the best epoch by a score.
@@ -163,7 +199,10 @@ struct Best {
 
 impl Best {
     fn new() -> Self {
-        Best { score: f64::NEG_INFINITY, sel: None }
+        Best {
+            score: f64::NEG_INFINITY,
+            sel: None,
+        }
     }
     fn offer(&mut self, score: f64, sel: impl FnOnce() -> Selected) -> bool {
         if score > self.score {
@@ -202,7 +241,14 @@ impl<'a> Trainer<'a> {
         checkpoints: bool,
     ) -> Result<StageResult> {
         let vars = method.trainable_vars();
-        let mut opt = Adam::new(vars, AdamParams { lr, weight_decay, ..AdamParams::default() })?;
+        let mut opt = Adam::new(
+            vars,
+            AdamParams {
+                lr,
+                weight_decay,
+                ..AdamParams::default()
+            },
+        )?;
         let mut sched = CosineAnnealingLr::new(lr, self.cfg.cosine_t_max, self.cfg.cosine_eta_min);
         let evaluates = method.has_classifier();
         let (mut best_eval, mut best_val) = (Best::new(), Best::new());
@@ -228,7 +274,11 @@ impl<'a> Trainer<'a> {
                 }
                 if let Some(logits) = out.logits {
                     let pred = argmax_predictions(&logits)?;
-                    let t: Vec<usize> = y.to_vec1::<u32>()?.into_iter().map(|v| v as usize).collect();
+                    let t: Vec<usize> = y
+                        .to_vec1::<u32>()?
+                        .into_iter()
+                        .map(|v| v as usize)
+                        .collect();
                     // Two-view methods return both views' logits: targets repeat.
                     let t: Vec<usize> = t.iter().cycle().take(pred.len()).copied().collect();
                     cm.add(&pred, &t)?;
@@ -237,12 +287,21 @@ impl<'a> Trainer<'a> {
             let nb = batches.len().max(1) as f64;
             let seconds = t0.elapsed().as_secs_f64();
             let train_loss = loss_sum / nb;
-            let loss_terms: serde_json::Map<_, _> = terms.into_iter().map(|(k, v)| (k, json!(v / nb))).collect();
+            let loss_terms: serde_json::Map<_, _> =
+                terms.into_iter().map(|(k, v)| (k, json!(v / nb))).collect();
             let (val, eval) = if evaluates {
                 let b = self.cfg.eval_batch_size;
                 let n = self.data.n_classes;
-                let val = self.data.val.as_ref().map(|v| evaluate(method, v, &self.transform, b, n)).transpose()?;
-                (val, Some(evaluate(method, &self.data.eval, &self.transform, b, n)?))
+                let val = self
+                    .data
+                    .val
+                    .as_ref()
+                    .map(|v| evaluate(method, v, &self.transform, b, n))
+                    .transpose()?;
+                (
+                    val,
+                    Some(evaluate(method, &self.data.eval, &self.transform, b, n)?),
+                )
             } else {
                 (None, None)
             };
@@ -266,16 +325,29 @@ impl<'a> Trainer<'a> {
                 rec.samples_per_s
             );
             if let Some(e) = &eval {
-                let sel = || Selected { epoch, eval: e.clone(), val: val.clone() };
+                let sel = || Selected {
+                    epoch,
+                    eval: e.clone(),
+                    val: val.clone(),
+                };
                 if best_eval.offer(e.score, sel) && checkpoints {
                     method.save(&ckpt_dir.join("best.safetensors"))?;
                 }
                 if let Some(v) = &val {
-                    if best_val.offer(v.score, || Selected { epoch, eval: e.clone(), val: Some(v.clone()) }) && checkpoints {
+                    if best_val.offer(v.score, || Selected {
+                        epoch,
+                        eval: e.clone(),
+                        val: Some(v.clone()),
+                    }) && checkpoints
+                    {
                         method.save(&ckpt_dir.join("best_val.safetensors"))?;
                     }
                 }
-                last = Some(Selected { epoch, eval: e.clone(), val: val.clone() });
+                last = Some(Selected {
+                    epoch,
+                    eval: e.clone(),
+                    val: val.clone(),
+                });
             }
             if !evaluates && checkpoints && train_loss < best_loss {
                 best_loss = train_loss;
@@ -289,7 +361,12 @@ impl<'a> Trainer<'a> {
         if checkpoints {
             method.save(&ckpt_dir.join("last.safetensors"))?;
         }
-        Ok(StageResult { best_eval: best_eval.sel, best_val: best_val.sel, last, terms_last })
+        Ok(StageResult {
+            best_eval: best_eval.sel,
+            best_val: best_val.sel,
+            last,
+            terms_last,
+        })
     }
 }
 
@@ -315,10 +392,19 @@ pub fn train_one(
     let device = data.train.mel.device().clone();
     let mut cfg = cfg.clone();
     if cfg.standardize == StandardizeChoice::TrainStats && cfg.train_stats.is_none() {
-        let minmax = if cfg.minmax == super::config::MinMaxChoice::PerBatch { MinMax::PerBatch } else { MinMax::PerSample };
+        let minmax = if cfg.minmax == super::config::MinMaxChoice::PerBatch {
+            MinMax::PerBatch
+        } else {
+            MinMax::PerSample
+        };
         let batches = ordered_batches(data.train.len(), cfg.eval_batch_size)
             .into_iter()
-            .map(|idx| data.train.batch(&idx).map(|(x, _)| x).map_err(|e| candle_core::Error::Msg(e.to_string())));
+            .map(|idx| {
+                data.train
+                    .batch(&idx)
+                    .map(|(x, _)| x)
+                    .map_err(|e| candle_core::Error::Msg(e.to_string()))
+            });
         let stats = measure_input_stats(batches, minmax)?.context("empty training split")?;
         cfg.train_stats = Some((stats.mean, stats.std));
     }
@@ -326,9 +412,17 @@ pub fn train_one(
     let transform = cfg.input_transform();
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let model = Cnn6::new_seeded(vb.pp("cnn6"), Cnn6Config { num_classes: data.n_classes, dropout: cfg.dropout }, cfg.seed)?;
+    let model = Cnn6::new_seeded(
+        vb.pp("cnn6"),
+        Cnn6Config {
+            num_classes: data.n_classes,
+            dropout: cfg.dropout,
+        },
+        cfg.seed,
+    )?;
     if let Some(p) = &cfg.pretrained {
-        let report = super::panns::load_panns_cnn6(p, &model).with_context(|| format!("loading AudioSet weights {}", p.display()))?;
+        let report = super::panns::load_panns_cnn6(p, &model)
+            .with_context(|| format!("loading AudioSet weights {}", p.display()))?;
         tracing::info!("{report}");
     }
     let class_weights = if cfg.class_weights {
@@ -348,7 +442,16 @@ pub fn train_one(
         out: out.to_path_buf(),
         log: MetricsLog::create(&out.join("metrics.jsonl"))?,
     };
-    let mut result = trainer.fit(&mut method, kind.name(), cfg.epochs, cfg.lr, cfg.weight_decay, true, &mut rng, true)?;
+    let mut result = trainer.fit(
+        &mut method,
+        kind.name(),
+        cfg.epochs,
+        cfg.lr,
+        cfg.weight_decay,
+        true,
+        &mut rng,
+        true,
+    )?;
     if !method.has_classifier() {
         // SCL-style: freeze the encoder chosen by `encoder_checkpoint` and train a linear head.
         if cfg.encoder_checkpoint == "best-loss" {
@@ -357,7 +460,16 @@ pub fn train_one(
         let mut probe = method.into_linear_eval(&cfg, data, &device)?;
         let le = &cfg.linear_eval;
         let terms = result.terms_last.clone();
-        result = trainer.fit(&mut probe, "linear_eval", le.epochs, le.lr, le.weight_decay, false, &mut rng, true)?;
+        result = trainer.fit(
+            &mut probe,
+            "linear_eval",
+            le.epochs,
+            le.lr,
+            le.weight_decay,
+            false,
+            &mut rng,
+            true,
+        )?;
         result.terms_last = terms;
     }
     let best_eval = result.best_eval.context("no evaluation happened")?;
@@ -400,7 +512,12 @@ pub struct MultiRunSummary {
 
 /// `--runs N`: seeds S..S+N-1 into `out/seed_<s>/`, then the aggregate `out/summary.json`.
 /// With one run the run dir is `out` itself.
-pub fn train(kind: MethodKind, cfg: &TrainConfig, cache_dir: &Path, out: &Path) -> Result<MultiRunSummary> {
+pub fn train(
+    kind: MethodKind,
+    cfg: &TrainConfig,
+    cache_dir: &Path,
+    out: &Path,
+) -> Result<MultiRunSummary> {
     train_named(kind, cfg, None, cache_dir, out)
 }
 
@@ -420,7 +537,11 @@ pub fn train_named(
     for r in 0..cfg.runs {
         let mut c = cfg.clone();
         c.seed = cfg.seed + r as u64;
-        let dir = if cfg.runs == 1 { out.to_path_buf() } else { out.join(format!("seed_{}", c.seed)) };
+        let dir = if cfg.runs == 1 {
+            out.to_path_buf()
+        } else {
+            out.join(format!("seed_{}", c.seed))
+        };
         let data = load_data(&cache, &c, &device)?;
         tracing::info!(
             "run {}/{}: seed {}, {} train / {} val / {} {} rows",

@@ -7,11 +7,16 @@ use std::process::Output;
 /// `../shared/data/<name>` beside the workspace, or None (with a printed reason) when absent —
 /// the case on a user's fresh clone.
 pub fn shared_data(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipping: {} not found (real-data tests need ../shared/data)", p.display());
+        eprintln!(
+            "skipping: {} not found (real-data tests need ../shared/data)",
+            p.display()
+        );
         None
     }
 }
@@ -27,7 +32,11 @@ pub fn auscult(args: &[&str]) -> Output {
 /// A small synthetic ICBHI database in a temp dir.
 pub fn synth_icbhi_db(recordings: usize, seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let o = auscult_pipeline::synth::IcbhiSynthOptions { recordings, seed, ..Default::default() };
+    let o = auscult_pipeline::synth::IcbhiSynthOptions {
+        recordings,
+        seed,
+        ..Default::default()
+    };
     auscult_pipeline::synth::synth_icbhi(dir.path(), &o).unwrap();
     dir
 }
