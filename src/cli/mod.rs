@@ -1,5 +1,6 @@
 //! Argument parsing: one subcommand per stage, each calling one library entry point.
 
+mod bench;
 mod demo;
 mod pipeline;
 mod report;
@@ -33,6 +34,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.
     Report(report::ReportArgs),
+    /// Benchmarks (speed, not results): `auscult bench train --methods ce,scl`.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Train(c) => train::run(c),
         Command::Report(a) => report::run(a),
+        Command::Bench(c) => bench::run(c),
     }
 }

@@ -46,6 +46,19 @@ pub enum MinMaxChoice {
     PerBatch,
 }
 
+/// Where the splits' features are held during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataResidency {
+    /// Resident when the run's splits fit `memory_budget_mib`, else streamed (default).
+    #[default]
+    Auto,
+    /// Always copied onto the training device.
+    Resident,
+    /// Always streamed from the shards.
+    Stream,
+}
+
 /// Linear evaluation of a frozen encoder (SCL-style methods).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -120,6 +133,15 @@ pub struct TrainConfig {
     /// Which encoder SCL-style methods hand to linear evaluation: `last` (official) or `best-loss`.
     pub encoder_checkpoint: String,
     pub linear_eval: LinearEvalConfig,
+    /// Where split features live: `auto`, `resident` or `stream` (not a paper setting: streamed
+    /// epochs shuffle shard order and rows within `stream_window` shards, not globally).
+    pub data_residency: DataResidency,
+    /// `auto`: the most MiB of f32 features (train + validation + evaluation rows) kept resident.
+    pub memory_budget_mib: u64,
+    /// Streaming: shards read and verified ahead by a background thread.
+    pub stream_prefetch: usize,
+    /// Streaming: shards whose rows are shuffled together in a training epoch.
+    pub stream_window: usize,
 }
 
 impl Default for TrainConfig {
@@ -156,6 +178,10 @@ impl Default for TrainConfig {
             heads: None,
             encoder_checkpoint: "last".into(),
             linear_eval: LinearEvalConfig::default(),
+            data_residency: DataResidency::Auto,
+            memory_budget_mib: 4096,
+            stream_prefetch: 2,
+            stream_window: 4,
         }
     }
 }
@@ -233,6 +259,9 @@ impl TrainConfig {
             || self.temperature <= 0.0
         {
             return bad("alpha must be in [0, 1] and temperature > 0");
+        }
+        if self.stream_window == 0 {
+            return bad("stream_window must be at least 1 shard");
         }
         if !matches!(self.encoder_checkpoint.as_str(), "last" | "best-loss") {
             return bad("encoder_checkpoint must be `last` or `best-loss`");

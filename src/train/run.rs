@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::cnn6::{Cnn6, Cnn6Config};
-use super::config::{StandardizeChoice, TrainConfig};
-use super::data::{epoch_batches, ordered_batches, CacheData, SplitData};
+use super::config::{DataResidency, StandardizeChoice, TrainConfig};
+use super::data::{CacheData, Placement, SplitData};
 use super::methods::{Method, MethodKind};
 use super::metrics::{argmax_predictions, ConfusionMatrix, Metrics, MetricsSummary, StdKind};
 use super::optim::{Adam, AdamParams};
@@ -43,7 +43,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
     }
 }
 
-/// Train / validation / evaluation splits of one run, resident on the device.
+/// Train / validation / evaluation splits of one run.
 pub struct RunData {
     pub train: SplitData,
     pub val: Option<SplitData>,
@@ -77,12 +77,44 @@ pub fn load_data(cache: &CacheData, cfg: &TrainConfig, device: &Device) -> Resul
     } else {
         (train_rows, None)
     };
+    let total_rows = train_rows.len() + eval_rows.len() + val_rows.as_ref().map_or(0, Vec::len);
+    let bytes = cache.feature_bytes(total_rows);
+    let budget = cfg.memory_budget_mib.saturating_mul(1 << 20);
+    let resident = match cfg.data_residency {
+        DataResidency::Resident => true,
+        DataResidency::Stream => false,
+        DataResidency::Auto => bytes <= budget,
+    };
+    let placement = if resident {
+        Placement::Resident
+    } else {
+        Placement::Streamed {
+            prefetch: cfg.stream_prefetch,
+            window: cfg.stream_window,
+        }
+    };
+    tracing::info!(
+        "features: {:.1} MiB for {total_rows} rows, {} (data_residency {:?}, budget {} MiB)",
+        bytes as f64 / (1 << 20) as f64,
+        if resident {
+            "resident on the device"
+        } else {
+            "streamed from the shards"
+        },
+        cfg.data_residency,
+        cfg.memory_budget_mib
+    );
+    let mut named: Vec<(&str, &[usize])> =
+        vec![(&cfg.train_split, &train_rows), (&eval_split, &eval_rows)];
+    if let Some(v) = &val_rows {
+        named.push(("val", v));
+    }
+    let mut splits = cache.load_splits(&named, device, placement)?.into_iter();
+    let (train, eval) = (splits.next(), splits.next());
     Ok(RunData {
-        train: cache.load(&cfg.train_split, &train_rows, device)?,
-        val: val_rows
-            .map(|v| cache.load("val", &v, device))
-            .transpose()?,
-        eval: cache.load(&eval_split, &eval_rows, device)?,
+        train: train.context("train split")?,
+        eval: eval.context("evaluation split")?,
+        val: splits.next(),
         n_classes: cache.n_classes,
     })
 }
@@ -97,14 +129,10 @@ pub fn evaluate(
 ) -> Result<Metrics> {
     let mut cm = ConfusionMatrix::new(n_classes)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    for idx in ordered_batches(split.len(), batch) {
-        let logits = method.split_logits(split, &idx, transform, &mut rng)?;
-        let pred = argmax_predictions(&logits)?;
-        let target: Vec<usize> = idx
-            .iter()
-            .map(|&i| split.labels[i as usize] as usize)
-            .collect();
-        cm.add(&pred, &target)?;
+    for b in split.ordered(batch, method.needs_features())? {
+        let b = b?;
+        let logits = method.split_logits(split, &b, transform, &mut rng)?;
+        cm.add(&argmax_predictions(&logits)?, &b.targets()?)?;
     }
     Ok(cm.metrics())
 }
@@ -259,13 +287,18 @@ impl<'a> Trainer<'a> {
         std::fs::create_dir_all(&ckpt_dir)?;
         for epoch in 1..=epochs {
             let t0 = Instant::now();
-            let batches = epoch_batches(self.data.train.len(), self.cfg.batch_size, rng);
+            let batches =
+                self.data
+                    .train
+                    .epoch(self.cfg.batch_size, rng, method.needs_features())?;
             let mut loss_sum = 0.0;
+            let mut n_batches = 0usize;
             let mut terms: std::collections::BTreeMap<String, f64> = Default::default();
             let mut cm = ConfusionMatrix::new(self.data.n_classes)?;
-            for idx in &batches {
-                let (x, y) = self.data.train.batch(idx)?;
-                let out = method.loss(&x, &y, idx, &self.transform, rng)?;
+            for batch in batches {
+                let batch = batch?;
+                n_batches += 1;
+                let out = method.loss(&batch, &self.transform, rng)?;
                 let grads = out.loss.backward()?;
                 opt.step(&grads)?;
                 loss_sum += out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
@@ -274,17 +307,13 @@ impl<'a> Trainer<'a> {
                 }
                 if let Some(logits) = out.logits {
                     let pred = argmax_predictions(&logits)?;
-                    let t: Vec<usize> = y
-                        .to_vec1::<u32>()?
-                        .into_iter()
-                        .map(|v| v as usize)
-                        .collect();
+                    let t = batch.targets()?;
                     // Two-view methods return both views' logits: targets repeat.
                     let t: Vec<usize> = t.iter().cycle().take(pred.len()).copied().collect();
                     cm.add(&pred, &t)?;
                 }
             }
-            let nb = batches.len().max(1) as f64;
+            let nb = n_batches.max(1) as f64;
             let seconds = t0.elapsed().as_secs_f64();
             let train_loss = loss_sum / nb;
             let loss_terms: serde_json::Map<_, _> =
@@ -389,7 +418,7 @@ pub fn train_one(
 ) -> Result<RunSummary> {
     let t0 = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating run dir {}", out.display()))?;
-    let device = data.train.mel.device().clone();
+    let device = data.train.device().clone();
     let mut cfg = cfg.clone();
     if cfg.standardize == StandardizeChoice::TrainStats && cfg.train_stats.is_none() {
         let minmax = if cfg.minmax == super::config::MinMaxChoice::PerBatch {
@@ -397,14 +426,10 @@ pub fn train_one(
         } else {
             MinMax::PerSample
         };
-        let batches = ordered_batches(data.train.len(), cfg.eval_batch_size)
-            .into_iter()
-            .map(|idx| {
-                data.train
-                    .batch(&idx)
-                    .map(|(x, _)| x)
-                    .map_err(|e| candle_core::Error::Msg(e.to_string()))
-            });
+        let batches = data.train.ordered(cfg.eval_batch_size, true)?.map(|b| {
+            b.and_then(|b| b.x())
+                .map_err(|e| candle_core::Error::Msg(e.to_string()))
+        });
         let stats = measure_input_stats(batches, minmax)?.context("empty training split")?;
         cfg.train_stats = Some((stats.mean, stats.std));
     }

@@ -11,20 +11,20 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use candle_core::{Tensor, TensorId};
+use candle_core::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::train::cnn6::Cnn6;
-use crate::train::data::{ordered_batches, SplitData};
+use crate::train::data::{Batch, SplitData};
 use crate::train::run::RunData;
 use crate::train::transforms::{InputTransform, MinMax};
 
-/// Precomputed embeddings, keyed by the split's feature tensor.
+/// Precomputed embeddings, keyed by the split ([`SplitData::key`]).
 pub(super) struct LinearEval {
-    embeddings: HashMap<TensorId, Tensor>,
+    embeddings: HashMap<u64, Tensor>,
     /// Key of the training split (the rows `Method::loss` is given).
-    pub(super) train_key: TensorId,
+    pub(super) train_key: u64,
 }
 
 /// Eval-mode embeddings `[N, 512]` of a whole split.
@@ -36,9 +36,8 @@ fn embed_split(
 ) -> Result<Tensor> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut parts = Vec::new();
-    for idx in ordered_batches(split.len(), batch) {
-        let (x, _) = split.batch(&idx)?;
-        let x = transform.apply(&x, false, &mut rng)?;
+    for b in split.ordered(batch, true)? {
+        let x = transform.apply(&b?.x()?, false, &mut rng)?;
         parts.push(model.embed(&x, false)?.detach());
     }
     Ok(Tensor::cat(&parts, 0)?)
@@ -62,31 +61,34 @@ impl LinearEval {
                 .into_iter()
                 .flatten()
             {
-                embeddings.insert(split.mel.id(), embed_split(model, split, transform, batch)?);
+                embeddings.insert(split.key(), embed_split(model, split, transform, batch)?);
             }
             tracing::info!("linear evaluation: frozen-encoder embeddings computed once per split");
         }
         Ok(LinearEval {
             embeddings,
-            train_key: data.train.mel.id(),
+            train_key: data.train.key(),
         })
     }
 
-    /// Frozen-encoder embeddings of rows `idx` of the split whose features are the tensor `key`;
-    /// `x` yields those rows' dB log-mels when they must be embedded now.
+    /// Whether embeddings were computed once per split (else every batch embeds its features).
+    pub(super) fn precomputed(&self) -> bool {
+        !self.embeddings.is_empty()
+    }
+
+    /// Frozen-encoder embeddings of `batch`, a batch of the split with key `key`.
     pub(super) fn embed(
         &self,
         model: &Cnn6,
-        key: TensorId,
-        idx: &[u32],
-        x: impl FnOnce() -> Result<Tensor>,
+        key: u64,
+        batch: &Batch,
         transform: &InputTransform,
     ) -> Result<Tensor> {
         if let Some(all) = self.embeddings.get(&key) {
-            let ids = Tensor::from_slice(idx, idx.len(), all.device())?;
+            let ids = Tensor::from_slice(&batch.idx, batch.idx.len(), all.device())?;
             return Ok(all.index_select(&ids, 0)?);
         }
-        let x = transform.apply(&x()?, false, &mut ChaCha8Rng::seed_from_u64(0))?;
+        let x = transform.apply(&batch.x()?, false, &mut ChaCha8Rng::seed_from_u64(0))?;
         Ok(model.embed(&x, false)?.detach())
     }
 }

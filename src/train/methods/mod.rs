@@ -22,8 +22,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::cnn6::Cnn6;
 use super::config::TrainConfig;
-use super::data::CacheData;
-use super::data::SplitData;
+use super::data::{Batch, CacheData, SplitData};
 use super::losses::cross_entropy;
 use super::run::RunData;
 use super::transforms::InputTransform;
@@ -173,23 +172,30 @@ impl Method {
         !matches!(self.stage, Stage::Contrastive(_))
     }
 
-    /// Training loss of one batch of dB log-mels `x` with labels `y`; `rows` are the batch's
-    /// indices into the training split (for metadata-derived labels and cached embeddings).
+    /// Whether passes over a split must load its features (false once linear evaluation reads
+    /// precomputed embeddings).
+    pub fn needs_features(&self) -> bool {
+        !matches!(&self.stage, Stage::LinearEval(le) if le.precomputed())
+    }
+
+    /// Training loss of one batch of the training split (its rows index metadata-derived labels
+    /// and cached embeddings).
     pub fn loss(
         &mut self,
-        x: &Tensor,
-        y: &Tensor,
-        rows: &[u32],
+        batch: &Batch,
         transform: &InputTransform,
         rng: &mut ChaCha8Rng,
     ) -> Result<LossOut> {
         let cw = self.class_weights.as_ref();
+        let y = batch.y();
         match &self.stage {
-            Stage::Ce => ce::loss(&self.model, x, y, cw, transform, rng),
-            Stage::Contrastive(c) => c.loss(&self.model, x, y, rows, transform, rng),
-            Stage::Hybrid(h) => h.loss(&self.model, x, y, cw, transform, rng),
+            Stage::Ce => ce::loss(&self.model, &batch.x()?, y, cw, transform, rng),
+            Stage::Contrastive(c) => {
+                c.loss(&self.model, &batch.x()?, y, &batch.idx, transform, rng)
+            }
+            Stage::Hybrid(h) => h.loss(&self.model, &batch.x()?, y, cw, transform, rng),
             Stage::LinearEval(le) => {
-                let emb = le.embed(&self.model, le.train_key, rows, || Ok(x.clone()), transform)?;
+                let emb = le.embed(&self.model, le.train_key, batch, transform)?;
                 let logits = self.model.head(&emb)?;
                 let loss = cross_entropy(&logits, y, cw)?;
                 Ok(LossOut {
@@ -211,27 +217,20 @@ impl Method {
         Ok(self.model.forward(x, false)?)
     }
 
-    /// Eval-mode class logits of rows `idx` of `split` (un-augmented): what evaluation uses.
+    /// Eval-mode class logits of a batch of `split` (un-augmented): what evaluation uses.
     /// Linear evaluation reads the frozen encoder's precomputed embeddings.
     pub fn split_logits(
         &self,
         split: &SplitData,
-        idx: &[u32],
+        batch: &Batch,
         transform: &InputTransform,
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor> {
         if let Stage::LinearEval(le) = &self.stage {
-            let emb = le.embed(
-                &self.model,
-                split.mel.id(),
-                idx,
-                || Ok(split.batch(idx)?.0),
-                transform,
-            )?;
+            let emb = le.embed(&self.model, split.key(), batch, transform)?;
             return Ok(self.model.head(&emb)?);
         }
-        let (x, _) = split.batch(idx)?;
-        self.logits(&transform.apply(&x, false, rng)?)
+        self.logits(&transform.apply(&batch.x()?, false, rng)?)
     }
 
     fn projectors(&self) -> Vec<(String, &Projector)> {

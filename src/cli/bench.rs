@@ -1,0 +1,141 @@
+//! `auscult bench train`: training samples/s of the methods, side by side in one run, through the
+//! real trainer (synthetic database → cache → `train` with each method and data placement).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use auscult::train::config::{DataResidency, TrainConfig};
+use auscult::train::methods::MethodKind;
+use auscult::train::run::train;
+use auscult_pipeline::build::{build, BuildOptions, Dataset};
+use auscult_pipeline::synth::{synth_icbhi, IcbhiSynthOptions};
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Training samples/s of each method (and resident vs streamed data) on one synthetic cache.
+    ///
+    /// Builds a synthetic ICBHI-layout cache (8 s cycles, 64 mels: the paper's input), then
+    /// trains every METHOD for --epochs epochs and reports the samples/s of the last training
+    /// epoch (evaluation excluded) and its ratio to the first entry. SCL-style methods run one
+    /// linear-evaluation epoch afterwards (not timed). Compare ratios from one run: other load on
+    /// the machine slows every entry.
+    Train(BenchTrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchTrainArgs {
+    /// Methods to time, comma-separated; `method@stream` streams the data from the shards
+    /// instead of keeping it resident (e.g. `ce,scl,ce@stream`).
+    #[arg(long, default_value = "ce,scl", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Recordings in the synthetic database (about 6 cycles each, ~60% train).
+    #[arg(long, default_value_t = 16)]
+    pub recordings: usize,
+    /// Epochs per method; the last one is reported (the first includes warm-up).
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// CPU threads (rayon pool and candle's CPU ops).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// cpu or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Working folder (database, cache, runs); default a temporary folder, removed afterwards.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_entry(s: &str) -> anyhow::Result<(MethodKind, DataResidency)> {
+    let (name, placement) = s.split_once('@').unwrap_or((s, "resident"));
+    let kind = match name {
+        "ce" => MethodKind::Ce,
+        "scl" => MethodKind::Scl,
+        "simclr" => MethodKind::Simclr,
+        "hybrid" => MethodKind::Hybrid,
+        "mscl" => MethodKind::Mscl,
+        _ => bail!("--methods: unknown method `{name}` (ce, scl, simclr, hybrid, mscl)"),
+    };
+    let residency = match placement {
+        "resident" => DataResidency::Resident,
+        "stream" => DataResidency::Stream,
+        _ => bail!("--methods `{s}`: expected `method`, `method@resident` or `method@stream`"),
+    };
+    Ok((kind, residency))
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Train(a) = cmd;
+    let entries: Vec<_> = a
+        .methods
+        .iter()
+        .map(|s| parse_entry(s))
+        .collect::<anyhow::Result<_>>()?;
+    std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string());
+    // A pool already built (e.g. by an earlier command in this process) keeps its size.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads)
+        .build_global();
+    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+    let work = a.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let (db, cache) = (work.join("data"), work.join("cache"));
+    let synth = IcbhiSynthOptions {
+        recordings: a.recordings,
+        ..Default::default()
+    };
+    synth_icbhi(&db, &synth).with_context(|| format!("writing {}", db.display()))?;
+    let built = build(&BuildOptions::new(Dataset::Icbhi, &db, &cache))
+        .with_context(|| format!("building {}", cache.display()))?;
+    eprintln!("bench: {} cached cycles in {}", built.rows, cache.display());
+    let mut rows = Vec::new();
+    for (i, (kind, residency)) in entries.iter().enumerate() {
+        let mut cfg = TrainConfig {
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            device: a.device.clone(),
+            data_residency: *residency,
+            ..TrainConfig::default()
+        };
+        cfg.linear_eval.epochs = 1;
+        let out = work.join(format!("runs/{i}_{}", a.methods[i]));
+        let t0 = Instant::now();
+        train(*kind, &cfg, &cache, &out).with_context(|| format!("training `{}`", a.methods[i]))?;
+        let wall = t0.elapsed().as_secs_f64();
+        let sps = last_epoch_samples_per_s(&out.join("metrics.jsonl"), kind.name())?;
+        eprintln!(
+            "bench: {} {sps:.2} samples/s ({wall:.1} s in all)",
+            a.methods[i]
+        );
+        rows.push((a.methods[i].clone(), sps));
+    }
+    println!(
+        "device {}, {} threads, batch {}, input [B, 1, 64, 251], load average {}",
+        a.device,
+        a.threads,
+        a.batch_size,
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "n/a".into())
+    );
+    println!("| entry | train samples/s | ratio to {} |", rows[0].0);
+    println!("|---|---|---|");
+    for (name, sps) in &rows {
+        println!("| {name} | {sps:.2} | {:.2}× |", sps / rows[0].1);
+    }
+    Ok(())
+}
+
+/// `samples_per_s` of the last epoch of stage `stage` in a run's `metrics.jsonl`.
+fn last_epoch_samples_per_s(path: &std::path::Path, stage: &str) -> anyhow::Result<f64> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["stage"] == stage)
+        .filter_map(|v| v["samples_per_s"].as_f64())
+        .last()
+        .with_context(|| format!("{}: no `{stage}` epoch", path.display()))
+}

@@ -1,0 +1,245 @@
+//! Streaming splits from the shards (splits larger than the memory budget): the same rows and
+//! features as resident splits, bounded buffering, deterministic shuffles, training that learns,
+//! and corrupt shards reported mid-run.
+
+mod common;
+
+use auscult::train::config::{DataResidency, SpecAugmentChoice, StandardizeChoice, TrainConfig};
+use auscult::train::data::{CacheData, Placement, SplitData};
+use auscult::train::methods::MethodKind;
+use auscult::train::run::{load_data, train};
+use auscult_pipeline::build::{build, BuildOptions, Dataset};
+use candle_core::{Device, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const SHARD_ROWS: usize = 5;
+
+/// A synthetic cache of 1 s, 32-mel clips in shards of `SHARD_ROWS` rows.
+fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {
+    let db = common::synth_icbhi_db(recordings, seed);
+    let cache = tempfile::tempdir().unwrap();
+    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
+    o.features.target_samples = 16000;
+    o.features.n_mels = 32;
+    o.shard_size = SHARD_ROWS;
+    build(&o).unwrap();
+    (db, cache)
+}
+
+fn train_split(cache: &CacheData, placement: Placement) -> SplitData {
+    let rows = cache.rows_of("train");
+    let mut v = cache
+        .load_splits(&[("train", &rows)], &Device::Cpu, placement)
+        .unwrap();
+    v.remove(0)
+}
+
+/// (row indices, features) of one pass, concatenated over its batches.
+fn collect(batches: auscult::train::data::Batches<'_>) -> (Vec<Vec<u32>>, Tensor, usize) {
+    let mut batches = batches;
+    let (mut idx, mut xs) = (Vec::new(), Vec::new());
+    for b in batches.by_ref() {
+        let b = b.unwrap();
+        xs.push(b.x().unwrap());
+        assert_eq!(b.targets().unwrap().len(), b.idx.len());
+        idx.push(b.idx.clone());
+    }
+    let peak = batches.peak_buffered_rows();
+    (idx, Tensor::cat(&xs, 0).unwrap(), peak)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn streamed_passes_hold_the_resident_rows() {
+    let (_db, dir) = small_cache(24, 2);
+    let cache = CacheData::open(dir.path()).unwrap();
+    let resident = train_split(&cache, Placement::Resident);
+    let window = 2;
+    let streamed = train_split(
+        &cache,
+        Placement::Streamed {
+            prefetch: 1,
+            window,
+        },
+    );
+    assert!(resident.is_resident() && !streamed.is_resident());
+    assert_eq!(resident.labels, streamed.labels);
+    assert_eq!(resident.cycle_ids, streamed.cycle_ids);
+    let n = resident.len();
+    assert!(n > 4 * SHARD_ROWS, "need several shards, have {n} rows");
+
+    // Ordered passes: the same rows, in row order, with identical features.
+    let (ri, rx, _) = collect(resident.ordered(7, true).unwrap());
+    let (si, sx, _) = collect(streamed.ordered(7, true).unwrap());
+    assert_eq!(ri.concat(), (0..n as u32).collect::<Vec<_>>());
+    assert_eq!(ri, si);
+    assert_eq!(max_abs_diff(&rx, &sx), 0.0);
+
+    // Training epochs: every row once, full batches but the last, features of the right rows,
+    // and at most one window of shards (+ a partial batch) buffered.
+    let batch = 8;
+    let epoch = |seed: u64| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        collect(streamed.epoch(batch, &mut rng, true).unwrap())
+    };
+    let (idx, x, peak) = epoch(3);
+    let flat = idx.concat();
+    let mut sorted = flat.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>());
+    assert!(idx[..idx.len() - 1].iter().all(|b| b.len() == batch));
+    let ids = Tensor::from_slice(&flat, flat.len(), &Device::Cpu).unwrap();
+    assert_eq!(max_abs_diff(&x, &rx.index_select(&ids, 0).unwrap()), 0.0);
+    assert!(
+        peak <= window * SHARD_ROWS + batch - 1 && peak < n,
+        "buffered {peak} rows of {n}"
+    );
+    assert_ne!(
+        flat,
+        (0..n as u32).collect::<Vec<_>>(),
+        "epochs are shuffled"
+    );
+    // The same seed gives the same epoch; another seed another one.
+    assert_eq!(epoch(3).0, idx);
+    assert_ne!(epoch(4).0, idx);
+    // A feature-less pass (precomputed embeddings) reads no shard and refuses features.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let first = streamed
+        .epoch(batch, &mut rng, false)
+        .unwrap()
+        .next()
+        .unwrap();
+    assert!(first.unwrap().x().is_err());
+}
+
+#[test]
+fn auto_residency_follows_the_memory_budget() {
+    let (_db, dir) = small_cache(12, 5);
+    let cache = CacheData::open(dir.path()).unwrap();
+    let mut cfg = TrainConfig::default();
+    assert_eq!(cfg.data_residency, DataResidency::Auto);
+    let data = load_data(&cache, &cfg, &Device::Cpu).unwrap();
+    assert!(data.train.is_resident() && data.eval.is_resident());
+    cfg.memory_budget_mib = 0;
+    let data = load_data(&cache, &cfg, &Device::Cpu).unwrap();
+    assert!(!data.train.is_resident() && !data.eval.is_resident());
+    cfg.data_residency = DataResidency::Resident;
+    assert!(load_data(&cache, &cfg, &Device::Cpu)
+        .unwrap()
+        .train
+        .is_resident());
+}
+
+fn stream_config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 16,
+        standardize: StandardizeChoice::TrainStats,
+        specaugment: SpecAugmentChoice::Off,
+        data_residency: DataResidency::Stream,
+        stream_window: 2,
+        ..TrainConfig::default()
+    }
+}
+
+fn metrics_without_timing(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("seconds");
+            o.remove("samples_per_s");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn streamed_ce_learns_and_is_deterministic() {
+    let (_db, dir) = small_cache(60, 1);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cfg = stream_config(6);
+    let s = train(MethodKind::Ce, &cfg, dir.path(), a.path()).unwrap();
+    let best = s.best_by_eval.unwrap();
+    assert!(
+        best.score.mean >= 0.8,
+        "best test Score {}",
+        best.score.mean
+    );
+    let mut short = cfg.clone();
+    short.epochs = 2;
+    for out in [a.path(), b.path()] {
+        train(MethodKind::Ce, &short, dir.path(), out).unwrap();
+    }
+    assert_eq!(
+        metrics_without_timing(a.path()),
+        metrics_without_timing(b.path())
+    );
+    let config = std::fs::read_to_string(a.path().join("config.toml")).unwrap();
+    assert!(config.contains("data_residency = \"stream\""), "{config}");
+}
+
+#[test]
+fn streamed_scl_runs_linear_evaluation() {
+    let (_db, dir) = small_cache(16, 3);
+    let out = tempfile::tempdir().unwrap();
+    let mut cfg = stream_config(1);
+    cfg.linear_eval.epochs = 2;
+    let s = train(MethodKind::Scl, &cfg, dir.path(), out.path()).unwrap();
+    assert!(s.best_by_eval.is_some());
+    let stages: Vec<String> = metrics_without_timing(out.path())
+        .iter()
+        .map(|l| l["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["scl", "linear_eval", "linear_eval"]);
+}
+
+#[test]
+fn a_shard_corrupted_mid_run_is_reported() {
+    let (_db, dir) = small_cache(12, 7);
+    let cache = CacheData::open(dir.path()).unwrap();
+    let streamed = train_split(
+        &cache,
+        Placement::Streamed {
+            prefetch: 1,
+            window: 1,
+        },
+    );
+    // Every shard is damaged after the split was opened (so whichever the pass reads first).
+    for info in &cache.reader.manifest().shards {
+        let shard = dir.path().join(&info.file);
+        let mut bytes = std::fs::read(&shard).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&shard, bytes).unwrap();
+    }
+    let results: Vec<_> = streamed.ordered(4, true).unwrap().collect();
+    let err = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("the corrupt shard is reported");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("shards/") && msg.contains("checksum") && msg.contains("train"),
+        "message names the shard and the split: {msg}"
+    );
+    assert!(
+        results.last().unwrap().is_err(),
+        "the pass stops at the error"
+    );
+}
