@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use auscult::train::config::{SpecAugmentChoice, StandardizeChoice, TrainConfig};
 use auscult::train::methods::MethodKind;
 use auscult::train::run::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use common::synth_icbhi_db;
+use common::{lines_without_timing, synth_icbhi_db};
 
 fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {
     let db = synth_icbhi_db(recordings, seed);
@@ -29,20 +27,6 @@ fn small_config(epochs: usize) -> TrainConfig {
         specaugment: SpecAugmentChoice::Off,
         ..TrainConfig::default()
     }
-}
-
-fn lines_without_timing(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("seconds");
-            o.remove("samples_per_s");
-            v
-        })
-        .collect()
 }
 
 #[test]

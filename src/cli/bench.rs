@@ -125,6 +125,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     for (name, sps) in &rows {
         println!("| {name} | {sps:.2} | {:.2}× |", sps / rows[0].1);
     }
+    // One `<entry>_samples_per_s=<x>` line each, for scripts (scripts/bench_methods.sh).
+    for (name, sps) in &rows {
+        println!("{name}_samples_per_s={sps:.3}");
+    }
     Ok(())
 }
 
@@ -133,9 +137,9 @@ fn last_epoch_samples_per_s(path: &std::path::Path, stage: &str) -> anyhow::Resu
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["stage"] == stage)
-        .filter_map(|v| v["samples_per_s"].as_f64())
-        .last()
+        .find_map(|v| v["samples_per_s"].as_f64())
         .with_context(|| format!("{}: no `{stage}` epoch", path.display()))
 }

@@ -40,3 +40,18 @@ pub fn synth_icbhi_db(recordings: usize, seed: u64) -> tempfile::TempDir {
     auscult_pipeline::synth::synth_icbhi(dir.path(), &o).unwrap();
     dir
 }
+
+/// The lines of a run's `metrics.jsonl` without their timing fields (which vary run to run).
+pub fn lines_without_timing(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("seconds");
+            o.remove("samples_per_s");
+            v
+        })
+        .collect()
+}

@@ -209,13 +209,15 @@ impl CacheData {
                         let n = a.labels.len();
                         Storage::Resident(Tensor::from_vec(a.mel, (n, 1, m, t), device)?)
                     }
-                    Placement::Streamed { prefetch, window } => Storage::Streamed(Stream {
-                        reader: self.reader.clone(),
-                        segments: a.segments,
-                        prefetch,
-                        window,
-                        feature_shape: self.feature_shape,
-                    }),
+                    Placement::Streamed { prefetch, window } => {
+                        Storage::Streamed(Box::new(Stream {
+                            reader: self.reader.clone(),
+                            segments: a.segments,
+                            prefetch,
+                            window,
+                            feature_shape: self.feature_shape,
+                        }))
+                    }
                 };
                 Ok(SplitData::new(name, a.labels, a.cycle_ids, device, storage))
             })

@@ -16,7 +16,7 @@ pub(super) enum Storage {
     /// `[N, 1, n_mels, n_frames]` dB log-mels on the training device.
     Resident(Tensor),
     /// Read from the cache's shards each pass, a bounded number of shards in memory.
-    Streamed(Stream),
+    Streamed(Box<Stream>),
 }
 
 /// The rows of one split: labels and row ids on the host, features resident or streamed.
@@ -95,12 +95,12 @@ impl SplitData {
         match (&self.storage, features) {
             (Storage::Streamed(s), true) => {
                 let child = ChaCha8Rng::seed_from_u64(rng.next_u64());
-                Ok(Batches::Streamed(StreamEpoch::new(
+                Ok(Batches::Streamed(Box::new(StreamEpoch::new(
                     self,
                     s,
                     batch_size,
                     Some(child),
-                )?))
+                )?)))
             }
             _ => {
                 let mut idx: Vec<u32> = (0..self.len() as u32).collect();
@@ -113,9 +113,9 @@ impl SplitData {
     /// Every row once, in row order, in batches of `batch_size`: for evaluation.
     pub fn ordered(&self, batch_size: usize, features: bool) -> Result<Batches<'_>> {
         match (&self.storage, features) {
-            (Storage::Streamed(s), true) => Ok(Batches::Streamed(StreamEpoch::new(
+            (Storage::Streamed(s), true) => Ok(Batches::Streamed(Box::new(StreamEpoch::new(
                 self, s, batch_size, None,
-            )?)),
+            )?))),
             _ => Ok(self.indexed((0..self.len() as u32).collect(), batch_size, features)),
         }
     }
@@ -207,7 +207,7 @@ pub enum Batches<'a> {
         mel: Option<&'a Tensor>,
         chunks: std::vec::IntoIter<Vec<u32>>,
     },
-    Streamed(StreamEpoch<'a>),
+    Streamed(Box<StreamEpoch<'a>>),
 }
 
 impl Batches<'_> {

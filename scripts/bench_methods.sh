@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# CE vs SCL training speed on CPU: auscult's real trainer (`auscult bench train`, whole epochs on a
+# synthetic cache: data gathering, transforms, loss, backward, Adam) right before PyTorch doing the
+# same steps with the official recipe (scripts/bench_methods_torch.py, one fixed random batch).
+# Same threads, batch and input [B, 1, 64, 251]. Prints both sides and the auscult/PyTorch ratios.
+# Usage: scripts/bench_methods.sh [--threads 2] [--batch 32]       Not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=2 BATCH=32
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) THREADS="$2"; shift 2 ;;
+    --batch) BATCH="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auscult-target}"
+PY=$(scripts/torch-venv.sh --python)
+cargo build --release >&2
+echo "== auscult"
+RUST_OUT=$("$CARGO_TARGET_DIR/release/auscult" bench train --methods ce,scl --threads "$THREADS" --batch-size "$BATCH" --recordings 24 --epochs 2)
+echo "$RUST_OUT"
+echo "== PyTorch"
+TORCH_OUT=$("$PY" scripts/bench_methods_torch.py --threads "$THREADS" --batch "$BATCH")
+echo "$TORCH_OUT"
+value() { echo "$1" | sed -n "s/^$2=//p"; }
+echo "== auscult / PyTorch ($THREADS threads, batch $BATCH, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+for m in ce scl; do
+  r=$(value "$RUST_OUT" "${m}_samples_per_s")
+  t=$(value "$TORCH_OUT" "${m}_samples_per_s")
+  awk -v m="$m" -v r="$r" -v t="$t" 'BEGIN { printf "%-4s auscult %7.2f  torch %7.2f samples/s  ratio %.2fx\n", m, r, t, r / t }'
+done

@@ -1,0 +1,133 @@
+"""PyTorch side of the CE vs SCL training-speed comparison (see scripts/bench_methods.sh).
+
+Times full training steps the way the official code runs them (ce.py / scl.py), on random dB-mel
+batches [B, 1, 64, 251] with torch.set_num_threads(THREADS):
+  * CE: min-max scaling -> SpecAugment (2 freq masks of < 20 bins, 2 time masks of < 40 frames,
+    iid per example) -> standardise -> CNN6 -> class-weighted cross-entropy -> backward ->
+    Adam(lr 1e-3, weight_decay 1e-4);
+  * SCL: two independently augmented views -> CNN6 embeddings -> projector (512-512-ReLU-128) ->
+    L2 normalise -> SupCon (temperature 0.06) -> backward -> Adam.
+The masks are drawn with plain torch ops (no torchaudio needed); their cost is negligible next to
+the network. Prints `ce_samples_per_s=<x>` and `scl_samples_per_s=<y>`.
+Usage: python scripts/bench_methods_torch.py [--threads 2] [--batch 32] [--warmup 2] [--steps 4]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cnn6_torch import Cnn6  # noqa: E402
+
+
+def minmax(x):
+    """The official `Normalize`: the whole batch tensor to [0, 1]."""
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def mask_axis(x, param, count, dim):
+    """`count` masks of width U[0, param) per example along `dim` (2: mel, 3: time), value 0."""
+    b, size = x.shape[0], x.shape[dim]
+    keep = torch.ones(b, size)
+    for _ in range(count):
+        width = (torch.rand(b) * param).long()
+        start = (torch.rand(b) * (size - width)).long()
+        pos = torch.arange(size).unsqueeze(0)
+        keep = keep * ~((pos >= start[:, None]) & (pos < (start + width)[:, None]))
+    shape = [b, 1, 1, 1]
+    shape[dim] = size
+    return x * keep.view(shape)
+
+
+def augment(x):
+    x = mask_axis(x, 20, 2, 2)
+    return mask_axis(x, 40, 2, 3)
+
+
+def standardise(x):
+    return (x - 0.3690) / 0.0255
+
+
+class Projector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear1 = nn.Linear(512, 512)
+        self.linear2 = nn.Linear(512, 128)
+
+    def forward(self, x):
+        return F.normalize(self.linear2(F.relu(self.linear1(x))), dim=1)
+
+
+def supcon(z1, z2, labels, temperature=0.06):
+    """The official SupConLoss over 2N views (denominator: every other view)."""
+    z = torch.cat([z1, z2], 0)
+    y = torch.cat([labels, labels], 0)
+    logits = z @ z.T / temperature
+    n = z.shape[0]
+    self_mask = torch.eye(n, dtype=torch.bool)
+    logits = logits - logits.max(dim=1, keepdim=True)[0].detach()
+    pos = (y[:, None] == y[None, :]) & ~self_mask
+    exp = torch.exp(logits) * (~self_mask)
+    log_prob = logits - torch.log(exp.sum(1, keepdim=True))
+    mean_log_pos = (pos * log_prob).sum(1) / pos.sum(1).clamp(min=1)
+    return -mean_log_pos.mean()
+
+
+def time_steps(step, warmup, steps):
+    for _ in range(warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - t0) / steps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=4)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, 1, 64, 251) * 20 - 40
+    y = torch.randint(0, 4, (args.batch,))
+    weights = torch.tensor([0.1, 0.2, 0.3, 0.4])
+
+    ce_model = Cnn6(num_classes=4)
+    ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
+
+    def ce_step():
+        ce_opt.zero_grad()
+        logits = ce_model(standardise(augment(minmax(x))))
+        F.cross_entropy(logits, y, weight=weights).backward()
+        ce_opt.step()
+
+    scl_model, projector = Cnn6(num_classes=4), Projector()
+    scl_opt = torch.optim.Adam(
+        list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
+    )
+
+    def scl_step():
+        scl_opt.zero_grad()
+        scaled = minmax(x)
+        v1, v2 = standardise(augment(scaled)), standardise(augment(scaled))
+        z1, z2 = projector(scl_model.embed(v1)), projector(scl_model.embed(v2))
+        supcon(z1, z2, y).backward()
+        scl_opt.step()
+
+    ce_s = time_steps(ce_step, args.warmup, args.steps)
+    scl_s = time_steps(scl_step, args.warmup, args.steps)
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}")
+    print(f"ce_samples_per_s={args.batch / ce_s:.3f}")
+    print(f"scl_samples_per_s={args.batch / scl_s:.3f}")
+
+
+if __name__ == "__main__":
+    main()
