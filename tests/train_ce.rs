@@ -99,3 +99,20 @@ fn ce_learns_the_synthetic_classes() {
         best.score.mean
     );
 }
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error() {
+    let (_db, cache) = small_cache(12, 9);
+    let out = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(3);
+    cfg.batch_size = 4;
+    cfg.lr = 1e38;
+    let err = train(MethodKind::Ce, &cfg, cache.path(), out.path())
+        .err()
+        .expect("an lr of 1e38 overflows f32");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("diverged") && msg.contains("ce epoch"),
+        "message names the stage, epoch and cause: {msg}"
+    );
+}

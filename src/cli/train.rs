@@ -119,6 +119,15 @@ pub struct TrainArgs {
     /// Plain (unweighted) cross-entropy.
     #[arg(long)]
     pub no_class_weights: bool,
+    /// Where the features live while training: `auto` (resident on the device when train +
+    /// validation + evaluation fit --memory-budget-mib, else streamed from the shards),
+    /// `resident`, or `stream` (bounded memory: `stream_prefetch` shards read ahead, rows of
+    /// `stream_window` shards shuffled together).
+    #[arg(long, value_name = "auto|resident|stream")]
+    pub data_residency: Option<String>,
+    /// `auto` residency: the most MiB of f32 features kept resident (default 4096).
+    #[arg(long, value_name = "MIB")]
+    pub memory_budget_mib: Option<u64>,
     /// Any config field: `--set minmax=per-batch --set specaugment=official-randn`.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
@@ -145,6 +154,12 @@ impl TrainArgs {
         }
         if self.no_class_weights {
             c.class_weights = false;
+        }
+        if let Some(r) = &self.data_residency {
+            c.set(&format!("data_residency={r}"))?;
+        }
+        if let Some(m) = self.memory_budget_mib {
+            c.memory_budget_mib = m;
         }
         c.validate()?;
         Ok(c)

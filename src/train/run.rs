@@ -299,9 +299,17 @@ impl<'a> Trainer<'a> {
                 let batch = batch?;
                 n_batches += 1;
                 let out = method.loss(&batch, &self.transform, rng)?;
+                let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                anyhow::ensure!(
+                    loss.is_finite(),
+                    "{stage} epoch {epoch}, batch {n_batches}: the loss is {loss} (training \
+                     diverged at lr {:.3e}; try a lower --lr, or check the cache with \
+                     `auscult pipeline inspect`)",
+                    opt.lr()
+                );
                 let grads = out.loss.backward()?;
                 opt.step(&grads)?;
-                loss_sum += out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                loss_sum += loss;
                 for (k, v) in out.terms {
                     *terms.entry(k).or_default() += v;
                 }
