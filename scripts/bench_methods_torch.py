@@ -9,7 +9,9 @@ batches [B, 1, 64, 251] with torch.set_num_threads(THREADS):
     L2 normalise -> SupCon (temperature 0.06) -> backward -> Adam.
 The masks are drawn with plain torch ops (no torchaudio needed); their cost is negligible next to
 the network. Prints `ce_samples_per_s=<x>` and `scl_samples_per_s=<y>`.
+`--device cuda` times the same on a GPU (synchronised before and after the timed steps).
 Usage: python scripts/bench_methods_torch.py [--threads 2] [--batch 32] [--warmup 2] [--steps 4]
+       [--device cpu|cuda]
 """
 
 import argparse
@@ -32,12 +34,12 @@ def minmax(x):
 
 def mask_axis(x, param, count, dim):
     """`count` masks of width U[0, param) per example along `dim` (2: mel, 3: time), value 0."""
-    b, size = x.shape[0], x.shape[dim]
-    keep = torch.ones(b, size)
+    b, size, dev = x.shape[0], x.shape[dim], x.device
+    keep = torch.ones(b, size, device=dev)
     for _ in range(count):
-        width = (torch.rand(b) * param).long()
-        start = (torch.rand(b) * (size - width)).long()
-        pos = torch.arange(size).unsqueeze(0)
+        width = (torch.rand(b, device=dev) * param).long()
+        start = (torch.rand(b, device=dev) * (size - width)).long()
+        pos = torch.arange(size, device=dev).unsqueeze(0)
         keep = keep * ~((pos >= start[:, None]) & (pos < (start + width)[:, None]))
     shape = [b, 1, 1, 1]
     shape[dim] = size
@@ -69,7 +71,7 @@ def supcon(z1, z2, labels, temperature=0.06):
     y = torch.cat([labels, labels], 0)
     logits = z @ z.T / temperature
     n = z.shape[0]
-    self_mask = torch.eye(n, dtype=torch.bool)
+    self_mask = torch.eye(n, dtype=torch.bool, device=z.device)
     logits = logits - logits.max(dim=1, keepdim=True)[0].detach()
     pos = (y[:, None] == y[None, :]) & ~self_mask
     exp = torch.exp(logits) * (~self_mask)
@@ -78,12 +80,14 @@ def supcon(z1, z2, labels, temperature=0.06):
     return -mean_log_pos.mean()
 
 
-def time_steps(step, warmup, steps):
+def time_steps(step, warmup, steps, sync):
     for _ in range(warmup):
         step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     return (time.perf_counter() - t0) / steps
 
 
@@ -93,14 +97,17 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    x = torch.randn(args.batch, 1, 64, 251) * 20 - 40
-    y = torch.randint(0, 4, (args.batch,))
-    weights = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    x = (torch.randn(args.batch, 1, 64, 251) * 20 - 40).to(dev)
+    y = torch.randint(0, 4, (args.batch,)).to(dev)
+    weights = torch.tensor([0.1, 0.2, 0.3, 0.4]).to(dev)
 
-    ce_model = Cnn6(num_classes=4)
+    ce_model = Cnn6(num_classes=4).to(dev)
     ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
 
     def ce_step():
@@ -109,7 +116,7 @@ def main():
         F.cross_entropy(logits, y, weight=weights).backward()
         ce_opt.step()
 
-    scl_model, projector = Cnn6(num_classes=4), Projector()
+    scl_model, projector = Cnn6(num_classes=4).to(dev), Projector().to(dev)
     scl_opt = torch.optim.Adam(
         list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
     )
@@ -122,9 +129,10 @@ def main():
         supcon(z1, z2, y).backward()
         scl_opt.step()
 
-    ce_s = time_steps(ce_step, args.warmup, args.steps)
-    scl_s = time_steps(scl_step, args.warmup, args.steps)
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}")
+    ce_s = time_steps(ce_step, args.warmup, args.steps, sync)
+    scl_s = time_steps(scl_step, args.warmup, args.steps, sync)
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{args.threads} threads"
+    print(f"torch {torch.__version__}, {where}, batch {args.batch}")
     print(f"ce_samples_per_s={args.batch / ce_s:.3f}")
     print(f"scl_samples_per_s={args.batch / scl_s:.3f}")
 

@@ -108,8 +108,7 @@ fn a_diverging_run_stops_with_a_clear_error() {
     cfg.batch_size = 4;
     cfg.lr = 1e38;
     let err = train(MethodKind::Ce, &cfg, cache.path(), out.path())
-        .err()
-        .expect("an lr of 1e38 overflows f32");
+        .expect_err("an lr of 1e38 overflows f32");
     let msg = format!("{err:#}");
     assert!(
         msg.contains("diverged") && msg.contains("ce epoch"),

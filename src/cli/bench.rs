@@ -104,12 +104,12 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         let t0 = Instant::now();
         train(*kind, &cfg, &cache, &out).with_context(|| format!("training `{}`", a.methods[i]))?;
         let wall = t0.elapsed().as_secs_f64();
-        let sps = last_epoch_samples_per_s(&out.join("metrics.jsonl"), kind.name())?;
+        let (sps, secs) = last_epoch(&out.join("metrics.jsonl"), kind.name())?;
         eprintln!(
             "bench: {} {sps:.2} samples/s ({wall:.1} s in all)",
             a.methods[i]
         );
-        rows.push((a.methods[i].clone(), sps));
+        rows.push((a.methods[i].clone(), sps, secs));
     }
     println!(
         "device {}, {} threads, batch {}, input [B, 1, 64, 251], load average {}",
@@ -120,26 +120,37 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "n/a".into())
     );
-    println!("| entry | train samples/s | ratio to {} |", rows[0].0);
-    println!("|---|---|---|");
-    for (name, sps) in &rows {
-        println!("| {name} | {sps:.2} | {:.2}× |", sps / rows[0].1);
+    println!(
+        "| entry | train samples/s | ratio to {} | epoch s | 400 epochs, projected |",
+        rows[0].0
+    );
+    println!("|---|---|---|---|---|");
+    for (name, sps, secs) in &rows {
+        println!(
+            "| {name} | {sps:.2} | {:.2}× | {secs:.2} | {:.2} h |",
+            sps / rows[0].1,
+            secs * 400.0 / 3600.0
+        );
     }
+    println!(
+        "(cache of {} cycles; epoch s: the training pass of the last epoch, evaluation excluded)",
+        built.rows
+    );
     // One `<entry>_samples_per_s=<x>` line each, for scripts (scripts/bench_methods.sh).
-    for (name, sps) in &rows {
+    for (name, sps, _) in &rows {
         println!("{name}_samples_per_s={sps:.3}");
     }
     Ok(())
 }
 
-/// `samples_per_s` of the last epoch of stage `stage` in a run's `metrics.jsonl`.
-fn last_epoch_samples_per_s(path: &std::path::Path, stage: &str) -> anyhow::Result<f64> {
+/// (`samples_per_s`, `seconds`) of the last epoch of stage `stage` in a run's `metrics.jsonl`.
+fn last_epoch(path: &std::path::Path, stage: &str) -> anyhow::Result<(f64, f64)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["stage"] == stage)
-        .find_map(|v| v["samples_per_s"].as_f64())
+        .find_map(|v| Some((v["samples_per_s"].as_f64()?, v["seconds"].as_f64()?)))
         .with_context(|| format!("{}: no `{stage}` epoch", path.display()))
 }
