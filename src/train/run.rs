@@ -285,6 +285,8 @@ impl<'a> Trainer<'a> {
         let mut best_loss = f64::INFINITY;
         let ckpt_dir = self.out.join("checkpoints");
         std::fs::create_dir_all(&ckpt_dir)?;
+        let per_epoch = self.data.train.len().div_ceil(self.cfg.batch_size) as u64;
+        let bar = progress_bar(stage, epochs as u64 * per_epoch);
         for epoch in 1..=epochs {
             let t0 = Instant::now();
             let batches =
@@ -298,6 +300,7 @@ impl<'a> Trainer<'a> {
             for batch in batches {
                 let batch = batch?;
                 n_batches += 1;
+                bar.inc(1);
                 let out = method.loss(&batch, &self.transform, rng)?;
                 let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
                 anyhow::ensure!(
@@ -355,12 +358,25 @@ impl<'a> Trainer<'a> {
                 samples_per_s: self.data.train.len() as f64 / seconds.max(1e-9),
             };
             self.log.write(&rec)?;
-            tracing::info!(
-                "{stage} epoch {epoch}/{epochs}  loss {train_loss:.4}  lr {:.2e}{}  {:.1} samples/s",
-                opt.lr(),
-                eval.as_ref().map(|m| format!("  {} Se {:.3} Sp {:.3} Score {:.3}", self.data.eval.name, m.se, m.sp, m.score)).unwrap_or_default(),
-                rec.samples_per_s
-            );
+            let scores = eval
+                .as_ref()
+                .map(|m| {
+                    format!(
+                        "  {} Se {:.3} Sp {:.3} Score {:.3}",
+                        self.data.eval.name, m.se, m.sp, m.score
+                    )
+                })
+                .unwrap_or_default();
+            bar.set_message(format!(
+                "epoch {epoch}/{epochs}  loss {train_loss:.4}{scores}"
+            ));
+            bar.suspend(|| {
+                tracing::info!(
+                    "{stage} epoch {epoch}/{epochs}  loss {train_loss:.4}  lr {:.2e}{scores}  {:.1} samples/s",
+                    opt.lr(),
+                    rec.samples_per_s
+                )
+            });
             if let Some(e) = &eval {
                 let sel = || Selected {
                     epoch,
@@ -395,6 +411,7 @@ impl<'a> Trainer<'a> {
                 opt.set_lr(sched.step());
             }
         }
+        bar.finish_and_clear();
         if checkpoints {
             method.save(&ckpt_dir.join("last.safetensors"))?;
         }
@@ -405,6 +422,19 @@ impl<'a> Trainer<'a> {
             terms_last,
         })
     }
+}
+
+/// A bar over the training batches of a stage, drawn on stderr only when it is a terminal.
+fn progress_bar(stage: &str, batches: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(batches);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} batches  eta {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(stage.to_string());
+    bar
 }
 
 /// Selections of one stage (None when the stage does not classify).
