@@ -43,7 +43,7 @@ fn collect(batches: auscult::train::data::Batches<'_>) -> (Vec<Vec<u32>>, Tensor
     for b in batches.by_ref() {
         let b = b.unwrap();
         xs.push(b.x().unwrap());
-        assert_eq!(b.targets().unwrap().len(), b.idx.len());
+        assert_eq!(b.targets().len(), b.idx.len());
         idx.push(b.idx.clone());
     }
     let peak = batches.peak_buffered_rows();

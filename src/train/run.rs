@@ -132,7 +132,7 @@ pub fn evaluate(
     for b in split.ordered(batch, method.needs_features())? {
         let b = b?;
         let logits = method.split_logits(split, &b, transform, &mut rng)?;
-        cm.add(&argmax_predictions(&logits)?, &b.targets()?)?;
+        cm.add(&argmax_predictions(&logits)?, b.targets())?;
     }
     Ok(cm.metrics())
 }
@@ -318,7 +318,7 @@ impl<'a> Trainer<'a> {
                 }
                 if let Some(logits) = out.logits {
                     let pred = argmax_predictions(&logits)?;
-                    let t = batch.targets()?;
+                    let t = batch.targets();
                     // Two-view methods return both views' logits: targets repeat.
                     let t: Vec<usize> = t.iter().cycle().take(pred.len()).copied().collect();
                     cm.add(&pred, &t)?;

@@ -135,15 +135,17 @@ impl SplitData {
 
     /// A batch of rows `idx` whose features are `features` (or gathered on demand).
     pub(super) fn batch<'a>(&'a self, idx: Vec<u32>, features: Features<'a>) -> Result<Batch<'a>> {
-        let targets: Vec<u32> = idx
+        let classes: Vec<u32> = idx
             .iter()
             .map(|&i| self.labels[i as usize] as u32)
             .collect();
-        let y = Tensor::from_vec(targets, idx.len(), &self.device)?;
+        let targets = classes.iter().map(|&c| c as usize).collect();
+        let y = Tensor::from_vec(classes, idx.len(), &self.device)?;
         Ok(Batch {
             split: &self.name,
             idx,
             y,
+            targets,
             features,
         })
     }
@@ -165,6 +167,7 @@ pub struct Batch<'a> {
     /// Rows of the split (indices into its `labels` / `cycle_ids`).
     pub idx: Vec<u32>,
     y: Tensor,
+    targets: Vec<usize>,
     features: Features<'a>,
 }
 
@@ -173,14 +176,9 @@ impl Batch<'_> {
     pub fn y(&self) -> &Tensor {
         &self.y
     }
-    /// Class labels as host indices (for confusion matrices).
-    pub fn targets(&self) -> Result<Vec<usize>> {
-        Ok(self
-            .y
-            .to_vec1::<u32>()?
-            .into_iter()
-            .map(|v| v as usize)
-            .collect())
+    /// Class labels as host indices (for confusion matrices; no device read-back).
+    pub fn targets(&self) -> &[usize] {
+        &self.targets
     }
     /// `[B, 1, n_mels, n_frames]` dB log-mels on the training device.
     pub fn x(&self) -> Result<Tensor> {
