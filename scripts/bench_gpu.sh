@@ -6,6 +6,7 @@
 # Usage: scripts/bench_gpu.sh [--bin dist/auscult-cuda] [--recordings 920] [--batch 128] [--epochs 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/compare.sh
 BIN=dist/auscult-cuda RECORDINGS=920 BATCH=128 EPOCHS=2
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,10 +34,5 @@ echo "$RUST_OUT"
 echo "== PyTorch"
 TORCH_OUT=$("$PY" scripts/bench_methods_torch.py --device cuda --batch "$BATCH" --warmup 3 --steps 20)
 echo "$TORCH_OUT"
-value() { echo "$1" | sed -n "s/^$2=//p"; }
 echo "== auscult / PyTorch (batch $BATCH)"
-for m in ce scl; do
-  r=$(value "$RUST_OUT" "${m}_samples_per_s")
-  t=$(value "$TORCH_OUT" "${m}_samples_per_s")
-  awk -v m="$m" -v r="$r" -v t="$t" 'BEGIN { printf "%-4s auscult %9.1f  torch %9.1f samples/s  ratio %.2fx\n", m, r, t, r / t }'
-done
+compare_rates auscult "$RUST_OUT" "$TORCH_OUT" ce scl

@@ -6,6 +6,7 @@
 # Usage: scripts/bench_methods.sh [--threads 2] [--batch 32]       Not a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/compare.sh
 THREADS=2 BATCH=32
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,10 +24,5 @@ echo "$RUST_OUT"
 echo "== PyTorch"
 TORCH_OUT=$("$PY" scripts/bench_methods_torch.py --threads "$THREADS" --batch "$BATCH")
 echo "$TORCH_OUT"
-value() { echo "$1" | sed -n "s/^$2=//p"; }
 echo "== auscult / PyTorch ($THREADS threads, batch $BATCH, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-for m in ce scl; do
-  r=$(value "$RUST_OUT" "${m}_samples_per_s")
-  t=$(value "$TORCH_OUT" "${m}_samples_per_s")
-  awk -v m="$m" -v r="$r" -v t="$t" 'BEGIN { printf "%-4s auscult %7.2f  torch %7.2f samples/s  ratio %.2fx\n", m, r, t, r / t }'
-done
+compare_rates auscult "$RUST_OUT" "$TORCH_OUT" ce scl

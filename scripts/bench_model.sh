@@ -5,6 +5,7 @@
 # Runs are sequential; other load on the machine skews both, so compare ratios from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/compare.sh
 THREADS=2 WARMUP=3 STEPS=5
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,13 +26,8 @@ echo "== PyTorch"
 TORCH_OUT=$("$PY" scripts/bench_model_torch.py --threads "$THREADS" --warmup "$WARMUP" --steps "$STEPS")
 echo "$TORCH_OUT"
 
-value() { echo "$1" | sed -n "s/^$2=//p"; }
 echo "== candle / PyTorch ($THREADS threads, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-for what in train infer; do
-  r=$(value "$RUST_OUT" "${what}_samples_per_s")
-  t=$(value "$TORCH_OUT" "${what}_samples_per_s")
-  awk -v w="$what" -v r="$r" -v t="$t" 'BEGIN { printf "%-6s candle %8.3f  torch %8.3f samples/s  ratio %.2fx\n", w, r, t, r / t }'
-done
+compare_rates candle "$RUST_OUT" "$TORCH_OUT" train infer
 # CPU seconds per training step (less sensitive to other load than wall time; spinning worker
 # threads count too).
 rc=$(value "$RUST_OUT" train_cpu_s_per_step)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use auscult_cache::CacheReader;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_pipeline::metadata::{f64_column, read_table, string_column};
-use common::{auscult, shared_data, synth_icbhi_db};
+use common::{auscult, mini_database, shared_data, synth_icbhi_db};
 
 fn count(values: &[Option<String>], want: &str) -> usize {
     values.iter().filter(|v| v.as_deref() == Some(want)).count()
@@ -83,13 +83,9 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
 
 #[test]
 fn full_build_of_the_real_mini_database() {
-    let Some(icbhi) = shared_data("icbhi") else {
+    let Some(icbhi) = mini_database() else {
         return;
     };
-    if !icbhi.join("ICBHI_final_database").is_dir() {
-        eprintln!("skipping: ICBHI_final_database not found");
-        return;
-    }
     let out = tempfile::tempdir().unwrap();
     let mut o = BuildOptions::new(Dataset::Icbhi, &icbhi, out.path());
     o.shard_size = 64;

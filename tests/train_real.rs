@@ -9,7 +9,7 @@ use auscult::train::methods::MethodKind;
 use auscult::train::run::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::{Device, Tensor};
-use common::{lines_without_timing, shared_data};
+use common::{lines_without_timing, mini_database, shared_data};
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     let d: Vec<f32> = (a - b)
@@ -25,13 +25,9 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 #[test]
 fn ce_from_audioset_format_weights_on_the_real_mini_database() {
-    let (Some(icbhi), Some(panns)) = (shared_data("icbhi"), shared_data("panns")) else {
+    let (Some(icbhi), Some(panns)) = (mini_database(), shared_data("panns")) else {
         return;
     };
-    if !icbhi.join("ICBHI_final_database").is_dir() {
-        eprintln!("skipping: ICBHI_final_database not found");
-        return;
-    }
     let cache = tempfile::tempdir().unwrap();
     let mut o = BuildOptions::new(Dataset::Icbhi, &icbhi, cache.path());
     o.features.target_samples = 32000;

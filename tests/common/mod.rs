@@ -21,6 +21,18 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     }
 }
 
+/// `../shared/data/icbhi` when it holds the real mini database (`ICBHI_final_database/`), or
+/// None with a printed reason.
+pub fn mini_database() -> Option<PathBuf> {
+    let icbhi = shared_data("icbhi")?;
+    if icbhi.join("ICBHI_final_database").is_dir() {
+        Some(icbhi)
+    } else {
+        eprintln!("skipping: ICBHI_final_database not found");
+        None
+    }
+}
+
 /// Runs the `auscult` binary.
 pub fn auscult(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_auscult"))
