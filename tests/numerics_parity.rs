@@ -23,9 +23,11 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
 fn golden(name: &str) -> Result<HashMap<String, Tensor>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/golden_numerics")
-        .join(format!("{name}.safetensors"));
+    let path = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures/golden_numerics")
+    .join(format!("{name}.safetensors"));
     candle_core::safetensors::load(&path, &Device::Cpu)
         .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", path.display())))
 }

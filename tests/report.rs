@@ -15,7 +15,10 @@ use common::{auscult, synth_icbhi_db};
 use serde_json::Value;
 
 fn configs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs")
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("configs")
 }
 
 /// Every experiment config (not paper_results.toml), by stem.

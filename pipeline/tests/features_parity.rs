@@ -15,9 +15,11 @@ const HEAD: usize = 4000;
 const STRIDE: usize = 17;
 
 fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/golden_features")
-        .join(format!("{name}.safetensors"))
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures/golden_features")
+    .join(format!("{name}.safetensors"))
 }
 
 /// A loaded golden file: raw bytes plus its string metadata.

@@ -14,9 +14,11 @@ use auscult_pipeline::sprsound::{
 
 /// `<workspace>/../shared/data/sprsound`, or None (with a message) when absent.
 fn data_root() -> Option<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()?
-        .to_path_buf();
+    let workspace = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .parent()?
+    .to_path_buf();
     let root = workspace.join("../shared/data/sprsound");
     if root.join("BioCAS2022").is_dir() {
         Some(root)

@@ -7,9 +7,13 @@ use std::process::Output;
 /// `../shared/data/<name>` beside the workspace, or None (with a printed reason) when absent —
 /// the case on a user's fresh clone.
 pub fn shared_data(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(name);
+    // The run-time CARGO_MANIFEST_DIR is right even for a binary built from another checkout
+    // sharing the target dir; the compile-time one is the fallback.
+    let p = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../shared/data")
+    .join(name);
     if p.is_dir() {
         Some(p)
     } else {

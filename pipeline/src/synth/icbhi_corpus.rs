@@ -257,7 +257,11 @@ mod tests {
     use crate::synth::icbhi::{synth_icbhi, IcbhiSynthOptions};
 
     fn shared_icbhi() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/icbhi");
+        let dir = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../shared/data/icbhi");
         if dir.join("all_annotations").is_dir() {
             Some(dir)
         } else {
