@@ -6,13 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use auscult::train::config::{
-    LinearEvalConfig, MinMaxChoice, SpecAugmentChoice, StandardizeChoice, TrainConfig,
-};
-use auscult::train::methods::MethodKind;
-use auscult::train::run::{train, train_named};
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::runtime::Runtime;
+use auscult::train::seeds::{train, train_named};
+use auscult_cache::table::{read_table, string_column};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use auscult_pipeline::metadata::{read_table, string_column};
 use common::synth_icbhi_db;
 use serde_json::Value;
 
@@ -32,22 +30,25 @@ fn cache(
     (db, cache)
 }
 
-/// Few cheap epochs; mild SpecAugment sized for 16-frame inputs.
-fn tiny_config(epochs: usize, linear_epochs: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: 16,
-        standardize: StandardizeChoice::TrainStats,
-        specaugment: SpecAugmentChoice::Always,
-        freq_mask_param: 4,
-        time_mask_param: 4,
-        linear_eval: LinearEvalConfig {
-            epochs: linear_epochs,
-            lr: 0.01,
-            weight_decay: 1e-4,
-        },
-        ..TrainConfig::default()
-    }
+/// Few cheap epochs of `method`; mild SpecAugment sized for 16-frame inputs; `extra` TOML lines
+/// (top-level fields first, then sections) complete the experiment.
+fn tiny(method: MethodKind, epochs: usize, linear_epochs: usize, extra: &str) -> Experiment {
+    let linear = if method.needs_linear_eval() {
+        format!("[linear_eval]\nepochs = {linear_epochs}\nlr = 0.01\n")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "method = \"{method}\"\nepochs = {epochs}\nbatch_size = 16\n{extra}\n\
+         [input]\nstandardize = \"train-stats\"\n\
+         [input.specaugment]\nfreq_mask_param = 4\ntime_mask_param = 4\n{linear}"
+    );
+    Experiment::parse(&text, Path::new("tiny")).unwrap()
+}
+
+/// Trains on CPU with the default runtime.
+fn run(exp: &Experiment, cache: &Path, out: &Path) -> anyhow::Result<auscult::train::seeds::MultiRunSummary> {
+    train(exp, &Runtime::default(), cache, out)
 }
 
 fn json(path: &Path) -> Value {
@@ -90,20 +91,9 @@ fn scl_then_linear_evaluation_learns_the_synthetic_classes() {
     let out = tempfile::tempdir().unwrap();
     // lr 3e-4 (not the paper's 1e-3 from scratch): with Adam the projections' norm grows fast
     // at 1e-3 and SupCon's angular updates shrink with it; a few epochs then barely help.
-    let cfg = TrainConfig {
-        epochs: 2,
-        batch_size: 16,
-        lr: 3e-4,
-        standardize: StandardizeChoice::TrainStats,
-        specaugment: SpecAugmentChoice::Off,
-        linear_eval: LinearEvalConfig {
-            epochs: 15,
-            lr: 0.01,
-            weight_decay: 1e-4,
-        },
-        ..TrainConfig::default()
-    };
-    let s = train(MethodKind::Scl, &cfg, cache.path(), out.path()).unwrap();
+    let mut cfg = tiny(MethodKind::Scl, 2, 15, "lr = 3e-4");
+    cfg.set("input.specaugment.apply=off").unwrap();
+    let s = run(&cfg, cache.path(), out.path()).unwrap();
     let lines = epochs_of(out.path());
     let (scl, probe): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|l| l["stage"] == "scl");
     assert_eq!((scl.len(), probe.len()), (2, 15));
@@ -137,13 +127,11 @@ fn mscl_reports_per_head_losses_and_rows_without_metadata() {
         "the synthetic database's all-NA patient should be in the training split"
     );
     let out = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig {
-        heads: Some("class:0.5,sex:0.5".into()),
-        ..tiny_config(1, 1)
-    };
+    let mut cfg = tiny(MethodKind::Mscl, 1, 1, "");
+    cfg.set("mscl.heads=class:0.5,sex:0.5").unwrap();
     train_named(
-        MethodKind::Mscl,
         &cfg,
+        &Runtime::default(),
         Some("my_mscl"),
         cache.path(),
         out.path(),
@@ -180,12 +168,17 @@ fn mscl_reports_per_head_losses_and_rows_without_metadata() {
     // Checkpoints: the encoder under `_CNN6` names, the projectors beside it.
     let ck = out.path().join("checkpoints");
     let p = candle_core::safetensors::load(
-        ck.join("best_loss.projectors.safetensors"),
+        ck.join("pretrain_best_loss.projectors.safetensors"),
         &candle_core::Device::Cpu,
     )
     .unwrap();
     assert_eq!(p["head1.linear2.weight"].dims(), [128, 512]);
     assert!(ck.join("last.safetensors").is_file() && ck.join("best.safetensors").is_file());
+    assert!(ck.join("pretrain_last.projectors.safetensors").is_file());
+    // Linear evaluation's checkpoints hold the encoder and linear head only: no projectors
+    // file beside them that belongs to another encoder.
+    assert!(!ck.join("last.projectors.safetensors").exists());
+    assert!(!ck.join("best.projectors.safetensors").exists());
 }
 
 #[test]
@@ -193,13 +186,11 @@ fn scl_on_metadata_labels_counts_and_excludes_rows_without_them() {
     let (_db, cache) = cache(24, 3, 0.5, 16);
     let out = tempfile::tempdir().unwrap();
     // Per-batch min-max (official replication): linear evaluation embeds every batch anew.
-    let cfg = TrainConfig {
-        labels: Some("sex+age_group".into()),
-        encoder_checkpoint: "best-loss".into(),
-        minmax: MinMaxChoice::PerBatch,
-        ..tiny_config(2, 1)
-    };
-    train(MethodKind::Scl, &cfg, cache.path(), out.path()).unwrap();
+    let mut cfg = tiny(MethodKind::Scl, 2, 1, "");
+    cfg.set("scl.labels=sex+age_group").unwrap();
+    cfg.set("scl.encoder_checkpoint=best-loss").unwrap();
+    cfg.set("input.minmax=per-batch").unwrap();
+    run(&cfg, cache.path(), out.path()).unwrap();
     let s = json(&out.path().join("summary.json"));
     let head = &s["method_info"]["heads"][0];
     assert_eq!(head["labels"], "sex+age_group");
@@ -218,14 +209,12 @@ fn scl_on_metadata_labels_counts_and_excludes_rows_without_them() {
 #[test]
 fn simclr_and_mscl_are_deterministic_and_select_on_validation() {
     let (_db, cache) = cache(16, 5, 0.5, 16);
-    let cfg = TrainConfig {
-        val_fraction: 0.3,
-        ..tiny_config(1, 1)
-    };
     for kind in [MethodKind::Simclr, MethodKind::Mscl] {
+        let mut cfg = tiny(kind, 1, 1, "");
+        cfg.set("data.val_fraction=0.3").unwrap();
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         for out in [a.path(), b.path()] {
-            train(kind, &cfg, cache.path(), out).unwrap();
+            run(&cfg, cache.path(), out).unwrap();
         }
         let (la, lb) = (epochs_of(a.path()), epochs_of(b.path()));
         assert_eq!(
@@ -244,13 +233,7 @@ fn simclr_and_mscl_are_deterministic_and_select_on_validation() {
 fn hybrid_evaluates_every_epoch_and_reports_both_terms() {
     let (_db, cache) = cache(16, 5, 0.5, 16);
     let out = tempfile::tempdir().unwrap();
-    let s = train(
-        MethodKind::Hybrid,
-        &tiny_config(2, 1),
-        cache.path(),
-        out.path(),
-    )
-    .unwrap();
+    let s = run(&tiny(MethodKind::Hybrid, 2, 1, ""), cache.path(), out.path()).unwrap();
     assert_eq!(s.method, "hybrid");
     let lines = epochs_of(out.path());
     assert_eq!(lines.len(), 2, "no linear-evaluation stage");
@@ -278,40 +261,23 @@ fn hybrid_evaluates_every_epoch_and_reports_both_terms() {
 }
 
 #[test]
-fn config_fields_a_method_would_ignore_are_errors() {
+fn bad_method_settings_are_errors_that_name_them() {
     let (_db, cache) = cache(16, 5, 0.5, 16);
     let out = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig {
-        labels: Some("sex".into()),
-        ..tiny_config(1, 1)
-    };
-    let err = format!(
-        "{:#}",
-        train(MethodKind::Ce, &cfg, cache.path(), out.path()).unwrap_err()
-    );
-    assert!(
-        err.contains("`labels`") && err.contains("only `scl`"),
-        "{err}"
-    );
-    let cfg = TrainConfig {
-        labels: Some("sex+height".into()),
-        ..tiny_config(1, 1)
-    };
-    let err = format!(
-        "{:#}",
-        train(MethodKind::Scl, &cfg, cache.path(), out.path()).unwrap_err()
-    );
+    // A section of another method is refused before anything runs.
+    let mut cfg = tiny(MethodKind::Ce, 1, 1, "");
+    cfg.set("scl.labels=sex").unwrap();
+    let err = format!("{:#}", run(&cfg, cache.path(), out.path()).unwrap_err());
+    assert!(err.contains("[scl]") && err.contains("`ce`"), "{err}");
+    let mut cfg = tiny(MethodKind::Scl, 1, 1, "");
+    cfg.set("scl.labels=sex+height").unwrap();
+    let err = format!("{:#}", run(&cfg, cache.path(), out.path()).unwrap_err());
     assert!(
         err.contains("no column `height`") && err.contains("age_group"),
         "{err}"
     );
-    let cfg = TrainConfig {
-        heads: Some("class:0.5,sex".into()),
-        ..tiny_config(1, 1)
-    };
-    let err = format!(
-        "{:#}",
-        train(MethodKind::Mscl, &cfg, cache.path(), out.path()).unwrap_err()
-    );
+    let mut cfg = tiny(MethodKind::Mscl, 1, 1, "");
+    cfg.set("mscl.heads=class:0.5,sex").unwrap();
+    let err = format!("{:#}", run(&cfg, cache.path(), out.path()).unwrap_err());
     assert!(err.contains("`sex` has no `:weight`"), "{err}");
 }

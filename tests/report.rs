@@ -5,11 +5,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use auscult::train::config::{SpecAugmentChoice, StandardizeChoice, TrainConfig};
+use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::labels::{parse_heads, LabelSpec};
-use auscult::train::methods::MethodKind;
 use auscult::train::report::{collect_runs, default_paper_results, render, Format, Selection};
-use auscult::train::run::train_named;
+use auscult::train::runtime::Runtime;
+use auscult::train::seeds::train_named;
+use auscult::train::transforms::{SpecAugmentApply, Standardize};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use common::{auscult, synth_icbhi_db};
 use serde_json::Value;
@@ -22,13 +23,13 @@ fn configs_dir() -> PathBuf {
 }
 
 /// Every experiment config (not paper_results.toml), by stem.
-fn experiment_configs() -> Vec<(String, TrainConfig)> {
+fn experiment_configs() -> Vec<(String, Experiment)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(configs_dir()).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.extension().is_some_and(|e| e == "toml") && stem != "paper_results" {
-            let cfg = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let cfg = Experiment::load(&path).unwrap_or_else(|e| panic!("{e}"));
             cfg.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push((stem, cfg));
@@ -47,12 +48,30 @@ fn every_config_loads_and_has_a_paper_row() {
         "6 rows of Table 1, 6 of Table 2, 3 of Table 3"
     );
     let stems: BTreeSet<String> = configs.iter().map(|c| c.0.clone()).collect();
-    let paper: BTreeSet<String> = default_paper_results().keys().cloned().collect();
+    let paper_rows = default_paper_results();
+    let paper: BTreeSet<String> = paper_rows.keys().cloned().collect();
     assert_eq!(
         stems, paper,
         "configs/paper_results.toml is keyed by config stem"
     );
     for (stem, c) in &configs {
+        // The paper row of a config is the one its experiment reproduces (what `report` uses).
+        let dataset = if stem.starts_with("table3") {
+            "sprsound"
+        } else {
+            "icbhi"
+        };
+        assert!(
+            paper_rows[stem].matches(dataset, &c.signature()),
+            "{stem}: {:?} does not match its paper row {:?}",
+            c.signature(),
+            paper_rows[stem]
+        );
+        let method = c.method.unwrap_or_else(|| panic!("{stem} names no method"));
+        assert!(
+            stem.contains(method.name()),
+            "{stem} names method {method}"
+        );
         let text = std::fs::read_to_string(configs_dir().join(format!("{stem}.toml"))).unwrap();
         assert!(
             text.starts_with("# Table "),
@@ -65,17 +84,17 @@ fn every_config_loads_and_has_a_paper_row() {
         }
         if stem.starts_with("table3") {
             assert_eq!(
-                (c.epochs, c.eval_split.as_deref()),
+                (c.epochs, c.data.eval_split.as_deref()),
                 (200, Some("inter_test")),
                 "{stem}"
             );
         } else {
-            assert_eq!((c.epochs, c.eval_split.as_deref()), (400, None), "{stem}");
+            assert_eq!((c.epochs, c.data.eval_split.as_deref()), (400, None), "{stem}");
         }
-        if let Some(l) = &c.labels {
+        if let Some(l) = c.contrastive().and_then(|c| c.labels) {
             l.parse::<LabelSpec>().unwrap();
         }
-        if let Some(h) = &c.heads {
+        if let Some(h) = c.contrastive().and_then(|c| c.heads) {
             let heads = parse_heads(h).unwrap();
             assert_eq!(heads.iter().map(|h| h.weight).sum::<f64>(), 1.0, "{stem}");
         }
@@ -103,31 +122,28 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
     o.features.target_samples = 8000;
     o.features.n_mels = 16;
     build(&o).unwrap();
-    let cfg = TrainConfig {
+    let mut cfg = Experiment {
         epochs: 1,
         batch_size: 16,
-        standardize: StandardizeChoice::TrainStats,
-        specaugment: SpecAugmentChoice::Off,
-        ..TrainConfig::default()
+        ..Experiment::of(MethodKind::Ce)
     };
+    cfg.input.standardize = Standardize::TrainStats;
+    cfg.input.specaugment.apply = SpecAugmentApply::Off;
+    let rt = Runtime::default();
     let runs = tempfile::tempdir().unwrap();
-    let (one, two) = (
+    let (one, two, mislabelled) = (
         runs.path().join("a_one_seed"),
         runs.path().join("b_two_seeds"),
+        runs.path().join("c_table1_scl_scratch"),
     );
-    train_named(
-        MethodKind::Ce,
-        &cfg,
-        Some("table1_ce_scratch"),
-        cache.path(),
-        &one,
-    )
-    .unwrap();
-    let multi = TrainConfig {
+    train_named(&cfg, &rt, Some("table1_ce_scratch"), cache.path(), &one).unwrap();
+    let multi = Experiment {
         runs: 2,
         ..cfg.clone()
     };
-    train_named(MethodKind::Ce, &multi, Some("my_ce"), cache.path(), &two).unwrap();
+    train_named(&multi, &rt, Some("my_ce"), cache.path(), &two).unwrap();
+    // A CE run whose config file and folder carry an SCL row's name is still a CE run.
+    train_named(&cfg, &rt, Some("table1_scl_scratch"), cache.path(), &mislabelled).unwrap();
     let s1: Value =
         serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
     let s2: Value =
@@ -138,9 +154,14 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
     let rows = collect_runs(&[runs.path().to_path_buf()], Selection::BestEval).unwrap();
     assert_eq!(
         rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        ["table1_ce_scratch", "my_ce"]
+        ["table1_ce_scratch", "my_ce", "table1_scl_scratch"]
     );
     assert_eq!((rows[0].seeds, rows[1].seeds), (1, 2));
+    let paper_rows = default_paper_results();
+    for r in &rows {
+        let p = auscult::train::report::paper_of(r, &paper_rows).expect("a CE-from-scratch row");
+        assert_eq!(p.row, "CE (scratch)", "{}: matched by what it did", r.name);
+    }
 
     let paper: toml::Table =
         toml::from_str(&std::fs::read_to_string(configs_dir().join("paper_results.toml")).unwrap())
@@ -175,12 +196,16 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         paper_cell("se"),
         paper_cell("score")
     );
+    let delta2 = format!("{:+.2}", ours(&s2, "score").0 - pv("score")[0]);
     let row2 = format!(
-        "| my_ce | – | ce | 2 | {} | {} | {} | {} | – | – | – | – | – |",
+        "| my_ce | Table 1: CE (scratch) | ce | 2 | {} | {} | {} | {} | {} | {} | {} | – | {delta2} |",
         f2("sp"),
         f2("se"),
         f2("score"),
-        f2("hs")
+        f2("hs"),
+        paper_cell("sp"),
+        paper_cell("se"),
+        paper_cell("score")
     );
     assert!(md.contains(&row1), "missing\n{row1}\nin\n{md}");
     assert!(md.contains(&row2), "missing\n{row2}\nin\n{md}");
@@ -217,9 +242,9 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         pv("score")[0]
     );
     assert_eq!(
-        lines[2][col("paper_score_mean")],
-        "",
-        "no paper row for my_ce"
+        lines[2][col("paper_score_mean")].parse::<f64>().unwrap(),
+        pv("score")[0],
+        "my_ce is a CE-from-scratch run on ICBHI: compared with that row"
     );
 
     // A path without any run is an error naming it.

@@ -3,9 +3,10 @@
 
 mod common;
 
-use auscult::train::config::{SpecAugmentChoice, StandardizeChoice, TrainConfig};
-use auscult::train::methods::MethodKind;
-use auscult::train::run::train;
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::runtime::Runtime;
+use auscult::train::seeds::train;
+use auscult::train::transforms::{SpecAugmentApply, Standardize};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use common::{lines_without_timing, synth_icbhi_db};
 
@@ -19,14 +20,15 @@ fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::Te
     (db, cache)
 }
 
-fn small_config(epochs: usize) -> TrainConfig {
-    TrainConfig {
+fn small_config(epochs: usize) -> Experiment {
+    let mut e = Experiment {
         epochs,
         batch_size: 16,
-        standardize: StandardizeChoice::TrainStats,
-        specaugment: SpecAugmentChoice::Off,
-        ..TrainConfig::default()
-    }
+        ..Experiment::of(MethodKind::Ce)
+    };
+    e.input.standardize = Standardize::TrainStats;
+    e.input.specaugment.apply = SpecAugmentApply::Off;
+    e
 }
 
 #[test]
@@ -34,12 +36,12 @@ fn same_seed_gives_identical_metrics() {
     let (_db, cache) = small_cache(16, 4);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut cfg = small_config(2);
-    cfg.specaugment = SpecAugmentChoice::Always;
-    cfg.time_mask_param = 8;
-    cfg.freq_mask_param = 4;
-    cfg.val_fraction = 0.3;
+    cfg.input.specaugment.apply = SpecAugmentApply::Always;
+    cfg.input.specaugment.time_mask_param = 8;
+    cfg.input.specaugment.freq_mask_param = 4;
+    cfg.data.val_fraction = 0.3;
     for out in [a.path(), b.path()] {
-        train(MethodKind::Ce, &cfg, cache.path(), out).unwrap();
+        train(&cfg, &Runtime::default(), cache.path(), out).unwrap();
     }
     let (la, lb) = (
         lines_without_timing(&a.path().join("metrics.jsonl")),
@@ -82,7 +84,7 @@ fn ce_learns_the_synthetic_classes() {
     let (_db, cache) = small_cache(60, 1);
     let out = tempfile::tempdir().unwrap();
     let cfg = small_config(6);
-    let s = train(MethodKind::Ce, &cfg, cache.path(), out.path()).unwrap();
+    let s = train(&cfg, &Runtime::default(), cache.path(), out.path()).unwrap();
     let lines = lines_without_timing(&out.path().join("metrics.jsonl"));
     let loss = |i: usize| lines[i]["train_loss"].as_f64().unwrap();
     assert!(
@@ -107,7 +109,7 @@ fn a_diverging_run_stops_with_a_clear_error() {
     let mut cfg = small_config(3);
     cfg.batch_size = 4;
     cfg.lr = 1e38;
-    let err = train(MethodKind::Ce, &cfg, cache.path(), out.path())
+    let err = train(&cfg, &Runtime::default(), cache.path(), out.path())
         .expect_err("an lr of 1e38 overflows f32");
     let msg = format!("{err:#}");
     assert!(

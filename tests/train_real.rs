@@ -4,24 +4,14 @@
 
 mod common;
 
-use auscult::train::config::{DataResidency, TrainConfig};
-use auscult::train::methods::MethodKind;
-use auscult::train::run::train;
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
+use auscult::train::test_support::max_abs_diff;
 use common::{lines_without_timing, mini_database, shared_data};
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    let d: Vec<f32> = (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
-    d.into_iter().fold(0.0, f32::max)
-}
 
 #[test]
 fn ce_from_audioset_format_weights_on_the_real_mini_database() {
@@ -34,16 +24,19 @@ fn ce_from_audioset_format_weights_on_the_real_mini_database() {
     o.shard_size = 32;
     let built = build(&o).unwrap();
     let weights = panns.join("Cnn6_format_fixture.safetensors");
-    let cfg = TrainConfig {
+    let cfg = Experiment {
         epochs: 1,
         batch_size: 32,
         lr: 1e-4,
         pretrained: Some(weights.clone()),
+        ..Experiment::of(MethodKind::Ce)
+    };
+    let rt = Runtime {
         data_residency: DataResidency::Stream,
-        ..TrainConfig::default()
+        ..Runtime::default()
     };
     let out = tempfile::tempdir().unwrap();
-    let s = train(MethodKind::Ce, &cfg, cache.path(), out.path()).unwrap();
+    let s = train(&cfg, &rt, cache.path(), out.path()).unwrap();
     assert!(s.best_by_eval.is_some());
 
     let summary: serde_json::Value =

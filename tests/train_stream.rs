@@ -4,10 +4,11 @@
 
 mod common;
 
-use auscult::train::config::{DataResidency, SpecAugmentChoice, StandardizeChoice, TrainConfig};
-use auscult::train::data::{CacheData, Placement, SplitData};
-use auscult::train::methods::MethodKind;
-use auscult::train::run::{load_data, train};
+use auscult::train::experiment::{DataConfig, Experiment, MethodKind};
+use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::seeds::train;
+use auscult::train::transforms::{SpecAugmentApply, Standardize};
+use auscult::train::data::{CacheData, Placement, RunData, SplitData};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::{Device, Tensor};
 use common::lines_without_timing;
@@ -121,29 +122,35 @@ fn streamed_passes_hold_the_resident_rows() {
 fn auto_residency_follows_the_memory_budget() {
     let (_db, dir) = small_cache(12, 5);
     let cache = CacheData::open(dir.path()).unwrap();
-    let mut cfg = TrainConfig::default();
-    assert_eq!(cfg.data_residency, DataResidency::Auto);
-    let data = load_data(&cache, &cfg, &Device::Cpu).unwrap();
+    let mut rt = Runtime::default();
+    assert_eq!(rt.data_residency, DataResidency::Auto);
+    let d = DataConfig::default();
+    let load = |rt: &Runtime| RunData::load(&cache, &d, 0, rt, &Device::Cpu).unwrap();
+    let data = load(&rt);
     assert!(data.train.is_resident() && data.eval.is_resident());
-    cfg.memory_budget_mib = 0;
-    let data = load_data(&cache, &cfg, &Device::Cpu).unwrap();
+    rt.memory_budget_mib = 0;
+    let data = load(&rt);
     assert!(!data.train.is_resident() && !data.eval.is_resident());
-    cfg.data_residency = DataResidency::Resident;
-    assert!(load_data(&cache, &cfg, &Device::Cpu)
-        .unwrap()
-        .train
-        .is_resident());
+    rt.data_residency = DataResidency::Resident;
+    assert!(load(&rt).train.is_resident());
 }
 
-fn stream_config(epochs: usize) -> TrainConfig {
-    TrainConfig {
+fn stream_config(method: MethodKind, epochs: usize) -> Experiment {
+    let mut e = Experiment {
         epochs,
         batch_size: 16,
-        standardize: StandardizeChoice::TrainStats,
-        specaugment: SpecAugmentChoice::Off,
+        ..Experiment::of(method)
+    };
+    e.input.standardize = Standardize::TrainStats;
+    e.input.specaugment.apply = SpecAugmentApply::Off;
+    e.data.stream_window = 2;
+    e
+}
+
+fn streamed() -> Runtime {
+    Runtime {
         data_residency: DataResidency::Stream,
-        stream_window: 2,
-        ..TrainConfig::default()
+        ..Runtime::default()
     }
 }
 
@@ -151,8 +158,8 @@ fn stream_config(epochs: usize) -> TrainConfig {
 fn streamed_ce_learns_and_is_deterministic() {
     let (_db, dir) = small_cache(60, 1);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let cfg = stream_config(6);
-    let s = train(MethodKind::Ce, &cfg, dir.path(), a.path()).unwrap();
+    let cfg = stream_config(MethodKind::Ce, 6);
+    let s = train(&cfg, &streamed(), dir.path(), a.path()).unwrap();
     let best = s.best_by_eval.unwrap();
     assert!(
         best.score.mean >= 0.8,
@@ -162,23 +169,28 @@ fn streamed_ce_learns_and_is_deterministic() {
     let mut short = cfg.clone();
     short.epochs = 2;
     for out in [a.path(), b.path()] {
-        train(MethodKind::Ce, &short, dir.path(), out).unwrap();
+        train(&short, &streamed(), dir.path(), out).unwrap();
     }
     assert_eq!(
         lines_without_timing(&a.path().join("metrics.jsonl")),
         lines_without_timing(&b.path().join("metrics.jsonl"))
     );
+    // Where it ran is recorded in the outputs, not in the experiment.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["runtime"]["data_residency"], "stream");
+    assert_eq!(summary["placement"], "streamed");
     let config = std::fs::read_to_string(a.path().join("config.toml")).unwrap();
-    assert!(config.contains("data_residency = \"stream\""), "{config}");
+    assert!(!config.contains("residency"), "{config}");
 }
 
 #[test]
 fn streamed_scl_runs_linear_evaluation() {
     let (_db, dir) = small_cache(16, 3);
     let out = tempfile::tempdir().unwrap();
-    let mut cfg = stream_config(1);
-    cfg.linear_eval.epochs = 2;
-    let s = train(MethodKind::Scl, &cfg, dir.path(), out.path()).unwrap();
+    let mut cfg = stream_config(MethodKind::Scl, 1);
+    cfg.set("linear_eval.epochs=2").unwrap();
+    let s = train(&cfg, &streamed(), dir.path(), out.path()).unwrap();
     assert!(s.best_by_eval.is_some());
     let stages: Vec<String> = lines_without_timing(&out.path().join("metrics.jsonl"))
         .iter()

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use auscult::train::config::{DataResidency, TrainConfig};
-use auscult::train::methods::MethodKind;
-use auscult::train::run::train;
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_pipeline::synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::{Args, Subcommand};
@@ -51,14 +51,9 @@ pub struct BenchTrainArgs {
 
 fn parse_entry(s: &str) -> anyhow::Result<(MethodKind, DataResidency)> {
     let (name, placement) = s.split_once('@').unwrap_or((s, "resident"));
-    let kind = match name {
-        "ce" => MethodKind::Ce,
-        "scl" => MethodKind::Scl,
-        "simclr" => MethodKind::Simclr,
-        "hybrid" => MethodKind::Hybrid,
-        "mscl" => MethodKind::Mscl,
-        _ => bail!("--methods: unknown method `{name}` (ce, scl, simclr, hybrid, mscl)"),
-    };
+    let kind: MethodKind = name
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--methods: {e}"))?;
     let residency = match placement {
         "resident" => DataResidency::Resident,
         "stream" => DataResidency::Stream,
@@ -74,11 +69,12 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_entry(s))
         .collect::<anyhow::Result<_>>()?;
-    std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string());
-    // A pool already built (e.g. by an earlier command in this process) keeps its size.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads)
-        .build_global();
+    let runtime = Runtime {
+        device: a.device.clone(),
+        threads: Some(a.threads),
+        ..Runtime::default()
+    };
+    runtime.apply_threads();
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let work = a.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let (db, cache) = (work.join("data"), work.join("cache"));
@@ -92,17 +88,21 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     eprintln!("bench: {} cached cycles in {}", built.rows, cache.display());
     let mut rows = Vec::new();
     for (i, (kind, residency)) in entries.iter().enumerate() {
-        let mut cfg = TrainConfig {
+        let mut exp = Experiment {
             epochs: a.epochs,
             batch_size: a.batch_size,
-            device: a.device.clone(),
-            data_residency: *residency,
-            ..TrainConfig::default()
+            ..Experiment::of(*kind)
         };
-        cfg.linear_eval.epochs = 1;
+        if kind.needs_linear_eval() {
+            exp.set("linear_eval.epochs=1")?;
+        }
+        let rt = Runtime {
+            data_residency: *residency,
+            ..runtime.clone()
+        };
         let out = work.join(format!("runs/{i}_{}", a.methods[i]));
         let t0 = Instant::now();
-        train(*kind, &cfg, &cache, &out).with_context(|| format!("training `{}`", a.methods[i]))?;
+        train(&exp, &rt, &cache, &out).with_context(|| format!("training `{}`", a.methods[i]))?;
         let wall = t0.elapsed().as_secs_f64();
         let (sps, secs) = last_epoch(&out.join("metrics.jsonl"), kind.name())?;
         eprintln!(

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use auscult::train::config::TrainConfig;
-use auscult::train::methods::MethodKind;
-use auscult::train::run::train;
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::runtime::Runtime;
+use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_pipeline::synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::Args;
@@ -59,17 +59,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let run = args.out.join("run");
-    let cfg = TrainConfig {
+    let exp = Experiment {
         epochs: args.epochs,
         seed: args.seed,
-        ..TrainConfig::default()
+        ..Experiment::of(MethodKind::Ce)
     };
     eprintln!(
-        "4/4 training CE for {} epoch(s) into {} (CPU; `auscult train ce --help` for the full run)",
-        cfg.epochs,
+        "4/4 training CE for {} epoch(s) into {} (CPU; `auscult train --help` for the full run)",
+        exp.epochs,
         run.display()
     );
-    let s = train(MethodKind::Ce, &cfg, &cache, &run)
+    let s = train(&exp, &Runtime::default(), &cache, &run)
         .with_context(|| format!("training on {}", cache.display()))?;
     if let Some(b) = s.best_by_eval {
         println!(

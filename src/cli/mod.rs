@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
 /// auscult — respiratory-sound representation learning (ICBHI 2017, SPRSound).
 ///
 /// Stage 1 turns a dataset on disk into a cache of log-mel features (`auscult pipeline build`);
-/// stage 2 trains on that cache (`auscult train <method>`).
+/// stage 2 trains on that cache (`auscult train --config <experiment.toml>` or
+/// `auscult train <method>`).
 #[derive(Parser, Debug)]
 #[command(name = "auscult", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -28,8 +29,7 @@ pub enum Command {
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
     /// Stage 2: train a CNN6 on a cache with one of the paper's methods.
-    #[command(subcommand)]
-    Train(train::TrainCommand),
+    Train(train::TrainArgs),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),
     /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.

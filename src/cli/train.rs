@@ -1,106 +1,49 @@
-//! `auscult train <method>`: one experiment config (TOML, paper defaults) + flag overrides.
+//! `auscult train [METHOD] --config X --data CACHE`: one experiment file (TOML, paper defaults)
+//! plus flag overrides, and runtime flags that never change results.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use auscult::train::config::TrainConfig;
-use auscult::train::methods::{MethodKind, DEFAULT_MSCL_HEADS};
-use clap::{Args, Subcommand};
+use anyhow::{bail, Context};
+use auscult::train::experiment::{Experiment, MethodKind, DEFAULT_MSCL_HEADS};
+use auscult::train::runtime::{DataResidency, Runtime};
+use clap::Args;
 
-#[derive(Subcommand, Debug)]
-pub enum TrainCommand {
-    /// Cross-entropy: CNN6 + linear head, class-weighted CE (Table 1 "CE").
-    Ce(TrainArgs),
-    /// Supervised contrastive learning, then linear evaluation (Table 1 "SCL"; Table 2 with
-    /// --labels).
-    ///
-    /// Two SpecAugmented views per example go through the encoder and a projector
-    /// (512→512→ReLU→128); SupCon (temperature 0.06) pulls together views sharing a label. The
-    /// last-epoch encoder (or the lowest-loss one: --set encoder_checkpoint=best-loss) is then
-    /// frozen and a linear classifier is trained on un-augmented inputs (class-weighted CE, Adam
-    /// lr 0.1, weight decay 1e-4, 50 epochs: the `linear_eval` section), evaluated every epoch.
-    Scl(SclArgs),
-    /// Label-free contrastive learning (each view's only positive is its twin), then linear
-    /// evaluation (Table 2 "SimCLR").
-    Simclr(TrainArgs),
-    /// α·SupCon + (1 − α)·CE on two views with a shared encoder, evaluated through the linear
-    /// head every epoch (Table 1 "Hybrid"; α = 0.5).
-    Hybrid(HybridArgs),
-    /// Multi-head SCL: one projector and SupCon loss per label spec, weighted sum, then linear
-    /// evaluation on the class label (Table 2/3 "M-SCL").
-    Mscl(MsclArgs),
-}
-
-/// `scl` options.
+/// Trains a CNN6 on a cache with one of the paper's methods.
+///
+/// The experiment is one TOML file (`--config`, e.g. configs/table1_scl_scratch.toml) that names
+/// its method (`method = "scl"`) and that method's section (`[scl]`, `[hybrid]`, `[mscl]`,
+/// `[linear_eval]`, …); every absent field takes the paper's value. METHOD is a shorthand: with
+/// no config it is the experiment (paper defaults); with a config it must agree with the file's
+/// method. The run dir gets the complete effective experiment as `config.toml`, so
+/// `auscult train --config runs/x/config.toml --data CACHE` repeats run x.
+///
+/// Examples:
+///   auscult train ce --data cache/icbhi --epochs 50
+///   auscult train --config configs/table1_scl_scratch.toml --data cache/icbhi --runs 10
+///   auscult train scl --data cache/icbhi --labels sex+age_group --set linear_eval.epochs=20
 #[derive(Args, Debug)]
-pub struct SclArgs {
-    #[command(flatten)]
-    pub common: TrainArgs,
-    /// Positives share this label instead of the class: metadata columns joined by `+`, `class`
-    /// meaning the class label — e.g. `sex+age_group` (the paper's 4 synthetic classes),
-    /// `age_group+class`, `sex+class`, `sex+age_group+class`, `device`, `chest_location`. Rows
-    /// with a null in any of the columns are left out of the loss (counted in the summary).
-    #[arg(long, value_name = "SPEC")]
-    pub labels: Option<String>,
-    /// SupCon temperature (default 0.06).
-    #[arg(long)]
-    pub temperature: Option<f64>,
-}
-
-/// `hybrid` options.
-#[derive(Args, Debug)]
-pub struct HybridArgs {
-    #[command(flatten)]
-    pub common: TrainArgs,
-    /// Weight of the SupCon term; CE gets 1 − alpha (default 0.5).
-    #[arg(long)]
-    pub alpha: Option<f64>,
-    /// SupCon temperature (default 0.06).
-    #[arg(long)]
-    pub temperature: Option<f64>,
-}
-
-/// `mscl` options.
-#[derive(Args, Debug)]
-pub struct MsclArgs {
-    #[command(flatten)]
-    pub common: TrainArgs,
-    /// Heads as `spec:weight,...`; each spec is a `--labels`-style label (`class`, `sex`,
-    /// `sex+age_group`, ...) with its own projector; loss = Σ weight · SupCon(spec).
-    #[arg(long, value_name = "SPEC:WEIGHT,...", long_help = format!(
-        "Heads as `spec:weight,...`; each spec is a `--labels`-style label (`class`, `sex`, \
-         `sex+age_group`, ...) with its own projector; loss = Σ weight · SupCon(spec). \
-         Default: {DEFAULT_MSCL_HEADS} (the paper's M-SCL)."
-    ))]
-    pub heads: Option<String>,
-    /// SupCon temperature (default 0.06).
-    #[arg(long)]
-    pub temperature: Option<f64>,
-}
-
-/// Options shared by every method. Flags override the config file; `--set field=value`
-/// overrides any config field (see configs/*.toml for the names).
-#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct TrainArgs {
+    /// The method (optional with --config, whose `method` it must match).
+    #[arg(value_enum)]
+    pub method: Option<MethodKind>,
     /// Cache folder written by `auscult pipeline build`.
     #[arg(long)]
     pub data: PathBuf,
-    /// Experiment config (TOML); absent fields take the paper's defaults.
+    /// Experiment file (TOML); absent fields take the paper's defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Run dir (config.toml, metrics.jsonl, summary.json, checkpoints/); default
+    /// Run dir (config.toml, transform.json, metrics.jsonl, summary.json, checkpoints/); default
     /// runs/<config file stem>, or runs/<method> without --config.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// First seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Number of seeds (seed..seed+runs-1), each in <out>/seed_<s>/, with mean ± std in <out>/summary.json.
+    /// Number of seeds (seed..seed+runs-1), each in <out>/seed_<s>/, with mean ± std in
+    /// <out>/summary.json.
     #[arg(long)]
     pub runs: Option<usize>,
-    /// cpu or cuda:N (CUDA needs a `--features cuda` build).
-    #[arg(long)]
-    pub device: Option<String>,
     /// PANNs AudioSet checkpoint (Cnn6_mAP=0.343.pth, zip format, or .safetensors).
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
@@ -113,109 +56,174 @@ pub struct TrainArgs {
     /// Hold out this fraction of training patients to select the epoch honestly.
     #[arg(long)]
     pub val_fraction: Option<f64>,
-    /// Split evaluated each epoch (default: test for ICBHI, inter_test for SPRSound).
+    /// Split evaluated each epoch (default: the cache's, e.g. test for ICBHI, inter_test for
+    /// SPRSound).
     #[arg(long)]
     pub eval_split: Option<String>,
     /// Plain (unweighted) cross-entropy.
     #[arg(long)]
     pub no_class_weights: bool,
-    /// Where the features live while training: `auto` (resident on the device when train +
-    /// validation + evaluation fit --memory-budget-mib, else streamed from the shards),
-    /// `resident`, or `stream` (bounded memory: `stream_prefetch` shards read ahead, rows of
-    /// `stream_window` shards shuffled together).
-    #[arg(long, value_name = "auto|resident|stream")]
-    pub data_residency: Option<String>,
-    /// `auto` residency: the most MiB of f32 features kept resident (default 4096).
-    #[arg(long, value_name = "MIB")]
-    pub memory_budget_mib: Option<u64>,
-    /// Any config field: `--set minmax=per-batch --set specaugment=official-randn`.
+    /// scl: positives share this label instead of the class: metadata columns joined by `+`,
+    /// `class` meaning the class label, e.g. `sex+age_group` (the paper's 4 synthetic classes),
+    /// `age_group+class`, `sex+class`, `device`. Rows with a null in any column are left out of
+    /// the loss (counted in the summary).
+    #[arg(long, value_name = "SPEC", help_heading = "Method options")]
+    pub labels: Option<String>,
+    #[arg(long, value_name = "SPEC:WEIGHT,...", help_heading = "Method options", long_help = format!(
+        "mscl: heads as `spec:weight,...`; each spec is a --labels-style label with its own \
+         projector; loss = Σ weight · SupCon(spec). Default: {DEFAULT_MSCL_HEADS} (the paper's \
+         M-SCL)."
+    ))]
+    pub heads: Option<String>,
+    /// hybrid: weight of the SupCon term; CE gets 1 − alpha (default 0.5).
+    #[arg(long, help_heading = "Method options")]
+    pub alpha: Option<f64>,
+    /// scl, simclr, mscl, hybrid: SupCon temperature (default 0.06).
+    #[arg(long, help_heading = "Method options")]
+    pub temperature: Option<f64>,
+    /// Any experiment field: `--set input.minmax=per-batch --set
+    /// input.specaugment.apply=official-randn --set linear_eval.epochs=20`.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
+    /// cpu or cuda:N (CUDA needs a `--features cuda` build).
+    #[arg(long, default_value = "cpu", help_heading = "Runtime (never changes results)")]
+    pub device: String,
+    /// CPU threads (default: all cores).
+    #[arg(long, help_heading = "Runtime (never changes results)")]
+    pub threads: Option<usize>,
+    /// Where the features live while training: `auto` (resident on the device when train +
+    /// validation + evaluation fit --memory-budget-mib, else streamed), `resident`, or `stream`
+    /// (bounded memory). A streamed epoch shuffles within windows of `data.stream_window`
+    /// shards, so its order (not its statistics) differs from a resident one.
+    #[arg(
+        long,
+        value_name = "auto|resident|stream",
+        default_value = "auto",
+        help_heading = "Runtime (never changes results)"
+    )]
+    pub data_residency: DataResidency,
+    /// `auto` residency: the most MiB of f32 features kept resident.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 4096,
+        help_heading = "Runtime (never changes results)"
+    )]
+    pub memory_budget_mib: u64,
+    /// Streaming: shards read and verified ahead by a background thread.
+    #[arg(long, default_value_t = 2, help_heading = "Runtime (never changes results)")]
+    pub stream_prefetch: usize,
 }
 
 impl TrainArgs {
-    pub fn config(&self) -> anyhow::Result<TrainConfig> {
-        let mut c = match &self.config {
-            Some(p) => TrainConfig::load(p)?,
-            None => TrainConfig::default(),
+    /// The effective experiment: the file (or the defaults), the method, `--set`, then flags.
+    pub fn experiment(&self) -> anyhow::Result<Experiment> {
+        let (mut e, origin) = match &self.config {
+            Some(p) => (Experiment::load(p)?, p.display().to_string()),
+            None => (Experiment::default(), "the defaults".to_string()),
         };
+        match self.method {
+            Some(m) => e.require_method(m, &origin)?,
+            None if e.method.is_none() => bail!(
+                "{}: name the method, in the file (`method = \"scl\"`) or on the command line \
+                 (`auscult train scl …`)",
+                origin
+            ),
+            None => e.fill_method_section(),
+        }
         for s in &self.set {
-            c.set(s)?;
+            e.set(s)?;
         }
+        let method = e.method()?;
         macro_rules! over {
-            ($($f:ident),*) => { $( if let Some(v) = &self.$f { c.$f = v.clone(); } )* };
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { e.$f = v.clone(); } )* };
         }
-        over!(seed, runs, device, epochs, lr, batch_size, val_fraction);
+        over!(seed, runs, epochs, lr, batch_size);
         if self.pretrained.is_some() {
-            c.pretrained = self.pretrained.clone();
+            e.pretrained = self.pretrained.clone();
+        }
+        if let Some(v) = self.val_fraction {
+            e.data.val_fraction = v;
         }
         if self.eval_split.is_some() {
-            c.eval_split = self.eval_split.clone();
+            e.data.eval_split = self.eval_split.clone();
         }
         if self.no_class_weights {
-            c.class_weights = false;
+            e.class_weights = false;
         }
-        if let Some(r) = &self.data_residency {
-            c.set(&format!("data_residency={r}"))?;
+        let only = |flag: &str, allowed: &[MethodKind]| -> anyhow::Result<()> {
+            if !allowed.contains(&method) {
+                let names: Vec<&str> = allowed.iter().map(|m| m.name()).collect();
+                bail!(
+                    "{flag} is an option of {}; this experiment's method is `{method}`",
+                    names.join(", ")
+                );
+            }
+            Ok(())
+        };
+        if let Some(l) = &self.labels {
+            only("--labels", &[MethodKind::Scl])?;
+            e.set(&format!("scl.labels={l:?}"))?;
         }
-        if let Some(m) = self.memory_budget_mib {
-            c.memory_budget_mib = m;
+        if let Some(h) = &self.heads {
+            only("--heads", &[MethodKind::Mscl])?;
+            e.set(&format!("mscl.heads={h:?}"))?;
         }
-        c.validate()?;
-        Ok(c)
+        if let Some(a) = self.alpha {
+            only("--alpha", &[MethodKind::Hybrid])?;
+            e.set(&format!("hybrid.alpha={a:?}"))?;
+        }
+        if let Some(t) = self.temperature {
+            only(
+                "--temperature",
+                &[
+                    MethodKind::Scl,
+                    MethodKind::Simclr,
+                    MethodKind::Mscl,
+                    MethodKind::Hybrid,
+                ],
+            )?;
+            e.set(&format!("{method}.temperature={t:?}"))?;
+        }
+        e.validate()
+            .with_context(|| format!("experiment from {origin}"))?;
+        Ok(e)
+    }
+
+    /// The runtime flags.
+    pub fn runtime(&self) -> Runtime {
+        Runtime {
+            device: self.device.clone(),
+            threads: self.threads,
+            data_residency: self.data_residency,
+            memory_budget_mib: self.memory_budget_mib,
+            stream_prefetch: self.stream_prefetch,
+        }
     }
 }
 
-pub fn run(cmd: TrainCommand) -> anyhow::Result<()> {
-    let (kind, args, cfg) = match cmd {
-        TrainCommand::Ce(a) => {
-            let c = a.config()?;
-            (MethodKind::Ce, a, c)
-        }
-        TrainCommand::Simclr(a) => {
-            let c = a.config()?;
-            (MethodKind::Simclr, a, c)
-        }
-        TrainCommand::Scl(a) => {
-            let mut c = a.common.config()?;
-            if a.labels.is_some() {
-                c.labels = a.labels.clone();
-            }
-            c.temperature = a.temperature.unwrap_or(c.temperature);
-            (MethodKind::Scl, a.common, c)
-        }
-        TrainCommand::Hybrid(a) => {
-            let mut c = a.common.config()?;
-            c.alpha = a.alpha.unwrap_or(c.alpha);
-            c.temperature = a.temperature.unwrap_or(c.temperature);
-            (MethodKind::Hybrid, a.common, c)
-        }
-        TrainCommand::Mscl(a) => {
-            let mut c = a.common.config()?;
-            if a.heads.is_some() {
-                c.heads = a.heads.clone();
-            }
-            c.temperature = a.temperature.unwrap_or(c.temperature);
-            (MethodKind::Mscl, a.common, c)
-        }
-    };
-    cfg.validate()?;
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let exp = args.experiment()?;
+    let method = exp.method()?;
     let config_name = args
         .config
         .as_ref()
         .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned());
-    let default_dir = config_name.as_deref().unwrap_or(kind.name());
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(default_dir));
-    let s = auscult::train::run::train_named(kind, &cfg, config_name.as_deref(), &args.data, &out)
-        .with_context(|| format!("training {} on {}", kind.name(), args.data.display()))?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(config_name.as_deref().unwrap_or(method.name()))
+    });
+    let s = auscult::train::seeds::train_named(
+        &exp,
+        &args.runtime(),
+        config_name.as_deref(),
+        &args.data,
+        &out,
+    )
+    .with_context(|| format!("training {method} on {}", args.data.display()))?;
     if let Some(b) = &s.best_by_eval {
         eprintln!(
-            "{}: best-epoch Score {:.4} ± {:.4} (Se {:.4}, Sp {:.4}, HS {:.4}) over {} seed(s) → {}",
-            kind.name(),
+            "{method}: best-epoch Score {:.4} ± {:.4} (Se {:.4}, Sp {:.4}, HS {:.4}) over {} seed(s) → {}",
             b.score.mean,
             b.score.std,
             b.se.mean,

@@ -1,10 +1,12 @@
 //! Evaluation metrics of the ICBHI / SPRSound challenges, from predicted and true classes.
 //!
-//! Class 0 is "normal", every other class is an abnormality (ICBHI: crackle, wheeze, both;
+//! Which classes are "normal" comes from the cache's manifest (ICBHI: class 0 `normal`;
+//! SPRSound: `Normal`); every other class is an abnormality (ICBHI: crackle, wheeze, both;
 //! SPRSound: the six adventitious classes). As in the official ce.py / hybrid.py / scl.py:
 //!
-//! * Se = Σ_{c≥1} correct_c / Σ_{c≥1} n_c (abnormal examples predicted as their exact class)
-//! * Sp = correct_0 / n_0
+//! * Se = Σ_{c abnormal} correct_c / Σ_{c abnormal} n_c (abnormal examples predicted as their
+//!   exact class)
+//! * Sp = Σ_{c normal} correct_c / Σ_{c normal} n_c
 //! * Score = (Se + Sp) / 2 (the ICBHI score), Acc = Σ correct / N
 //! * HS = 2·Se·Sp / (Se + Sp) (harmonic score; 0 when Se + Sp = 0)
 //! * SPRSound task score = (Score + HS) / 2
@@ -46,27 +48,56 @@ pub enum MetricsError {
     /// Fewer than two classes (normal plus at least one abnormal class are needed).
     #[error("metrics: need at least 2 classes, got {0}")]
     TooFewClasses(usize),
+    /// The normal classes are empty, cover every class, or name a class that does not exist.
+    #[error(
+        "metrics: normal classes {normal:?} of {n_classes} classes (need at least one normal and \
+         one abnormal class id in 0..{n_classes})"
+    )]
+    BadNormalClasses {
+        /// The ids given as normal.
+        normal: Vec<usize>,
+        /// Number of classes.
+        n_classes: usize,
+    },
 }
 
-/// Confusion matrix: `counts[target][prediction]`.
+/// Confusion matrix: `counts[target][prediction]`, and which classes are normal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
-    /// Number of classes (class 0 = normal).
+    /// Number of classes.
     pub n_classes: usize,
+    /// Ids of the normal classes (ascending).
+    #[serde(default)]
+    pub normal: Vec<usize>,
     /// Row = true class, column = predicted class.
     pub counts: Vec<Vec<u64>>,
 }
 
 impl ConfusionMatrix {
-    /// An all-zero matrix over `n_classes` classes.
-    pub fn new(n_classes: usize) -> Result<Self, MetricsError> {
+    /// An all-zero matrix over `n_classes` classes, of which `normal` are normal.
+    pub fn new(n_classes: usize, normal: &[usize]) -> Result<Self, MetricsError> {
         if n_classes < 2 {
             return Err(MetricsError::TooFewClasses(n_classes));
         }
+        let mut ids = normal.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() || ids.len() >= n_classes || ids.iter().any(|&c| c >= n_classes) {
+            return Err(MetricsError::BadNormalClasses {
+                normal: normal.to_vec(),
+                n_classes,
+            });
+        }
         Ok(Self {
             n_classes,
+            normal: ids,
             counts: vec![vec![0; n_classes]; n_classes],
         })
+    }
+
+    /// Whether `class` is a normal class.
+    pub fn is_normal(&self, class: usize) -> bool {
+        self.normal.binary_search(&class).is_ok()
     }
 
     /// Builds the matrix from class ids.
@@ -74,8 +105,9 @@ impl ConfusionMatrix {
         predictions: &[usize],
         targets: &[usize],
         n_classes: usize,
+        normal: &[usize],
     ) -> Result<Self, MetricsError> {
-        let mut matrix = Self::new(n_classes)?;
+        let mut matrix = Self::new(n_classes, normal)?;
         matrix.add(predictions, targets)?;
         Ok(matrix)
     }
@@ -106,9 +138,9 @@ impl ConfusionMatrix {
         Ok(())
     }
 
-    /// Adds every count of `other` (same number of classes required).
+    /// Adds every count of `other` (same classes required).
     pub fn merge(&mut self, other: &ConfusionMatrix) -> Result<(), MetricsError> {
-        if other.n_classes != self.n_classes {
+        if other.n_classes != self.n_classes || other.normal != self.normal {
             return Err(MetricsError::LengthMismatch {
                 predictions: other.n_classes,
                 targets: self.n_classes,
@@ -167,9 +199,9 @@ pub struct Metrics {
     pub sprs_score: f64,
     /// Accuracy over all examples.
     pub accuracy: f64,
-    /// Number of normal (class 0) examples.
+    /// Number of examples of a normal class.
     pub n_normal: u64,
-    /// Number of abnormal (class ≥ 1) examples.
+    /// Number of examples of an abnormal class.
     pub n_abnormal: u64,
     /// The matrix the metrics come from.
     pub confusion: ConfusionMatrix,
@@ -178,18 +210,25 @@ pub struct Metrics {
 impl Metrics {
     /// Metrics of a confusion matrix.
     pub fn from_confusion(confusion: ConfusionMatrix) -> Self {
-        let n_normal = confusion.support(0);
-        let n_abnormal: u64 = (1..confusion.n_classes).map(|c| confusion.support(c)).sum();
-        let abnormal_hits: u64 = (1..confusion.n_classes).map(|c| confusion.correct(c)).sum();
+        let sum = |normal: bool, f: &dyn Fn(usize) -> u64| -> u64 {
+            (0..confusion.n_classes)
+                .filter(|&c| confusion.is_normal(c) == normal)
+                .map(f)
+                .sum()
+        };
+        let n_normal = sum(true, &|c| confusion.support(c));
+        let n_abnormal = sum(false, &|c| confusion.support(c));
+        let normal_hits = sum(true, &|c| confusion.correct(c));
+        let abnormal_hits = sum(false, &|c| confusion.correct(c));
         let se = ratio(abnormal_hits, n_abnormal);
-        let sp = ratio(confusion.correct(0), n_normal);
+        let sp = ratio(normal_hits, n_normal);
         let score = (se + sp) / 2.0;
         let hs = if se + sp > 0.0 {
             2.0 * se * sp / (se + sp)
         } else {
             0.0
         };
-        let accuracy = ratio(confusion.correct(0) + abnormal_hits, n_normal + n_abnormal);
+        let accuracy = ratio(normal_hits + abnormal_hits, n_normal + n_abnormal);
         Self {
             se,
             sp,
@@ -208,11 +247,13 @@ impl Metrics {
         predictions: &[usize],
         targets: &[usize],
         n_classes: usize,
+        normal: &[usize],
     ) -> Result<Self, MetricsError> {
         Ok(Self::from_confusion(ConfusionMatrix::from_labels(
             predictions,
             targets,
             n_classes,
+            normal,
         )?))
     }
 }
@@ -322,7 +363,7 @@ mod tests {
         // SPRS = (0.625 + 0.6)/2 = 0.6125; Acc = (3 + 3)/10 = 0.6.
         let targets = [0, 0, 0, 0, 1, 1, 1, 2, 2, 3];
         let predictions = [0, 0, 1, 0, 1, 2, 1, 2, 0, 1];
-        let m = Metrics::from_labels(&predictions, &targets, 4)?;
+        let m = Metrics::from_labels(&predictions, &targets, 4, &[0])?;
         assert!(close(m.sp, 0.75) && close(m.se, 0.5));
         assert!(close(m.score, 0.625) && close(m.hs, 0.6));
         assert!(close(m.sprs_score, 0.6125) && close(m.accuracy, 0.6));
@@ -340,7 +381,7 @@ mod tests {
         // SPRS = (7/12 + 4/7)/2 = 97/168; Acc = 5/8.
         let targets = [0, 0, 1, 2, 3, 4, 5, 6];
         let predictions = [0, 3, 1, 2, 0, 4, 6, 6];
-        let m = Metrics::from_labels(&predictions, &targets, 7)?;
+        let m = Metrics::from_labels(&predictions, &targets, 7, &[0])?;
         assert!(close(m.sp, 0.5) && close(m.se, 2.0 / 3.0));
         assert!(close(m.score, 7.0 / 12.0) && close(m.hs, 4.0 / 7.0));
         assert!(close(m.sprs_score, 97.0 / 168.0) && close(m.accuracy, 5.0 / 8.0));
@@ -348,15 +389,28 @@ mod tests {
     }
 
     #[test]
+    fn normal_classes_come_from_the_caller() -> Result<(), MetricsError> {
+        // Class 2 is the normal one: targets 2,2,0,1; predictions 2,0,0,0.
+        // Sp = 1/2 (one of the two class-2 examples), Se = 1/2 (class 0 hit, class 1 missed).
+        let m = Metrics::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[2])?;
+        assert!(close(m.sp, 0.5) && close(m.se, 0.5));
+        assert_eq!((m.n_normal, m.n_abnormal), (2, 2));
+        // The same labels with class 0 normal give other numbers.
+        let m0 = Metrics::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[0])?;
+        assert!(close(m0.sp, 1.0) && close(m0.se, 1.0 / 3.0));
+        Ok(())
+    }
+
+    #[test]
     fn empty_classes_give_zero_not_nan() -> Result<(), MetricsError> {
         // No abnormal example: Se = 0 by convention, Sp = 2/2 = 1, Score 0.5, HS 0.
-        let m = Metrics::from_labels(&[0, 0], &[0, 0], 4)?;
+        let m = Metrics::from_labels(&[0, 0], &[0, 0], 4, &[0])?;
         assert!(close(m.se, 0.0) && close(m.sp, 1.0) && close(m.score, 0.5) && close(m.hs, 0.0));
         // All wrong: Se = Sp = 0 → HS defined as 0.
-        let m = Metrics::from_labels(&[1, 0], &[0, 1], 2)?;
+        let m = Metrics::from_labels(&[1, 0], &[0, 1], 2, &[0])?;
         assert!(close(m.hs, 0.0) && close(m.sprs_score, 0.0));
         // Nothing at all.
-        let m = ConfusionMatrix::new(4)?.metrics();
+        let m = ConfusionMatrix::new(4, &[0])?.metrics();
         assert!([m.se, m.sp, m.score, m.hs, m.sprs_score, m.accuracy]
             .iter()
             .all(|v| *v == 0.0));
@@ -366,11 +420,11 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         assert!(matches!(
-            Metrics::from_labels(&[0], &[0, 1], 4),
+            Metrics::from_labels(&[0], &[0, 1], 4, &[0]),
             Err(MetricsError::LengthMismatch { .. })
         ));
         assert!(matches!(
-            Metrics::from_labels(&[0, 4], &[0, 1], 4),
+            Metrics::from_labels(&[0, 4], &[0, 1], 4, &[0]),
             Err(MetricsError::ClassOutOfRange {
                 which: "predictions",
                 index: 1,
@@ -379,17 +433,23 @@ mod tests {
             })
         ));
         assert!(matches!(
-            ConfusionMatrix::new(1),
+            ConfusionMatrix::new(1, &[0]),
             Err(MetricsError::TooFewClasses(1))
         ));
+        for normal in [&[][..], &[0, 1][..], &[2][..]] {
+            assert!(matches!(
+                ConfusionMatrix::new(2, normal),
+                Err(MetricsError::BadNormalClasses { .. })
+            ));
+        }
     }
 
     #[test]
     fn merge_equals_joint_counting() -> Result<(), MetricsError> {
-        let mut a = ConfusionMatrix::from_labels(&[0, 1], &[0, 0], 3)?;
-        let b = ConfusionMatrix::from_labels(&[2, 2], &[2, 1], 3)?;
+        let mut a = ConfusionMatrix::from_labels(&[0, 1], &[0, 0], 3, &[0])?;
+        let b = ConfusionMatrix::from_labels(&[2, 2], &[2, 1], 3, &[0])?;
         a.merge(&b)?;
-        let joint = ConfusionMatrix::from_labels(&[0, 1, 2, 2], &[0, 0, 2, 1], 3)?;
+        let joint = ConfusionMatrix::from_labels(&[0, 1, 2, 2], &[0, 0, 2, 1], 3, &[0])?;
         assert_eq!(a, joint);
         Ok(())
     }
@@ -409,7 +469,7 @@ mod tests {
 
     #[test]
     fn serde_roundtrip() -> Result<(), Box<dyn std::error::Error>> {
-        let m = Metrics::from_labels(&[0, 1, 1], &[0, 1, 0], 2)?;
+        let m = Metrics::from_labels(&[0, 1, 1], &[0, 1, 0], 2, &[0])?;
         let json = serde_json::to_string(&m)?;
         let back: Metrics = serde_json::from_str(&json)?;
         assert_eq!(back, m);

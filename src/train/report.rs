@@ -5,9 +5,10 @@
 //! A run dir is what `auscult train` wrote: `summary.json` of one seed (`best_by_eval.eval` holds
 //! the metrics) or of several seeds (`seeds` list; `best_by_eval` holds mean ± std). A folder
 //! without `summary.json` stands for its immediate sub-folders that have one. The paper's numbers
-//! come from `configs/paper_results.toml` (compiled in; another file may be given), keyed by the
-//! config file stem the run was started from (`config_name` in the summary) or, failing that, by
-//! the run dir's name.
+//! come from `configs/paper_results.toml` (compiled in; another file may be given). A run is
+//! matched to the paper's row by what it did — dataset, method, initialisation (scratch or
+//! AudioSet) and the contrastive labels or heads (the run's [`Signature`]) — never by its file
+//! or folder name, so a CE run started from an SCL config is not printed beside SCL's numbers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::experiment::{canonical_labels, Signature};
 use super::metrics::{Metrics, MetricsSummary};
 
 /// The paper's reference numbers shipped with the repo.
@@ -120,6 +122,8 @@ pub struct RunRow {
     pub method: String,
     pub dataset: String,
     pub eval_split: Option<String>,
+    /// What the run did (None for summaries written before auscult recorded it).
+    pub signature: Option<Signature>,
     pub seeds: usize,
     /// None when the summary has no such selection (e.g. `best_by_val` without validation).
     pub metrics: Option<RowMetrics>,
@@ -133,6 +137,12 @@ pub struct PaperRow {
     pub table: String,
     /// The row as the paper names it, e.g. `SCL (AudioSet)`.
     pub row: String,
+    /// What the row's runs did: dataset (`icbhi`, `sprsound`), method, `init` (`scratch` or
+    /// `audioset`), and the contrastive `labels` (scl) or heads (mscl).
+    pub dataset: String,
+    pub method: String,
+    pub init: String,
+    pub labels: Option<String>,
     pub sp: Option<Vec<f64>>,
     pub se: Option<Vec<f64>>,
     pub score: Option<Vec<f64>>,
@@ -141,7 +151,17 @@ pub struct PaperRow {
     pub source: Option<String>,
 }
 
-/// Paper rows by config stem.
+impl PaperRow {
+    /// Whether a run of `dataset` with `sig` reproduces this row.
+    pub fn matches(&self, dataset: &str, sig: &Signature) -> bool {
+        self.dataset == dataset
+            && self.method == sig.method
+            && self.init == sig.init
+            && self.labels.as_deref().map(canonical_labels) == sig.labels
+    }
+}
+
+/// Paper rows by the stem of the config file that reproduces them.
 pub type PaperResults = BTreeMap<String, PaperRow>;
 
 /// Parses a paper-results TOML (`origin` names it in errors).
@@ -151,6 +171,12 @@ pub fn parse_paper_results(text: &str, origin: &Path) -> Result<PaperResults, Re
         msg: e.to_string(),
     })?;
     for (key, row) in &rows {
+        if !matches!(row.init.as_str(), "scratch" | "audioset") {
+            return Err(ReportError::PaperResults {
+                path: origin.into(),
+                msg: format!("[{key}].init is `{}`: expected scratch or audioset", row.init),
+            });
+        }
         for (name, v) in [
             ("sp", &row.sp),
             ("se", &row.se),
@@ -236,12 +262,17 @@ pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError>
             (1, m.as_ref().map(RowMetrics::of_one))
         }
     };
+    let signature = match v.get("signature") {
+        Some(s) => Some(decode::<Signature>(s, "signature", &path)?),
+        None => None,
+    };
     Ok(RunRow {
         dir: dir.to_path_buf(),
         name: text_of("config_name").unwrap_or(dir_name),
         method,
         dataset: text_of("dataset").unwrap_or_default(),
         eval_split: text_of("eval_split"),
+        signature,
         seeds,
         metrics,
     })
@@ -309,12 +340,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {
-    paper.get(&row.name).or_else(|| {
-        row.dir
-            .file_name()
-            .and_then(|n| paper.get(n.to_string_lossy().as_ref()))
-    })
+/// The paper's row a run reproduces: the one with the run's dataset and signature.
+pub fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {
+    let sig = row.signature.as_ref()?;
+    paper.values().find(|p| p.matches(&row.dataset, sig))
 }
 
 /// Our Score minus the paper's, ×100.
@@ -444,9 +473,25 @@ mod tests {
     }
 
     #[test]
+    fn shipped_paper_rows_have_distinct_signatures() {
+        let p = default_paper_results();
+        let rows: Vec<&PaperRow> = p.values().collect();
+        for (i, a) in rows.iter().enumerate() {
+            for b in &rows[i + 1..] {
+                let same = a.dataset == b.dataset
+                    && a.method == b.method
+                    && a.init == b.init
+                    && a.labels.as_deref().map(canonical_labels)
+                        == b.labels.as_deref().map(canonical_labels);
+                assert!(!same, "{} and {} cannot be told apart", a.row, b.row);
+            }
+        }
+    }
+
+    #[test]
     fn bad_paper_rows_name_the_key() {
         let err = parse_paper_results(
-            "[x]\ntable = \"T\"\nrow = \"r\"\nsp = [1.0, 2.0, 3.0]\n",
+            "[x]\ntable = \"T\"\nrow = \"r\"\ndataset = \"icbhi\"\nmethod = \"ce\"\ninit = \"scratch\"\nsp = [1.0, 2.0, 3.0]\n",
             Path::new("p.toml"),
         )
         .unwrap_err();
@@ -455,10 +500,16 @@ mod tests {
             "{err}"
         );
         assert!(parse_paper_results(
-            "[x]\ntable = \"T\"\nrow = \"r\"\nbogus = 1\n",
+            "[x]\ntable = \"T\"\nrow = \"r\"\ndataset = \"icbhi\"\nmethod = \"ce\"\ninit = \"scratch\"\nbogus = 1\n",
             Path::new("p.toml")
         )
         .is_err());
+        let err = parse_paper_results(
+            "[x]\ntable = \"T\"\nrow = \"r\"\ndataset = \"icbhi\"\nmethod = \"ce\"\ninit = \"imagenet\"\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("[x].init"), "{err}");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub const OFFICIAL_STD: f64 = 0.0255;
 
 /// How dB log-mels are scaled to [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MinMax {
     /// Each example by its own min and max (batch-independent). Default.
     #[default]
@@ -42,36 +43,38 @@ pub enum MinMax {
     PerBatch,
 }
 
-/// Standardisation after scaling (and masking).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// Standardisation after scaling (and masking): which statistics an experiment asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Standardize {
     /// Official constants: mean 0.3690, std 0.0255.
     #[default]
     Official,
-    /// Statistics of the scaled training inputs (see [`InputStatsAccumulator`]).
-    TrainStats {
-        /// Mean of the scaled inputs.
-        mean: f64,
-        /// Standard deviation of the scaled inputs.
-        std: f64,
-    },
+    /// Statistics of the scaled training inputs, measured at the start of a run
+    /// ([`measure_input_stats`]).
+    TrainStats,
     /// No standardisation (inputs stay in [0, 1]).
-    Identity,
+    None,
 }
 
-impl Standardize {
-    /// `(mean, std)` of this standardisation (`(0, 1)` for `Identity`).
-    pub fn mean_std(&self) -> (f64, f64) {
-        match *self {
-            Standardize::Official => (OFFICIAL_MEAN, OFFICIAL_STD),
-            Standardize::TrainStats { mean, std } => (mean, std),
-            Standardize::Identity => (0.0, 1.0),
-        }
-    }
+/// The `(x − mean) / std` a transform applies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    /// The official constants.
+    pub const OFFICIAL: MeanStd = MeanStd {
+        mean: OFFICIAL_MEAN,
+        std: OFFICIAL_STD,
+    };
 }
 
 /// Which torchaudio formula turns the drawn `(v, s)` into the masked index band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum BandFormula {
     /// torchaudio 0.9.1, the version pinned by the official requirements.txt: indices `i`
     /// with `s ≤ i < s + v` (no rounding), so a band holds `⌊v⌋` or `⌊v⌋ + 1` indices and can
@@ -84,6 +87,7 @@ pub enum BandFormula {
 
 /// When SpecAugment is applied to a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SpecAugmentApply {
     /// Every training batch. Default.
     #[default]
@@ -91,11 +95,16 @@ pub enum SpecAugmentApply {
     /// The official rule `if 1.0 > torch.randn(1)`: the whole batch with probability ≈ 0.841
     /// (one standard-normal draw per call, i.e. per view).
     OfficialRandn,
+    /// Never.
+    Off,
 }
 
 /// SpecAugment settings (defaults = the official CLI defaults, applied always).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SpecAugmentParams {
+    /// When to apply.
+    pub apply: SpecAugmentApply,
     /// Frequency mask parameter (`--freqmask`, 20): width drawn from `U[0, param)`.
     pub freq_mask_param: usize,
     /// Number of frequency masks (`--freqstripes`, 2).
@@ -104,8 +113,6 @@ pub struct SpecAugmentParams {
     pub time_mask_param: usize,
     /// Number of time masks (`--timestripes`, 2).
     pub time_masks: usize,
-    /// When to apply.
-    pub apply: SpecAugmentApply,
     /// Band formula (torchaudio version).
     pub band: BandFormula,
 }
@@ -200,6 +207,10 @@ impl SpecAugmentParams {
             time_keep: vec![1.0; rows * frames],
             applied: true,
         };
+        if self.apply == SpecAugmentApply::Off {
+            masks.applied = false;
+            return masks;
+        }
         if self.apply == SpecAugmentApply::OfficialRandn {
             let z: f32 = rng.sample(StandardNormal);
             masks.applied = 1.0 > z;
@@ -279,25 +290,26 @@ pub fn min_max_scale(x: &Tensor, mode: MinMax) -> Result<Tensor> {
     x.broadcast_sub(&min)?.broadcast_div(&range)
 }
 
-/// `(x − mean) / std` computed as PyTorch does (subtraction, then true division).
-pub fn standardize(x: &Tensor, standardize: Standardize) -> Result<Tensor> {
-    if standardize == Standardize::Identity {
+/// `(x − mean) / std` computed as PyTorch does (subtraction, then true division); `None`
+/// leaves `x` as it is.
+pub fn standardize(x: &Tensor, stats: Option<MeanStd>) -> Result<Tensor> {
+    let Some(MeanStd { mean, std }) = stats else {
         return Ok(x.clone());
-    }
-    let (mean, std) = standardize.mean_std();
+    };
     let std = Tensor::new(std as f32, x.device())?.to_dtype(x.dtype())?;
     x.affine(1.0, -mean)?.broadcast_div(&std)
 }
 
-/// The full input transform of the trainer.
+/// The full input transform of the trainer (written to a run dir as `transform.json`, with any
+/// measured statistics, so a trained model's inputs can be rebuilt without the cache).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct InputTransform {
     /// Scaling of dB log-mels to [0, 1].
     pub minmax: MinMax,
-    /// SpecAugment for training batches (`None` disables it).
-    pub specaug: Option<SpecAugmentParams>,
-    /// Standardisation after scaling / masking.
-    pub standardize: Standardize,
+    /// SpecAugment for training batches (`apply = Off` disables it).
+    pub specaug: SpecAugmentParams,
+    /// Standardisation after scaling / masking (None: none).
+    pub standardize: Option<MeanStd>,
 }
 
 impl Default for InputTransform {
@@ -305,8 +317,8 @@ impl Default for InputTransform {
     fn default() -> Self {
         Self {
             minmax: MinMax::PerSample,
-            specaug: Some(SpecAugmentParams::default()),
-            standardize: Standardize::Official,
+            specaug: SpecAugmentParams::default(),
+            standardize: Some(MeanStd::OFFICIAL),
         }
     }
 }
@@ -317,8 +329,8 @@ impl InputTransform {
     pub fn official() -> Self {
         Self {
             minmax: MinMax::PerBatch,
-            specaug: Some(SpecAugmentParams::official()),
-            standardize: Standardize::Official,
+            specaug: SpecAugmentParams::official(),
+            standardize: Some(MeanStd::OFFICIAL),
         }
     }
 
@@ -327,10 +339,8 @@ impl InputTransform {
     pub fn apply(&self, x: &Tensor, train: bool, rng: &mut impl Rng) -> Result<Tensor> {
         let (b, c, m, t) = x.dims4()?;
         let mut y = min_max_scale(x, self.minmax)?;
-        if train {
-            if let Some(params) = &self.specaug {
-                y = params.draw_masks(b * c, m, t, rng).apply(&y)?;
-            }
+        if train && self.specaug.apply != SpecAugmentApply::Off {
+            y = self.specaug.draw_masks(b * c, m, t, rng).apply(&y)?;
         }
         standardize(&y, self.standardize)
     }
@@ -545,7 +555,7 @@ mod tests {
         let y = tf.apply(&x, false, &mut rng)?;
         let expected = standardize(
             &min_max_scale(&x, MinMax::PerSample)?,
-            Standardize::Official,
+            Some(MeanStd::OFFICIAL),
         )?;
         let diff = (y - expected)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert_eq!(diff, 0.0);

@@ -13,7 +13,7 @@ use super::bn_relu_pool::{
     batch_norm_params, bn_relu_pool_generic, forward as bn_forward, grad_input, grad_sums, Affine,
     BatchMoments, BnStats, Dims, Norm,
 };
-use crate::train::conv::{conv2d, conv_backward, conv_forward, f32_data, geometry};
+use crate::train::conv::{conv_backward, conv_forward, f32_data, geometry};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +33,7 @@ pub(crate) fn conv_bn_relu_pool(
         .iter()
         .all(|t| t.dtype() == DType::F32);
     if !(x.device().is_cpu() && all_f32) {
-        let y = conv2d(x, weight, padding)?;
+        let y = x.conv2d(weight, padding, 1, 1, 1)?;
         return bn_relu_pool_generic(&y, gamma, beta, stats, eps);
     }
     let fixed = match stats {
@@ -309,34 +309,9 @@ impl std::ops::DerefMut for RecycledBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
+    use candle_core::Var;
 
-    fn pseudo_random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
+    use crate::train::test_support::{max_abs_diff, pseudo_random};
 
     /// The fused op agrees with candle's own conv2d + BN / ReLU / pool built from candle ops
     /// (independent implementations) on outputs, batch moments and all four gradients, in train

@@ -1,8 +1,12 @@
-//! Training data from a `pipeline build` cache. Split membership (and patient ids for the
-//! validation split) come from `metadata.parquet`, read once here; labels and features come from
-//! the shards. A split's features are resident on the training device when the run's splits fit
-//! its memory budget, else streamed from the shards every pass ([`stream`]).
+//! Training data from a `pipeline build` cache. The cache describes itself: its manifest gives
+//! the classes (which are normal), the splits and their row counts, and the default evaluation
+//! split. Split membership (and patient ids for the validation split) come from
+//! `metadata.parquet`, read once here; labels and features come from the shards, every label
+//! checked against the classes as the shard is read. A split's features are resident on the
+//! training device when the run's splits fit its memory budget, else streamed from the shards
+//! every pass ([`stream`]).
 
+mod run_data;
 mod split;
 mod stream;
 
@@ -11,21 +15,27 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use auscult_cache::CacheReader;
-use auscult_pipeline::metadata::{read_table, string_column};
+use auscult_cache::table::{read_table, string_column};
+use auscult_cache::ClassInfo;
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use run_data::RunData;
 use split::Storage;
 pub use split::{Batch, Batches, SplitData};
 use stream::{Segment, Stream};
 
-/// A cache opened for training: its row → split and row → patient maps.
+/// A cache opened for training: its classes, its row → split and row → patient maps.
 pub struct CacheData {
     pub reader: CacheReader,
+    /// The dataset's name, recorded in run summaries (never used to decide anything).
     pub dataset: String,
-    pub n_classes: usize,
+    /// The classes, in id order (from the manifest).
+    pub classes: Vec<ClassInfo>,
+    /// The split evaluated when a run names none (from the manifest).
+    pub default_eval_split: Option<String>,
     pub feature_shape: [usize; 2],
     split_of: Vec<String>,
     patient_of: Vec<Option<String>>,
@@ -59,34 +69,53 @@ impl CacheData {
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect();
+        for s in &m.splits {
+            let n = split_of.iter().filter(|x| **x == s.name).count() as u64;
+            if n != s.rows {
+                bail!(
+                    "{}: split `{}` has {n} rows but the manifest lists {}",
+                    table_path.display(),
+                    s.name,
+                    s.rows
+                );
+            }
+        }
         let patient_of =
             string_column(&table, "patient_id").unwrap_or_else(|| vec![None; split_of.len()]);
-        let n_classes = match m.dataset.as_str() {
-            "sprsound" => 7,
-            _ => 4,
-        };
         Ok(CacheData {
             dataset: m.dataset.clone(),
+            classes: m.classes.clone(),
+            default_eval_split: m.default_eval_split.clone(),
             feature_shape: m.feature_shape,
             reader,
-            n_classes,
             split_of,
             patient_of,
             table,
         })
     }
 
-    /// The split evaluated by default: `test` (ICBHI) or `inter_test` (SPRSound, the paper's choice).
-    pub fn default_eval_split(&self) -> &'static str {
-        if self.dataset == "sprsound" {
-            "inter_test"
-        } else {
-            "test"
-        }
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
     }
 
-    pub fn splits(&self) -> BTreeSet<&str> {
-        self.split_of.iter().map(String::as_str).collect()
+    /// Ids of the normal classes.
+    pub fn normal_ids(&self) -> Vec<usize> {
+        self.classes
+            .iter()
+            .filter(|c| c.normal)
+            .map(|c| c.id as usize)
+            .collect()
+    }
+
+    /// The splits present in the cache, sorted.
+    pub fn split_names(&self) -> Vec<&str> {
+        self.split_of
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     /// Cache rows of `split`.

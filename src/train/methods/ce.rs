@@ -3,24 +3,19 @@
 
 use anyhow::Result;
 use candle_core::Tensor;
-use rand_chacha::ChaCha8Rng;
 
 use super::LossOut;
 use crate::train::cnn6::Cnn6;
 use crate::train::losses::cross_entropy;
-use crate::train::transforms::InputTransform;
 
-/// Loss of one batch of dB log-mels `x` with classes `y`.
+/// Loss of one batch whose augmented view embeds to `f`, with classes `y`.
 pub(super) fn loss(
     model: &Cnn6,
-    x: &Tensor,
+    f: &Tensor,
     y: &Tensor,
     class_weights: Option<&Tensor>,
-    transform: &InputTransform,
-    rng: &mut ChaCha8Rng,
 ) -> Result<LossOut> {
-    let xt = transform.apply(x, true, rng)?;
-    let logits = model.forward(&xt, true)?;
+    let logits = model.head(f)?;
     let loss = cross_entropy(&logits, y, class_weights)?;
     Ok(LossOut {
         loss,

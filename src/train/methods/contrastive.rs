@@ -10,21 +10,14 @@
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, Var};
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 
 use super::projector::Projector;
 use super::{LossOut, MethodKind};
-use crate::train::cnn6::Cnn6;
-use crate::train::config::TrainConfig;
-use crate::train::data::CacheData;
+use crate::train::data::{CacheData, RunData};
+use crate::train::experiment::{ContrastiveSettings, DEFAULT_MSCL_HEADS};
 use crate::train::labels::{parse_heads, HeadSpec, LabelSpec, TableLabels};
 use crate::train::losses::{multi_head_supcon, SupConHead};
-use crate::train::run::RunData;
-use crate::train::transforms::InputTransform;
-
-/// M-SCL heads when the config names none (the paper's λ = 0.25 class, 0.75 sex + age group).
-pub const DEFAULT_MSCL_HEADS: &str = "class:0.25,sex+age_group:0.75";
 
 /// Where a head's positives come from.
 enum HeadTargets {
@@ -61,10 +54,12 @@ pub(super) struct Contrastive {
 }
 
 impl Contrastive {
-    /// The heads `kind` asks for, with labels built once for every training row.
+    /// The heads `kind` asks for (per `settings`), projectors initialised from `seed`, with
+    /// labels built once for every training row.
     pub(super) fn new(
         kind: MethodKind,
-        cfg: &TrainConfig,
+        settings: &ContrastiveSettings,
+        seed: u64,
         cache: &CacheData,
         data: &RunData,
         device: &Device,
@@ -72,7 +67,7 @@ impl Contrastive {
         let specs: Vec<Option<HeadSpec>> = match kind {
             MethodKind::Simclr => vec![None],
             MethodKind::Scl => {
-                let labels = match &cfg.labels {
+                let labels = match settings.labels {
                     Some(s) => s.parse::<LabelSpec>()?,
                     None => LabelSpec::class(),
                 };
@@ -81,7 +76,7 @@ impl Contrastive {
                     weight: 1.0,
                 })]
             }
-            MethodKind::Mscl => parse_heads(cfg.heads.as_deref().unwrap_or(DEFAULT_MSCL_HEADS))?
+            MethodKind::Mscl => parse_heads(settings.heads.unwrap_or(DEFAULT_MSCL_HEADS))?
                 .into_iter()
                 .map(Some)
                 .collect(),
@@ -89,7 +84,8 @@ impl Contrastive {
         };
         let mut heads = Vec::with_capacity(specs.len());
         for (i, spec) in specs.into_iter().enumerate() {
-            let projector = Projector::new_seeded(cfg.projection_dim, cfg.seed, i as u64, device)?;
+            let projector =
+                Projector::new_seeded(settings.projection_dim, seed, i as u64, device)?;
             let head = match spec {
                 None => Head {
                     name: "instance".into(),
@@ -138,7 +134,7 @@ impl Contrastive {
         }
         Ok(Contrastive {
             heads,
-            temperature: cfg.temperature,
+            temperature: settings.temperature,
             train_rows: data.train.len(),
         })
     }
@@ -157,25 +153,19 @@ impl Contrastive {
             .collect()
     }
 
-    /// Loss of one batch; `terms` holds each head's unweighted SupCon as `supcon[<spec>]`.
+    /// Loss of one batch (training-split rows `rows`) whose two augmented views embed to
+    /// `(f1, f2)`; `terms` holds each head's unweighted SupCon as `supcon[<spec>]`.
     pub(super) fn loss(
         &self,
-        model: &Cnn6,
-        x: &Tensor,
+        (f1, f2): &(Tensor, Tensor),
         y: &Tensor,
         rows: &[u32],
-        transform: &InputTransform,
-        rng: &mut ChaCha8Rng,
     ) -> Result<LossOut> {
-        let x1 = transform.apply(x, true, rng)?;
-        let x2 = transform.apply(x, true, rng)?;
-        let f1 = model.embed(&x1, true)?;
-        let f2 = model.embed(&x2, true)?;
-        let idx = Tensor::from_slice(rows, rows.len(), x.device())?;
+        let idx = Tensor::from_slice(rows, rows.len(), f1.device())?;
         let mut projections = Vec::with_capacity(self.heads.len());
         let mut labels = Vec::with_capacity(self.heads.len());
         for h in &self.heads {
-            projections.push((h.projector.forward(&f1)?, h.projector.forward(&f2)?));
+            projections.push((h.projector.forward(f1)?, h.projector.forward(f2)?));
             labels.push(match &h.targets {
                 HeadTargets::Instance => (None, None),
                 HeadTargets::Class => (Some(y.clone()), None),

@@ -5,14 +5,12 @@
 
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor, Var};
-use rand_chacha::ChaCha8Rng;
 
 use super::projector::Projector;
 use super::LossOut;
 use crate::train::cnn6::Cnn6;
-use crate::train::config::TrainConfig;
+use crate::train::experiment::HybridConfig;
 use crate::train::losses::supcon_ce_loss;
-use crate::train::transforms::InputTransform;
 
 /// The projector and trade-off of the hybrid method.
 pub(super) struct Hybrid {
@@ -22,9 +20,9 @@ pub(super) struct Hybrid {
 }
 
 impl Hybrid {
-    pub(super) fn new(cfg: &TrainConfig, device: &Device) -> Result<Self> {
+    pub(super) fn new(cfg: &HybridConfig, seed: u64, device: &Device) -> Result<Self> {
         Ok(Hybrid {
-            projector: Projector::new_seeded(cfg.projection_dim, cfg.seed, 0, device)?,
+            projector: Projector::new_seeded(cfg.projection_dim, seed, 0, device)?,
             alpha: cfg.alpha,
             temperature: cfg.temperature,
         })
@@ -34,23 +32,18 @@ impl Hybrid {
         self.projector.vars()
     }
 
-    /// Loss of one batch; `terms` holds `supcon` and `ce`; `logits` are both views' logits
-    /// (`[2B, C]`, view 1 first), as the official training metrics count them.
+    /// Loss of one batch whose two augmented views embed to `(f1, f2)`; `terms` holds `supcon`
+    /// and `ce`; `logits` are both views' logits (`[2B, C]`, view 1 first), as the official
+    /// training metrics count them.
     pub(super) fn loss(
         &self,
         model: &Cnn6,
-        x: &Tensor,
+        (f1, f2): &(Tensor, Tensor),
         y: &Tensor,
         class_weights: Option<&Tensor>,
-        transform: &InputTransform,
-        rng: &mut ChaCha8Rng,
     ) -> Result<LossOut> {
-        let x1 = transform.apply(x, true, rng)?;
-        let x2 = transform.apply(x, true, rng)?;
-        let f1 = model.embed(&x1, true)?;
-        let f2 = model.embed(&x2, true)?;
-        let (l1, l2) = (model.head(&f1)?, model.head(&f2)?);
-        let (p1, p2) = (self.projector.forward(&f1)?, self.projector.forward(&f2)?);
+        let (l1, l2) = (model.head(f1)?, model.head(f2)?);
+        let (p1, p2) = (self.projector.forward(f1)?, self.projector.forward(f2)?);
         let out = supcon_ce_loss(
             &p1,
             &p2,

@@ -16,8 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::train::cnn6::Cnn6;
-use crate::train::data::{Batch, SplitData};
-use crate::train::run::RunData;
+use crate::train::data::{Batch, RunData, SplitData};
 use crate::train::transforms::{InputTransform, MinMax};
 
 /// Precomputed embeddings, keyed by the split ([`SplitData::key`]).

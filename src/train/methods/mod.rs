@@ -1,5 +1,6 @@
 //! Training methods: each is a loss plus heads over the one CNN6 encoder; the loop in
-//! [`run`](super::run) is shared.
+//! [`fit`](super::fit) is shared. The experiment names the method ([`MethodKind`]) and carries
+//! its section.
 //!
 //! - `ce` ([`ce`]): the encoder's linear head, class-weighted cross-entropy.
 //! - `scl`, `simclr`, `mscl` ([`contrastive`]): SupCon on projections of two augmented views
@@ -21,44 +22,15 @@ use candle_core::{Device, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
 use super::cnn6::Cnn6;
-use super::config::TrainConfig;
-use super::data::{Batch, CacheData, SplitData};
+use super::data::{Batch, CacheData, RunData, SplitData};
+use super::experiment::Experiment;
+pub use super::experiment::{MethodKind, DEFAULT_MSCL_HEADS};
 use super::losses::cross_entropy;
-use super::run::RunData;
 use super::transforms::InputTransform;
 use contrastive::Contrastive;
-pub use contrastive::DEFAULT_MSCL_HEADS;
 use hybrid::Hybrid;
 use linear_eval::LinearEval;
 use projector::Projector;
-
-/// The methods `auscult train <method>` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodKind {
-    /// Cross-entropy through the encoder's linear head.
-    Ce,
-    /// Supervised contrastive learning on the class label (or a metadata label spec), then
-    /// linear evaluation.
-    Scl,
-    /// Label-free contrastive learning (each view's positive is its twin), then linear evaluation.
-    Simclr,
-    /// α·SupCon + (1 − α)·CE, evaluated through the linear head each epoch.
-    Hybrid,
-    /// Multi-head SupCon `Σ λ_i · SupCon_i` over label specs, then linear evaluation.
-    Mscl,
-}
-
-impl MethodKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            MethodKind::Ce => "ce",
-            MethodKind::Scl => "scl",
-            MethodKind::Simclr => "simclr",
-            MethodKind::Hybrid => "hybrid",
-            MethodKind::Mscl => "mscl",
-        }
-    }
-}
 
 /// One batch's loss, its named terms, and (for classifying methods) train-mode logits.
 pub struct LossOut {
@@ -84,23 +56,28 @@ pub struct Method {
     stage: Stage,
 }
 
-/// Checks that a config does not set fields the method would silently ignore.
-fn check_fields(kind: MethodKind, cfg: &TrainConfig) -> Result<()> {
-    if cfg.labels.is_some() && kind != MethodKind::Scl {
-        anyhow::bail!(
-            "the config sets `labels` ({:?}), which only `scl` uses; method `{}` would ignore it",
-            cfg.labels.as_deref().unwrap_or_default(),
-            kind.name()
-        );
-    }
-    if cfg.heads.is_some() && kind != MethodKind::Mscl {
-        anyhow::bail!(
-            "the config sets `heads` ({:?}), which only `mscl` uses; method `{}` would ignore it",
-            cfg.heads.as_deref().unwrap_or_default(),
-            kind.name()
-        );
-    }
-    Ok(())
+/// Train-mode embedding of one augmented view of the dB log-mels `x`.
+fn embed_view(
+    model: &Cnn6,
+    x: &Tensor,
+    transform: &InputTransform,
+    rng: &mut ChaCha8Rng,
+) -> Result<Tensor> {
+    Ok(model.embed(&transform.apply(x, true, rng)?, true)?)
+}
+
+/// Train-mode embeddings of two independently augmented views of `x`, each in its own encoder
+/// pass (so BatchNorm sees each view's statistics, as the official
+/// `encoder(data_t1), encoder(data_t2)`).
+fn embed_two_views(
+    model: &Cnn6,
+    x: &Tensor,
+    transform: &InputTransform,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Tensor, Tensor)> {
+    let f1 = embed_view(model, x, transform, rng)?;
+    let f2 = embed_view(model, x, transform, rng)?;
+    Ok((f1, f2))
 }
 
 /// `<dir>/<stem>.projectors.safetensors` beside a checkpoint.
@@ -113,21 +90,30 @@ fn projectors_path(path: &Path) -> PathBuf {
 }
 
 impl Method {
+    /// The method `exp` names, over `model`, with its heads initialised from `exp.seed`.
     pub fn new(
-        kind: MethodKind,
+        exp: &Experiment,
         model: Cnn6,
-        cfg: &TrainConfig,
         cache: &CacheData,
         data: &RunData,
         class_weights: Option<Tensor>,
         device: &Device,
     ) -> Result<Self> {
-        check_fields(kind, cfg)?;
+        let kind = exp.method()?;
         let stage = match kind {
             MethodKind::Ce => Stage::Ce,
-            MethodKind::Hybrid => Stage::Hybrid(Hybrid::new(cfg, device)?),
+            MethodKind::Hybrid => Stage::Hybrid(Hybrid::new(
+                &exp.hybrid.clone().unwrap_or_default(),
+                exp.seed,
+                device,
+            )?),
             MethodKind::Scl | MethodKind::Simclr | MethodKind::Mscl => {
-                Stage::Contrastive(Contrastive::new(kind, cfg, cache, data, device)?)
+                let settings = exp
+                    .contrastive()
+                    .context("the experiment has no section for its contrastive method")?;
+                Stage::Contrastive(Contrastive::new(
+                    kind, &settings, exp.seed, cache, data, device,
+                )?)
             }
         };
         Ok(Method {
@@ -189,11 +175,18 @@ impl Method {
         let cw = self.class_weights.as_ref();
         let y = batch.y();
         match &self.stage {
-            Stage::Ce => ce::loss(&self.model, &batch.x()?, y, cw, transform, rng),
-            Stage::Contrastive(c) => {
-                c.loss(&self.model, &batch.x()?, y, &batch.idx, transform, rng)
+            Stage::Ce => {
+                let f = embed_view(&self.model, &batch.x()?, transform, rng)?;
+                ce::loss(&self.model, &f, y, cw)
             }
-            Stage::Hybrid(h) => h.loss(&self.model, &batch.x()?, y, cw, transform, rng),
+            Stage::Contrastive(c) => {
+                let views = embed_two_views(&self.model, &batch.x()?, transform, rng)?;
+                c.loss(&views, y, &batch.idx)
+            }
+            Stage::Hybrid(h) => {
+                let views = embed_two_views(&self.model, &batch.x()?, transform, rng)?;
+                h.loss(&self.model, &views, y, cw)
+            }
             Stage::LinearEval(le) => {
                 let emb = le.embed(&self.model, le.train_key, batch, transform)?;
                 let logits = self.model.head(&emb)?;
@@ -243,11 +236,17 @@ impl Method {
 
     /// Writes the encoder (+ head) with the official `_CNN6` key names to `path`, and the
     /// projectors (if any) to `<stem>.projectors.safetensors` beside it (keys
-    /// `head<i>.linear{1,2}.{weight,bias}`). Both are written to a temporary name first.
+    /// `head<i>.linear{1,2}.{weight,bias}`). Both are written to a temporary name first. A
+    /// method without projectors removes a stale projectors file of the same name.
     pub fn save(&self, path: &Path) -> Result<()> {
         self.model.save_state_dict(path, "")?;
         let projectors = self.projectors();
         if projectors.is_empty() {
+            let stale = projectors_path(path);
+            if stale.exists() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("removing stale {}", stale.display()))?;
+            }
             return Ok(());
         }
         let tensors: HashMap<String, Tensor> = projectors
@@ -294,19 +293,14 @@ impl Method {
     /// trained. Methods that already classify are returned unchanged.
     pub fn into_linear_eval(
         self,
-        cfg: &TrainConfig,
         data: &RunData,
-        _device: &Device,
+        transform: &InputTransform,
+        eval_batch_size: usize,
     ) -> Result<Method> {
         if self.has_classifier() {
             return Ok(self);
         }
-        let le = LinearEval::new(
-            &self.model,
-            data,
-            &cfg.input_transform(),
-            cfg.eval_batch_size,
-        )?;
+        let le = LinearEval::new(&self.model, data, transform, eval_batch_size)?;
         Ok(Method {
             kind: self.kind,
             model: self.model,

@@ -1,0 +1,113 @@
+//! The splits of one run (train, optional validation, evaluation) and where their features are
+//! placed: resident on the training device when they fit the runtime's memory budget, else
+//! streamed from the shards.
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+
+use super::{CacheData, Placement, SplitData};
+use crate::train::experiment::DataConfig;
+use crate::train::metrics::ConfusionMatrix;
+use crate::train::runtime::{DataResidency, Runtime};
+
+/// Train / validation / evaluation splits of one run, with the cache's classes.
+pub struct RunData {
+    pub train: SplitData,
+    pub val: Option<SplitData>,
+    pub eval: SplitData,
+    pub n_classes: usize,
+    /// Ids of the normal classes (from the cache's manifest).
+    pub normal: Vec<usize>,
+    /// How the features are held.
+    pub placement: Placement,
+}
+
+impl RunData {
+    /// Loads the splits `data` names (the validation patients drawn with `seed`), placed as
+    /// `runtime` says, onto `device`.
+    pub fn load(
+        cache: &CacheData,
+        data: &DataConfig,
+        seed: u64,
+        runtime: &Runtime,
+        device: &Device,
+    ) -> Result<RunData> {
+        let eval_split = match &data.eval_split {
+            Some(s) => s.clone(),
+            None => cache.default_eval_split.clone().with_context(|| {
+                format!(
+                    "the cache names no default evaluation split: set data.eval_split \
+                     (--eval-split) to one of {}",
+                    cache.split_names().join(", ")
+                )
+            })?,
+        };
+        let train_rows = cache.rows_of(&data.train_split);
+        let eval_rows = cache.rows_of(&eval_split);
+        let have = || cache.split_names().join(", ");
+        anyhow::ensure!(
+            !train_rows.is_empty(),
+            "no rows in split `{}` (cache has: {})",
+            data.train_split,
+            have()
+        );
+        anyhow::ensure!(
+            !eval_rows.is_empty(),
+            "no rows in split `{eval_split}` (cache has: {})",
+            have()
+        );
+        let (train_rows, val_rows) = if data.val_fraction > 0.0 {
+            let (t, v) = cache.patient_holdout(&train_rows, data.val_fraction, seed)?;
+            (t, Some(v))
+        } else {
+            (train_rows, None)
+        };
+        let total_rows = train_rows.len() + eval_rows.len() + val_rows.as_ref().map_or(0, Vec::len);
+        let bytes = cache.feature_bytes(total_rows);
+        let budget = runtime.memory_budget_mib.saturating_mul(1 << 20);
+        let resident = match runtime.data_residency {
+            DataResidency::Resident => true,
+            DataResidency::Stream => false,
+            DataResidency::Auto => bytes <= budget,
+        };
+        let placement = if resident {
+            Placement::Resident
+        } else {
+            Placement::Streamed {
+                prefetch: runtime.stream_prefetch,
+                window: data.stream_window,
+            }
+        };
+        tracing::info!(
+            "features: {:.1} MiB for {total_rows} rows, {} (data residency {:?}, budget {} MiB)",
+            bytes as f64 / (1 << 20) as f64,
+            if resident {
+                "resident on the device"
+            } else {
+                "streamed from the shards"
+            },
+            runtime.data_residency,
+            runtime.memory_budget_mib
+        );
+        let mut named: Vec<(&str, &[usize])> =
+            vec![(&data.train_split, &train_rows), (&eval_split, &eval_rows)];
+        if let Some(v) = &val_rows {
+            named.push(("val", v));
+        }
+        let mut splits = cache.load_splits(&named, device, placement)?.into_iter();
+        let (train, eval) = (splits.next(), splits.next());
+        Ok(RunData {
+            train: train.context("train split")?,
+            eval: eval.context("evaluation split")?,
+            val: splits.next(),
+            n_classes: cache.n_classes(),
+            normal: cache.normal_ids(),
+            placement,
+        })
+    }
+
+    /// An empty confusion matrix over the cache's classes.
+    pub fn confusion(&self) -> Result<ConfusionMatrix> {
+        Ok(ConfusionMatrix::new(self.n_classes, &self.normal)?)
+    }
+}

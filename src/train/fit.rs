@@ -1,0 +1,298 @@
+//! The one training loop: epochs over shuffled batches of the training split, a
+//! [`Method`] supplying the loss, evaluation every epoch when the method classifies, one line
+//! per epoch in `metrics.jsonl`, and the stage's checkpoints.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::DType;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::json;
+
+use super::data::{RunData, SplitData};
+use super::experiment::ScheduleConfig;
+use super::methods::Method;
+use super::metrics::{argmax_predictions, ConfusionMatrix, Metrics};
+use super::optim::{Adam, AdamParams};
+use super::run_dir::{MetricsLog, RunDir};
+use super::schedule::CosineAnnealingLr;
+use super::transforms::InputTransform;
+
+/// What one stage of a run trains: its name in `metrics.jsonl`, epochs, optimiser settings and
+/// where its checkpoints go.
+#[derive(Debug, Clone)]
+pub struct StagePlan<'a> {
+    /// `ce`, `scl`, …, or `linear_eval`.
+    pub name: &'a str,
+    pub epochs: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// The cosine schedule, stepped once per epoch; None keeps `lr` constant.
+    pub schedule: Option<&'a ScheduleConfig>,
+    /// Prefix of the stage's checkpoint names (`""`: `best`, `best_val`, `last`;
+    /// `"pretrain_"` for the contrastive stage before linear evaluation).
+    pub checkpoint_prefix: &'a str,
+}
+
+/// One epoch's line in `metrics.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochRecord {
+    pub stage: String,
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    /// Named loss terms (e.g. per-head SupCon), averaged over batches.
+    pub loss_terms: serde_json::Map<String, serde_json::Value>,
+    pub train: Option<Metrics>,
+    pub val: Option<Metrics>,
+    pub eval: Option<Metrics>,
+    pub seconds: f64,
+    pub samples_per_s: f64,
+}
+
+/// The epoch picked by some criterion.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selected {
+    pub epoch: usize,
+    /// Metrics on the evaluation split at that epoch.
+    pub eval: Metrics,
+    /// Validation metrics at that epoch (when there is a validation split).
+    pub val: Option<Metrics>,
+}
+
+/// Keeps the best epoch by a score.
+struct Best {
+    score: f64,
+    sel: Option<Selected>,
+}
+
+impl Best {
+    fn new() -> Self {
+        Best {
+            score: f64::NEG_INFINITY,
+            sel: None,
+        }
+    }
+
+    /// Keeps `sel` if `score` beats the best so far; true when it does.
+    fn offer(&mut self, score: f64, sel: &Selected) -> bool {
+        let better = score > self.score;
+        if better {
+            self.score = score;
+            self.sel = Some(sel.clone());
+        }
+        better
+    }
+}
+
+/// Selections of one stage (None when the stage does not classify).
+pub struct StageResult {
+    pub best_eval: Option<Selected>,
+    pub best_val: Option<Selected>,
+    pub last: Option<Selected>,
+    pub terms_last: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What every stage of one seed shares: the data, the input transform, batch sizes, the run dir
+/// and its metrics log.
+pub struct Trainer<'a> {
+    pub data: &'a RunData,
+    pub transform: InputTransform,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    pub run: &'a RunDir,
+    pub log: MetricsLog,
+}
+
+impl Trainer<'_> {
+    /// Runs one stage of `method`. Classifying methods are evaluated every epoch and keep
+    /// `best` (evaluation Score), `best_val` (validation Score) and `last` checkpoints; the others
+    /// keep `best_loss` (lowest training loss) and `last`.
+    pub fn fit(
+        &mut self,
+        method: &mut Method,
+        plan: &StagePlan,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<StageResult> {
+        let stage = plan.name;
+        let mut opt = Adam::new(
+            method.trainable_vars(),
+            AdamParams {
+                lr: plan.lr,
+                weight_decay: plan.weight_decay,
+                ..AdamParams::default()
+            },
+        )?;
+        let mut sched = plan
+            .schedule
+            .map(|s| CosineAnnealingLr::new(plan.lr, s.t_max, s.eta_min));
+        let evaluates = method.has_classifier();
+        let ck = |name: &str| self.run.checkpoint(&format!("{}{name}", plan.checkpoint_prefix));
+        let (mut best_eval, mut best_val) = (Best::new(), Best::new());
+        let mut last = None;
+        let mut terms_last = serde_json::Map::new();
+        let mut best_loss = f64::INFINITY;
+        let train = &self.data.train;
+        let per_epoch = train.len().div_ceil(self.batch_size) as u64;
+        let bar = progress_bar(stage, plan.epochs as u64 * per_epoch);
+        for epoch in 1..=plan.epochs {
+            let t0 = Instant::now();
+            let mut loss_sum = 0.0;
+            let mut n_batches = 0usize;
+            let mut terms: BTreeMap<String, f64> = BTreeMap::new();
+            let mut cm = self.data.confusion()?;
+            for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
+                let batch = batch?;
+                n_batches += 1;
+                bar.inc(1);
+                let out = method.loss(&batch, &self.transform, rng)?;
+                let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                anyhow::ensure!(
+                    loss.is_finite(),
+                    "{stage} epoch {epoch}, batch {n_batches}: the loss is {loss} (training \
+                     diverged at lr {:.3e}; try a lower --lr, or check the cache with \
+                     `auscult pipeline inspect`)",
+                    opt.lr()
+                );
+                opt.step(&out.loss.backward()?)?;
+                loss_sum += loss;
+                for (k, v) in out.terms {
+                    *terms.entry(k).or_default() += v;
+                }
+                if let Some(logits) = out.logits {
+                    let pred = argmax_predictions(&logits)?;
+                    // Two-view methods return both views' logits: targets repeat.
+                    let t: Vec<usize> = batch
+                        .targets()
+                        .iter()
+                        .cycle()
+                        .take(pred.len())
+                        .copied()
+                        .collect();
+                    cm.add(&pred, &t)?;
+                }
+            }
+            let nb = n_batches.max(1) as f64;
+            let seconds = t0.elapsed().as_secs_f64();
+            let train_loss = loss_sum / nb;
+            let loss_terms: serde_json::Map<_, _> =
+                terms.into_iter().map(|(k, v)| (k, json!(v / nb))).collect();
+            let (val, eval) = if evaluates {
+                let val = self
+                    .data
+                    .val
+                    .as_ref()
+                    .map(|v| self.evaluate(method, v))
+                    .transpose()?;
+                (val, Some(self.evaluate(method, &self.data.eval)?))
+            } else {
+                (None, None)
+            };
+            let rec = EpochRecord {
+                stage: stage.to_string(),
+                epoch,
+                lr: opt.lr(),
+                train_loss,
+                loss_terms: loss_terms.clone(),
+                train: (cm.total() > 0).then(|| cm.metrics()),
+                val: val.clone(),
+                eval: eval.clone(),
+                seconds,
+                samples_per_s: train.len() as f64 / seconds.max(1e-9),
+            };
+            self.log.write(&rec)?;
+            let scores = eval
+                .as_ref()
+                .map(|m| {
+                    format!(
+                        "  {} Se {:.3} Sp {:.3} Score {:.3}",
+                        self.data.eval.name, m.se, m.sp, m.score
+                    )
+                })
+                .unwrap_or_default();
+            bar.set_message(format!(
+                "epoch {epoch}/{}  loss {train_loss:.4}{scores}",
+                plan.epochs
+            ));
+            bar.suspend(|| {
+                tracing::info!(
+                    "{stage} epoch {epoch}/{}  loss {train_loss:.4}  lr {:.2e}{scores}  {:.1} samples/s",
+                    plan.epochs,
+                    opt.lr(),
+                    rec.samples_per_s
+                )
+            });
+            if let Some(e) = eval {
+                let sel = Selected { epoch, eval: e, val };
+                if best_eval.offer(sel.eval.score, &sel) {
+                    method.save(&ck("best"))?;
+                }
+                if let Some(v) = &sel.val {
+                    if best_val.offer(v.score, &sel) {
+                        method.save(&ck("best_val"))?;
+                    }
+                }
+                last = Some(sel);
+            } else if train_loss < best_loss {
+                best_loss = train_loss;
+                method.save(&ck("best_loss"))?;
+            }
+            terms_last = loss_terms;
+            if let Some(s) = sched.as_mut() {
+                opt.set_lr(s.step());
+            }
+        }
+        bar.finish_and_clear();
+        method.save(&ck("last"))?;
+        Ok(StageResult {
+            best_eval: best_eval.sel,
+            best_val: best_val.sel,
+            last,
+            terms_last,
+        })
+    }
+
+    fn evaluate(&self, method: &Method, split: &SplitData) -> Result<Metrics> {
+        evaluate(
+            method,
+            split,
+            &self.transform,
+            self.eval_batch_size,
+            self.data.confusion()?,
+        )
+    }
+}
+
+/// Metrics of a method's classifier on a split: eval mode, no augmentation, counted into `cm`
+/// (empty, with the cache's classes).
+pub fn evaluate(
+    method: &Method,
+    split: &SplitData,
+    transform: &InputTransform,
+    batch: usize,
+    mut cm: ConfusionMatrix,
+) -> Result<Metrics> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for b in split.ordered(batch, method.needs_features())? {
+        let b = b?;
+        let logits = method.split_logits(split, &b, transform, &mut rng)?;
+        cm.add(&argmax_predictions(&logits)?, b.targets())?;
+    }
+    Ok(cm.metrics())
+}
+
+/// A bar over the training batches of a stage, drawn on stderr only when it is a terminal.
+fn progress_bar(stage: &str, batches: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(batches);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} batches  eta {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(stage.to_string());
+    bar
+}

@@ -1,0 +1,112 @@
+//! Where a run executes: device, CPU threads, where the features are held. Given by flags, never
+//! by the experiment file, and recorded in the run's `summary.json`.
+//!
+//! None of it changes results, with one documented exception: a *streamed* training epoch
+//! shuffles the shard order and the rows within `data.stream_window` shards, where a resident one
+//! draws a global permutation. `data_residency = "auto"` picks resident whenever the run's
+//! features fit `memory_budget_mib`, so the same budget on the same cache gives the same run.
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+/// Where the splits' features are held during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataResidency {
+    /// Resident when the run's splits fit `memory_budget_mib`, else streamed (default).
+    #[default]
+    Auto,
+    /// Always copied onto the training device.
+    Resident,
+    /// Always streamed from the shards.
+    Stream,
+}
+
+impl std::str::FromStr for DataResidency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DataResidency::Auto),
+            "resident" => Ok(DataResidency::Resident),
+            "stream" => Ok(DataResidency::Stream),
+            _ => Err(format!(
+                "data residency `{s}`: expected auto, resident or stream"
+            )),
+        }
+    }
+}
+
+/// The execution settings of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Runtime {
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// CPU worker threads (None: all cores, or `RAYON_NUM_THREADS`).
+    pub threads: Option<usize>,
+    pub data_residency: DataResidency,
+    /// `auto` residency: the most MiB of f32 features (train + validation + evaluation rows)
+    /// kept resident.
+    pub memory_budget_mib: u64,
+    /// Streaming: shards read and verified ahead by a background thread.
+    pub stream_prefetch: usize,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            device: "cpu".into(),
+            threads: None,
+            data_residency: DataResidency::Auto,
+            memory_budget_mib: 4096,
+            stream_prefetch: 2,
+        }
+    }
+}
+
+impl Runtime {
+    /// The device this runtime names.
+    pub fn device(&self) -> Result<Device> {
+        parse_device(&self.device)
+    }
+
+    /// Sizes the CPU thread pools when `threads` is set: rayon's global pool (the conv kernels)
+    /// and candle's CPU ops (which read `RAYON_NUM_THREADS`). Call it before any CPU work; the
+    /// pool can be sized once per process, so a later different request is reported, not fatal.
+    pub fn apply_threads(&self) {
+        if let Some(n) = self.threads {
+            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+            if rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .is_err()
+                && rayon::current_num_threads() != n
+            {
+                tracing::warn!(
+                    "--threads {n}: the thread pool already runs {} threads in this process",
+                    rayon::current_num_threads()
+                );
+            }
+        }
+    }
+}
+
+/// Parses `cpu` / `cuda:N` (`cuda` alone is `cuda:0`).
+pub fn parse_device(s: &str) -> Result<Device> {
+    match s {
+        "cpu" => Ok(Device::Cpu),
+        s if s.starts_with("cuda") => {
+            let n = s
+                .strip_prefix("cuda")
+                .and_then(|r| r.strip_prefix(':'))
+                .unwrap_or("0");
+            let n: usize = n
+                .parse()
+                .with_context(|| format!("device `{s}`: expected cuda:N"))?;
+            Device::new_cuda(n).with_context(|| {
+                format!("device `{s}`: CUDA unavailable (build with `--features cuda` on a machine with an NVIDIA driver)")
+            })
+        }
+        _ => anyhow::bail!("device `{s}`: expected cpu or cuda:N"),
+    }
+}
