@@ -103,7 +103,7 @@ fn adam_matches_torch_with_coupled_weight_decay_and_missing_grads() -> Result<()
 }
 
 #[test]
-fn cosine_schedule_matches_torch_bit_for_bit() -> Result<()> {
+fn cosine_schedule_matches_torch_within_1e15() -> Result<()> {
     let g = golden("schedule")?;
     for (tag, base) in [("lr1e-3", 1e-3), ("lr1e-4", 1e-4)] {
         let expected = values(get(&g, &format!("schedule.{tag}")))?;

@@ -72,10 +72,15 @@ fn same_seed_gives_identical_metrics() {
         "{summary}"
     );
     assert!(summary["val_rows"].as_u64().unwrap() > 0);
+    // Measured train stats are outputs (summary, transform.json), never part of the experiment.
+    let std = summary["input_stats"]["std"].as_f64().unwrap();
+    assert!(std > 0.0 && std.is_finite(), "{summary}");
+    let transform = std::fs::read_to_string(a.path().join("transform.json")).unwrap();
+    assert!(transform.contains("\"std\""), "{transform}");
     let config = std::fs::read_to_string(a.path().join("config.toml")).unwrap();
     assert!(
-        config.contains("train_stats"),
-        "measured train stats are recorded: {config}"
+        config.contains("standardize = \"train-stats\"") && !config.contains("std ="),
+        "{config}"
     );
 }
 

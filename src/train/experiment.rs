@@ -598,11 +598,12 @@ impl Experiment {
     /// initialisation. `auscult report` matches runs to the paper's numbers with it.
     pub fn signature(&self) -> Signature {
         let method = self.method.map(MethodKind::name).unwrap_or("?").to_string();
-        let labels = match (&self.scl, &self.mscl) {
-            (Some(s), _) if self.method == Some(MethodKind::Scl) => Some(s.labels.clone()),
-            (_, Some(m)) if self.method == Some(MethodKind::Mscl) => Some(m.heads.clone()),
-            _ => None,
-        };
+        let mut full = self.clone();
+        full.fill_method_section();
+        let labels = full
+            .contrastive()
+            .and_then(|c| c.labels.or(c.heads))
+            .map(str::to_string);
         Signature {
             method,
             init: if self.pretrained.is_some() {
