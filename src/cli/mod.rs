@@ -29,6 +29,19 @@ pub enum Command {
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
     /// Stage 2: train a CNN6 on a cache with one of the paper's methods.
+    ///
+    /// The experiment is one TOML file (--config, e.g. configs/table1_scl_scratch.toml) that
+    /// names its method (`method = "scl"`) and that method's section ([scl], [hybrid], [mscl],
+    /// [linear_eval], ...); every absent field takes the paper's value. METHOD is a shorthand:
+    /// without --config it is the whole experiment (paper defaults); with --config it must agree
+    /// with the file. The run dir gets the complete effective experiment as config.toml, so
+    /// `auscult train --config runs/x/config.toml --data CACHE` repeats run x.
+    ///
+    /// Examples:
+    ///   auscult train ce --data cache/icbhi --epochs 50
+    ///   auscult train --config configs/table1_scl_scratch.toml --data cache/icbhi --runs 10
+    ///   auscult train scl --data cache/icbhi --labels sex+age_group --set linear_eval.epochs=20
+    #[command(verbatim_doc_comment)]
     Train(train::TrainArgs),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),

@@ -8,21 +8,11 @@ use auscult::train::experiment::{Experiment, MethodKind, DEFAULT_MSCL_HEADS};
 use auscult::train::runtime::{DataResidency, Runtime};
 use clap::Args;
 
-/// Trains a CNN6 on a cache with one of the paper's methods.
-///
-/// The experiment is one TOML file (`--config`, e.g. configs/table1_scl_scratch.toml) that names
-/// its method (`method = "scl"`) and that method's section (`[scl]`, `[hybrid]`, `[mscl]`,
-/// `[linear_eval]`, …); every absent field takes the paper's value. METHOD is a shorthand: with
-/// no config it is the experiment (paper defaults); with a config it must agree with the file's
-/// method. The run dir gets the complete effective experiment as `config.toml`, so
-/// `auscult train --config runs/x/config.toml --data CACHE` repeats run x.
-///
-/// Examples:
-///   auscult train ce --data cache/icbhi --epochs 50
-///   auscult train --config configs/table1_scl_scratch.toml --data cache/icbhi --runs 10
-///   auscult train scl --data cache/icbhi --labels sex+age_group --set linear_eval.epochs=20
+/// Help heading of the runtime flags.
+const RUNTIME: &str = "Runtime (where it runs; recorded in summary.json, not in the experiment)";
+
+/// `auscult train` flags (the long help is on the `Train` command in cli/mod.rs).
 #[derive(Args, Debug)]
-#[command(verbatim_doc_comment)]
 pub struct TrainArgs {
     /// The method (optional with --config, whose `method` it must match).
     #[arg(value_enum)]
@@ -47,10 +37,13 @@ pub struct TrainArgs {
     /// PANNs AudioSet checkpoint (Cnn6_mAP=0.343.pth, zip format, or .safetensors).
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
+    /// Training epochs (paper: 400 on ICBHI, 200 on SPRSound).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Adam learning rate (paper: 1e-3 from scratch, 1e-4 from AudioSet weights).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Training batch size (paper: 128).
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Hold out this fraction of training patients to select the epoch honestly.
@@ -86,10 +79,10 @@ pub struct TrainArgs {
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
     /// cpu or cuda:N (CUDA needs a `--features cuda` build).
-    #[arg(long, default_value = "cpu", help_heading = "Runtime (never changes results)")]
+    #[arg(long, default_value = "cpu", help_heading = RUNTIME)]
     pub device: String,
     /// CPU threads (default: all cores).
-    #[arg(long, help_heading = "Runtime (never changes results)")]
+    #[arg(long, help_heading = RUNTIME)]
     pub threads: Option<usize>,
     /// Where the features live while training: `auto` (resident on the device when train +
     /// validation + evaluation fit --memory-budget-mib, else streamed), `resident`, or `stream`
@@ -99,7 +92,7 @@ pub struct TrainArgs {
         long,
         value_name = "auto|resident|stream",
         default_value = "auto",
-        help_heading = "Runtime (never changes results)"
+        help_heading = RUNTIME
     )]
     pub data_residency: DataResidency,
     /// `auto` residency: the most MiB of f32 features kept resident.
@@ -107,11 +100,11 @@ pub struct TrainArgs {
         long,
         value_name = "MIB",
         default_value_t = 4096,
-        help_heading = "Runtime (never changes results)"
+        help_heading = RUNTIME
     )]
     pub memory_budget_mib: u64,
     /// Streaming: shards read and verified ahead by a background thread.
-    #[arg(long, default_value_t = 2, help_heading = "Runtime (never changes results)")]
+    #[arg(long, default_value_t = 2, help_heading = RUNTIME)]
     pub stream_prefetch: usize,
 }
 
