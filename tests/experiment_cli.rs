@@ -59,6 +59,9 @@ fn a_runs_config_toml_reruns_to_identical_metrics() {
     let c = cache.path().to_str().unwrap();
     let out = train(&["--config", exp.to_str().unwrap(), "--data", c, "--out", a.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A log that is not a terminal (here: a pipe) carries no colour codes.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("scl epoch 1/1") && !log.contains('\x1b'), "{log:?}");
     let written = a.join("config.toml");
     let config = text(&written);
     // The complete effective experiment: method, its section with defaults filled in.
