@@ -11,8 +11,8 @@ use auscult::train::config::{
 };
 use auscult::train::methods::MethodKind;
 use auscult::train::run::{train, train_named};
+use auscult_cache::table::{read_table, string_column};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use auscult_pipeline::metadata::{read_table, string_column};
 use common::synth_icbhi_db;
 use serde_json::Value;
 
