@@ -5,10 +5,28 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use auscult_cache::CacheReader;
+use auscult_cache::table::{f64_column, read_table, string_column};
+use auscult_cache::{CacheReader, Manifest};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use auscult_pipeline::metadata::{f64_column, read_table, string_column};
+use common::shared::resolve_shared;
 use common::{auscult, mini_database, shared_data, synth_icbhi_db};
+
+#[test]
+fn missing_real_data_skips_unless_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let present = dir.path().join("icbhi");
+    std::fs::create_dir(&present).unwrap();
+    for require in [false, true] {
+        assert_eq!(resolve_shared(&present, require), Ok(Some(present.clone())));
+    }
+    let absent = dir.path().join("no-such-data");
+    assert_eq!(resolve_shared(&absent, false), Ok(None));
+    let err = resolve_shared(&absent, true).unwrap_err();
+    assert!(
+        err.contains(&absent.display().to_string()) && err.contains("AUSCULT_REQUIRE_DATA=1"),
+        "{err}"
+    );
+}
 
 fn count(values: &[Option<String>], want: &str) -> usize {
     values.iter().filter(|v| v.as_deref() == Some(want)).count()
@@ -47,6 +65,14 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
         (count(&split, "train"), count(&split, "test")),
         (4142, 2756)
     );
+    // A metadata-only manifest has no shard rows but counts the table's rows per split.
+    let m = &report.manifest;
+    assert_eq!((m.rows, m.shards.len()), (0, 0));
+    assert_eq!(
+        (m.split_rows("train"), m.split_rows("test")),
+        (Some(4142), Some(2756))
+    );
+    assert_eq!(m.default_eval_split.as_deref(), Some("test"));
     let train_labels: Vec<Option<String>> = labels
         .iter()
         .zip(&split)
@@ -212,6 +238,85 @@ fn output_bytes_do_not_depend_on_jobs() {
             std::fs::read(b.path().join("shards").join(&name)).unwrap()
         );
     }
+}
+
+/// Split name → rows of a cache's metadata table.
+fn table_split_counts(cache: &Path) -> Vec<(String, u64)> {
+    let df = read_table(&cache.join("metadata.parquet")).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for s in string_column(&df, "split").unwrap() {
+        *counts.entry(s.unwrap()).or_insert(0u64) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+#[test]
+fn the_manifest_lists_classes_splits_and_the_default_evaluation_split() {
+    let db = synth_icbhi_db(8, 5);
+    for metadata_only in [false, true] {
+        let cache = tempfile::tempdir().unwrap();
+        let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
+        o.metadata_only = metadata_only;
+        o.shard_size = 16;
+        build(&o).unwrap();
+        let m = Manifest::load(cache.path()).unwrap();
+        let classes: Vec<(i64, &str, bool)> = m
+            .classes
+            .iter()
+            .map(|c| (c.id, c.name.as_str(), c.normal))
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                (0, "normal", true),
+                (1, "crackle", false),
+                (2, "wheeze", false),
+                (3, "both", false)
+            ]
+        );
+        assert_eq!(m.normal_ids(), [0]);
+        let splits: Vec<(String, u64)> =
+            m.splits.iter().map(|s| (s.name.clone(), s.rows)).collect();
+        assert_eq!(
+            splits,
+            table_split_counts(cache.path()),
+            "metadata_only {metadata_only}"
+        );
+        let names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["test", "train"]);
+        assert_eq!(m.default_eval_split.as_deref(), Some("test"));
+        if metadata_only {
+            assert_eq!(m.rows, 0);
+        } else {
+            assert_eq!(splits.iter().map(|(_, n)| n).sum::<u64>(), m.rows);
+        }
+    }
+}
+
+#[test]
+fn inspect_prints_the_manifest_classes_and_splits() {
+    let db = synth_icbhi_db(6, 2);
+    let cache = tempfile::tempdir().unwrap();
+    build(&BuildOptions::new(Dataset::Icbhi, db.path(), cache.path())).unwrap();
+    let i = auscult_pipeline::inspect::inspect(cache.path()).unwrap();
+    assert_eq!(i.labels, ["normal", "crackle", "wheeze", "both"]);
+    assert_eq!(i.classes.len(), 4);
+    let text = i.to_string();
+    assert!(text.contains("classes (4):"), "{text}");
+    assert!(
+        text.contains(" 0  normal") && text.contains(" 3  both"),
+        "{text}"
+    );
+    for s in &i.splits {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&s.name)
+                    && l.contains(&format!("{} rows", s.rows))),
+            "{}: {text}",
+            s.name
+        );
+    }
+    assert!(text.contains("(default evaluation split)"), "{text}");
 }
 
 fn p(path: &Path) -> &str {

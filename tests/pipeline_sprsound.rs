@@ -5,10 +5,10 @@ mod common;
 
 use std::path::Path;
 
-use auscult_cache::CacheReader;
+use auscult_cache::table::{f64_column, read_table, string_column};
+use auscult_cache::{CacheReader, Manifest};
 use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
-use auscult_pipeline::metadata::{f64_column, read_table, string_column};
-use auscult_pipeline::synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
+use auscult_synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
 use common::{auscult, shared_data};
 
 fn synth_db(seed: u64) -> tempfile::TempDir {
@@ -83,6 +83,87 @@ fn synth_build_inspect_round_trip() {
     assert!(
         out.status.success() && text.contains("inter_test") && text.contains("age_group"),
         "{text}"
+    );
+}
+
+/// Split name → rows of a cache's metadata table.
+fn table_split_counts(cache: &Path) -> Vec<(String, u64)> {
+    let df = read_table(&cache.join("metadata.parquet")).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for s in string_column(&df, "split").unwrap() {
+        *counts.entry(s.unwrap()).or_insert(0u64) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+#[test]
+fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
+    let db = synth_db(4);
+    let cache = tempfile::tempdir().unwrap();
+    build(&BuildOptions::new(
+        Dataset::Sprsound,
+        db.path(),
+        cache.path(),
+    ))
+    .unwrap();
+    let m = Manifest::load(cache.path()).unwrap();
+    let classes: Vec<(i64, &str, bool)> = m
+        .classes
+        .iter()
+        .map(|c| (c.id, c.name.as_str(), c.normal))
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            (0, "Normal", true),
+            (1, "Rhonchi", false),
+            (2, "Wheeze", false),
+            (3, "Stridor", false),
+            (4, "Coarse Crackle", false),
+            (5, "Fine Crackle", false),
+            (6, "Wheeze+Crackle", false),
+        ]
+    );
+    // The table's label names are the manifest's class names of its label ids.
+    let df = read_table(&cache.path().join("metadata.parquet")).unwrap();
+    let names = m.class_names();
+    for (l, n) in f64_column(&df, "label")
+        .unwrap()
+        .iter()
+        .zip(string_column(&df, "label_name").unwrap())
+    {
+        assert_eq!(names[l.unwrap() as usize], n.unwrap());
+    }
+    let splits: Vec<(String, u64)> = m.splits.iter().map(|s| (s.name.clone(), s.rows)).collect();
+    assert_eq!(splits, table_split_counts(cache.path()));
+    let split_names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(split_names, ["inter_test", "intra_test", "train"]);
+    assert_eq!(m.default_eval_split.as_deref(), Some("inter_test"));
+    assert_eq!(splits.iter().map(|(_, n)| n).sum::<u64>(), m.rows);
+
+    // Without an inter_test split there is no default evaluation split.
+    let inter = db.path().join("BioCAS2022/test2022_json/inter_test_json");
+    assert!(inter.is_dir());
+    for json in json_files(&inter) {
+        let stem = json.file_stem().unwrap().to_string_lossy().into_owned();
+        let wav = db
+            .path()
+            .join(format!("BioCAS2022/test2022_wav/{stem}.wav"));
+        std::fs::remove_file(wav).unwrap();
+    }
+    std::fs::remove_dir_all(&inter).unwrap();
+    let mut o = BuildOptions::new(Dataset::Sprsound, db.path(), cache.path());
+    o.metadata_only = true;
+    build(&o).unwrap();
+    let m = Manifest::load(cache.path()).unwrap();
+    assert_eq!(m.default_eval_split, None);
+    assert_eq!(m.split_rows("inter_test"), None);
+    assert_eq!(
+        m.splits
+            .iter()
+            .map(|s| (s.name.clone(), s.rows))
+            .collect::<Vec<_>>(),
+        table_split_counts(cache.path())
     );
 }
 

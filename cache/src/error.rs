@@ -70,6 +70,28 @@ pub enum CacheError {
         /// What was expected and what was found.
         msg: String,
     },
+    /// A shard row's `label` is not the id of one of the manifest's classes.
+    #[error("{}: row {row} (cycle_id {cycle_id}): label {label} is not a class of this cache ({classes})", path.display())]
+    Label {
+        /// The shard file.
+        path: PathBuf,
+        /// Row within the shard (0-based).
+        row: usize,
+        /// Global row index (`cycle_id`) of that row.
+        cycle_id: i64,
+        /// The offending label value.
+        label: i64,
+        /// The cache's classes, e.g. `ids 0..3: normal, crackle, wheeze, both`.
+        classes: String,
+    },
+    /// The metadata table (Parquet) could not be written or read.
+    #[error("{}: metadata table: {msg}", path.display())]
+    Table {
+        /// The table file.
+        path: PathBuf,
+        /// What Polars reported.
+        msg: String,
+    },
     /// Any other violation of the cache format (unsupported version,
     /// inconsistent row counts, bad values, bad arguments).
     #[error("{}: format error: {msg}", path.display())]

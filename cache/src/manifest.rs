@@ -29,6 +29,16 @@ pub struct Manifest {
     pub feature_shape: [usize; 2],
     /// Total number of rows over all shards.
     pub rows: u64,
+    /// The label classes, in id order: `classes[i].id == i`, so a shard's
+    /// `label` values lie in `0..classes.len()`.
+    pub classes: Vec<ClassInfo>,
+    /// The cache's splits, sorted by name, each with its number of rows
+    /// (rows of the metadata table: a `--metadata-only` cache has splits but
+    /// no shards).
+    pub splits: Vec<SplitInfo>,
+    /// The split evaluated when a run names none (one of `splits`), or
+    /// `None` when the cache has no such split.
+    pub default_eval_split: Option<String>,
     /// The shards, in row order.
     pub shards: Vec<ShardInfo>,
     /// Free-form counts provided by the pipeline (e.g. per split × label).
@@ -40,6 +50,30 @@ pub struct Manifest {
     /// Extension point for the pipeline; `null` when unused.
     #[serde(default)]
     pub extra: Value,
+}
+
+/// One label class of a cache.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClassInfo {
+    /// The value of `label` for rows of this class; equal to the class's
+    /// position in [`Manifest::classes`].
+    pub id: i64,
+    /// Human name, e.g. `"crackle"`; unique within a cache.
+    pub name: String,
+    /// Whether the class is a "normal" (healthy) sound, as opposed to an
+    /// adventitious one (the score's sensitivity counts the others).
+    pub normal: bool,
+}
+
+/// One split of a cache (e.g. `train`, `test`) and its size.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SplitInfo {
+    /// Split name as in the metadata table's `split` column; unique, non-empty.
+    pub name: String,
+    /// Number of rows of the split.
+    pub rows: u64,
 }
 
 /// One shard file as listed in the manifest.
@@ -108,9 +142,23 @@ pub fn params_hash(params: &Value) -> String {
 
 impl Manifest {
     /// Reads and validates `dir/manifest.json` (see [`Manifest::validate`]).
+    ///
+    /// The format version is checked first, on the raw JSON, so a cache of
+    /// another version is reported as such (with what to do) rather than as
+    /// missing or unknown fields.
     pub fn load(dir: &Path) -> Result<Manifest, CacheError> {
         let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|e| CacheError::io(&path, e))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|source| CacheError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        if let Some(version) = value.get("format_version").and_then(Value::as_u64) {
+            if let Some(msg) = version_problem(version) {
+                return Err(CacheError::format(&path, msg));
+            }
+        }
+        // Parsed again from the bytes (not the `Value`) so errors keep their line and column.
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|source| CacheError::Json {
                 path: path.clone(),
@@ -146,15 +194,17 @@ impl Manifest {
 
     /// Checks internal consistency: supported version, `params_hash`
     /// matching `params`, non-empty feature shape, shards contiguous from row
-    /// 0 and summing to `rows`, safe relative file names and hex digests.
-    /// `path` is the manifest file, named in errors.
+    /// 0 and summing to `rows`, safe relative file names and hex digests;
+    /// classes non-empty with ids `0..n-1` in order, unique non-empty names,
+    /// at least one normal and one abnormal class; split names non-empty,
+    /// unique and sorted, `default_eval_split` one of them, and (when the
+    /// cache has shards) split rows summing to `rows`.
+    /// `path` is the manifest file, named in errors, whose message names the
+    /// JSON path at fault (e.g. `classes[2].id`).
     pub fn validate(&self, path: &Path) -> Result<(), CacheError> {
         let fail = |msg: String| Err(CacheError::format(path, msg));
-        if self.format_version != FORMAT_VERSION {
-            return fail(format!(
-                "format_version is {}, this build reads version {FORMAT_VERSION}",
-                self.format_version
-            ));
+        if let Some(msg) = version_problem(u64::from(self.format_version)) {
+            return fail(msg);
         }
         let expected_hash = params_hash(&self.params);
         if self.params_hash != expected_hash {
@@ -208,7 +258,146 @@ impl Manifest {
                 ));
             }
         }
+        self.validate_classes().or_else(fail)?;
+        self.validate_splits().or_else(fail)
+    }
+
+    /// The class-list rules of [`Manifest::validate`]; the message names the
+    /// JSON path at fault.
+    fn validate_classes(&self) -> Result<(), String> {
+        if self.classes.is_empty() {
+            return Err("classes is empty: a cache must list its label classes".into());
+        }
+        for (i, class) in self.classes.iter().enumerate() {
+            if class.id != i as i64 {
+                return Err(format!(
+                    "classes[{i}].id is {}, expected {i} (ids run 0..n-1 in list order)",
+                    class.id
+                ));
+            }
+            if class.name.trim().is_empty() {
+                return Err(format!("classes[{i}].name is empty"));
+            }
+            if let Some(j) = self.classes[..i].iter().position(|c| c.name == class.name) {
+                return Err(format!(
+                    "classes[{i}].name {:?} repeats classes[{j}].name",
+                    class.name
+                ));
+            }
+        }
+        if !self.classes.iter().any(|c| c.normal) {
+            return Err(
+                "classes: no class has normal = true (one must be the normal class)".into(),
+            );
+        }
+        if self.classes.iter().all(|c| c.normal) {
+            return Err(
+                "classes: every class has normal = true (at least one must be abnormal)".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The split rules of [`Manifest::validate`]; the message names the JSON
+    /// path at fault.
+    fn validate_splits(&self) -> Result<(), String> {
+        for (i, split) in self.splits.iter().enumerate() {
+            if split.name.is_empty() {
+                return Err(format!("splits[{i}].name is empty"));
+            }
+            if let Some(j) = self.splits[..i].iter().position(|s| s.name == split.name) {
+                return Err(format!(
+                    "splits[{i}].name {:?} repeats splits[{j}].name",
+                    split.name
+                ));
+            }
+            if i > 0 && self.splits[i - 1].name > split.name {
+                return Err(format!(
+                    "splits[{i}].name {:?} comes before splits[{}].name {:?} (splits are sorted by name)",
+                    split.name,
+                    i - 1,
+                    self.splits[i - 1].name
+                ));
+            }
+        }
+        if let Some(name) = &self.default_eval_split {
+            if self.split_rows(name).is_none() {
+                let names: Vec<&str> = self.splits.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "default_eval_split {name:?} is not one of the splits [{}]",
+                    names.join(", ")
+                ));
+            }
+        }
+        if !self.shards.is_empty() {
+            let total = self
+                .splits
+                .iter()
+                .try_fold(0u64, |sum, s| sum.checked_add(s.rows));
+            if total != Some(self.rows) {
+                let total = total.map_or_else(|| "more than 2^64".to_string(), |t| t.to_string());
+                return Err(format!(
+                    "splits[].rows sum to {total} but rows is {}",
+                    self.rows
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of label classes.
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Ids of the classes marked `normal`, ascending.
+    pub fn normal_ids(&self) -> Vec<usize> {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.normal)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Class names in id order.
+    pub fn class_names(&self) -> Vec<&str> {
+        self.classes.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// Rows of split `name`, or `None` when the cache has no such split.
+    pub fn split_rows(&self, name: &str) -> Option<u64> {
+        self.splits.iter().find(|s| s.name == name).map(|s| s.rows)
+    }
+
+    /// `"ids 0..3: normal, crackle, wheeze, both"`: the class list in one
+    /// line, for messages.
+    pub fn describe_classes(&self) -> String {
+        format!(
+            "ids 0..{}: {}",
+            self.classes.len().saturating_sub(1),
+            self.class_names().join(", ")
+        )
+    }
+}
+
+/// Why a manifest of format `version` cannot be read by this build, or
+/// `None` when it can.
+fn version_problem(version: u64) -> Option<String> {
+    let supported = u64::from(FORMAT_VERSION);
+    if version < supported {
+        Some(format!(
+            "this cache was written by an older auscult (format version {version}); rebuild it \
+             with this version's `auscult pipeline build` (this build reads version {supported})"
+        ))
+    } else if version > supported {
+        Some(format!(
+            "this cache was written by a newer auscult (format version {version}); this build \
+             reads version {supported}: read it with that newer auscult, or rebuild it with this \
+             version's `auscult pipeline build`"
+        ))
+    } else {
+        None
     }
 }
 

@@ -59,8 +59,11 @@ impl CacheReader {
     }
 
     /// Reads shard `i` (0-based, manifest order) and verifies its size,
-    /// blake3 checksum, format tag, tensor names, dtypes and shapes, row count
-    /// and that `cycle_id` runs `first_row, first_row + 1, ...`.
+    /// blake3 checksum, format tag, tensor names, dtypes and shapes, row count,
+    /// that `cycle_id` runs `first_row, first_row + 1, ...` and that every
+    /// `label` is a class id of the manifest (`0..n_classes`). Every other
+    /// way of reading shards ([`CacheReader::shards`], [`CacheReader::prefetch`],
+    /// [`CacheReader::prefetch_order`], [`CacheReader::verify`]) goes through here.
     pub fn read_shard(&self, i: usize) -> Result<Shard, CacheError> {
         let info = self.manifest.shards.get(i).ok_or_else(|| {
             CacheError::format(
@@ -88,7 +91,9 @@ impl CacheReader {
                 actual,
             });
         }
-        decode_shard(&path, &bytes, i, info, self.manifest.feature_shape)
+        let shard = decode_shard(&path, &bytes, i, info, self.manifest.feature_shape)?;
+        check_labels(&path, &shard, &self.manifest)?;
+        Ok(shard)
     }
 
     /// Reads and verifies the shards one after the other, holding one in
@@ -192,6 +197,26 @@ fn decode_shard(
         cycle_id,
         feature_shape,
     })
+}
+
+/// Checks that every label of `shard` (read from `path`) is a class id of
+/// `manifest`; the error names the file, the row and its `cycle_id`.
+fn check_labels(path: &Path, shard: &Shard, manifest: &Manifest) -> Result<(), CacheError> {
+    let n_classes = manifest.n_classes() as i64;
+    match shard
+        .label
+        .iter()
+        .position(|&label| !(0..n_classes).contains(&label))
+    {
+        None => Ok(()),
+        Some(row) => Err(CacheError::Label {
+            path: path.to_path_buf(),
+            row,
+            cycle_id: shard.cycle_id[row],
+            label: shard.label[row],
+            classes: manifest.describe_classes(),
+        }),
+    }
 }
 
 /// Checks that tensor `name` has `dtype` and `shape`.

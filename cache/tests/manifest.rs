@@ -3,7 +3,7 @@
 mod common;
 
 use auscult_cache::{canonical_json, params_hash, CacheError, Manifest, MANIFEST_FILE};
-use common::build_cache;
+use common::{build_cache, test_classes};
 use serde_json::{json, Map, Value};
 
 #[test]
@@ -24,7 +24,17 @@ fn manifest_json_roundtrips() {
     );
     // It is JSON a generic parser reads, with the documented field names.
     let value: Value = serde_json::from_slice(&first).unwrap();
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], 2);
+    assert_eq!(
+        value["classes"][0],
+        json!({"id": 0, "name": "normal", "normal": true})
+    );
+    assert_eq!(value["classes"][3]["name"], "both");
+    assert_eq!(
+        value["splits"],
+        json!([{"name": "test", "rows": 2}, {"name": "train", "rows": 3}])
+    );
+    assert_eq!(value["default_eval_split"], "test");
     assert_eq!(value["feature_shape"], json!([3, 5]));
     assert_eq!(value["shards"][0]["file"], "shards/00000.safetensors");
     assert_eq!(value["skipped"][0]["reason"], "unreadable");
@@ -77,8 +87,8 @@ fn load_error(edit: impl FnOnce(&mut Value)) -> (CacheError, std::path::PathBuf)
 fn inconsistent_manifests_are_rejected_naming_the_file() {
     let cases: Vec<(&str, Box<ManifestEdit>)> = vec![
         (
-            "format_version",
-            Box::new(|v| v["format_version"] = json!(2)),
+            "newer auscult (format version 3)",
+            Box::new(|v| v["format_version"] = json!(3)),
         ),
         (
             "params_hash",
@@ -148,5 +158,161 @@ fn save_refuses_an_inconsistent_manifest() {
     assert_eq!(
         std::fs::read(dir.path().join(MANIFEST_FILE)).unwrap(),
         before
+    );
+}
+
+#[test]
+fn a_version_1_manifest_says_to_rebuild() {
+    // What an older auscult wrote: version 1, no classes/splits/default_eval_split.
+    let (err, path) = load_error(|v| {
+        let o = v.as_object_mut().unwrap();
+        o.insert("format_version".into(), json!(1));
+        o.remove("classes");
+        o.remove("splits");
+        o.remove("default_eval_split");
+    });
+    match &err {
+        CacheError::Format { path: at, .. } => assert_eq!(at, &path),
+        other => panic!("expected a format error, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: format error: this cache was written by an older auscult (format version 1); \
+             rebuild it with this version's `auscult pipeline build` (this build reads version 2)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_newer_version_is_named_as_such() {
+    // Even with fields this build does not know, the version is what is reported.
+    let (err, path) = load_error(|v| {
+        v["format_version"] = json!(7);
+        v["something_new"] = json!({"x": 1});
+    });
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&path.display().to_string())
+            && msg.contains("written by a newer auscult (format version 7)")
+            && msg.contains("this build reads version 2"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn invalid_classes_and_splits_are_rejected_naming_the_json_path() {
+    let cases: Vec<(&str, Box<ManifestEdit>)> = vec![
+        ("classes is empty", Box::new(|v| v["classes"] = json!([]))),
+        (
+            "classes[2].id is 5, expected 2",
+            Box::new(|v| v["classes"][2]["id"] = json!(5)),
+        ),
+        (
+            "classes[0].id is -1",
+            Box::new(|v| v["classes"][0]["id"] = json!(-1)),
+        ),
+        (
+            "classes[1].name is empty",
+            Box::new(|v| v["classes"][1]["name"] = json!("")),
+        ),
+        (
+            "classes[3].name \"crackle\" repeats classes[1].name",
+            Box::new(|v| v["classes"][3]["name"] = json!("crackle")),
+        ),
+        (
+            "no class has normal = true",
+            Box::new(|v| v["classes"][0]["normal"] = json!(false)),
+        ),
+        (
+            "every class has normal = true",
+            Box::new(|v| {
+                for c in v["classes"].as_array_mut().unwrap() {
+                    c["normal"] = json!(true);
+                }
+            }),
+        ),
+        (
+            "splits[1].name is empty",
+            Box::new(|v| v["splits"][1]["name"] = json!("")),
+        ),
+        (
+            "splits[1].name \"test\" repeats splits[0].name",
+            Box::new(|v| v["splits"][1]["name"] = json!("test")),
+        ),
+        (
+            "sorted by name",
+            Box::new(|v| v["splits"][0]["name"] = json!("zzz")),
+        ),
+        (
+            "default_eval_split \"val\" is not one of the splits [test, train]",
+            Box::new(|v| v["default_eval_split"] = json!("val")),
+        ),
+        (
+            "splits[].rows sum to 6 but rows is 5",
+            Box::new(|v| v["splits"][0]["rows"] = json!(3)),
+        ),
+    ];
+    for (needle, edit) in cases {
+        let (err, path) = load_error(edit);
+        match &err {
+            CacheError::Format { path: at, msg } => {
+                assert_eq!(at, &path);
+                assert!(msg.contains(needle), "{needle}: {msg}");
+            }
+            other => panic!("{needle}: expected a format error, got {other:?}"),
+        }
+    }
+    // A missing class list is a JSON error naming the field.
+    let (err, _) = load_error(|v| {
+        v.as_object_mut().unwrap().remove("classes");
+    });
+    assert!(
+        matches!(&err, CacheError::Json { .. }) && err.to_string().contains("classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_metadata_only_cache_counts_table_rows_in_its_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = build_cache(dir.path(), 0, 4);
+    assert!(manifest.shards.is_empty());
+    manifest.splits[0].rows = 40;
+    manifest.splits[1].rows = 60;
+    manifest.default_eval_split = None;
+    manifest.save(dir.path()).unwrap();
+    let loaded = Manifest::load(dir.path()).unwrap();
+    assert_eq!(loaded.split_rows("train"), Some(60));
+    assert_eq!(loaded.default_eval_split, None);
+}
+
+#[test]
+fn class_and_split_helpers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = build_cache(dir.path(), 5, 2);
+    assert_eq!(manifest.classes, test_classes());
+    assert_eq!(manifest.n_classes(), 4);
+    assert_eq!(manifest.normal_ids(), [0]);
+    assert_eq!(
+        manifest.class_names(),
+        ["normal", "crackle", "wheeze", "both"]
+    );
+    assert_eq!(manifest.split_rows("test"), Some(2));
+    assert_eq!(manifest.split_rows("train"), Some(3));
+    assert_eq!(manifest.split_rows("val"), None);
+    assert_eq!(
+        manifest.describe_classes(),
+        "ids 0..3: normal, crackle, wheeze, both"
+    );
+    manifest.classes[3].normal = true;
+    assert_eq!(manifest.normal_ids(), [0, 3]);
+    manifest.save(dir.path()).unwrap();
+    manifest.classes.truncate(1);
+    let err = manifest.save(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains("at least one must be abnormal"),
+        "{err}"
     );
 }

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use auscult_cache::{Manifest, ShardWriter, SkippedInput};
+use auscult_cache::table::write_table;
+use auscult_cache::{ClassInfo, Manifest, ShardWriter, SkippedInput, SplitInfo, METADATA_FILE};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,7 @@ use crate::audio::{self, AudioInfo};
 use crate::error::{InputIssue, PipelineError};
 use crate::features::{CycleFeaturizer, FeatureParams};
 use crate::icbhi::{scan_icbhi, IcbhiOptions};
-use crate::metadata::{build_table, write_table, RowAudio, METADATA_FILE};
+use crate::metadata::{build_table, RowAudio};
 use crate::record::CycleRecord;
 use crate::sprsound::{scan_sprsound, SprsoundOptions};
 
@@ -41,6 +42,40 @@ impl Dataset {
             Dataset::Sprsound => "sprsound",
         }
     }
+
+    /// The label classes the dataset's reader assigns, in id order, as the manifest lists them
+    /// (from the same constants the reader labels rows with).
+    pub fn classes(self) -> Vec<ClassInfo> {
+        match self {
+            Dataset::Icbhi => crate::icbhi::icbhi_classes(),
+            Dataset::Sprsound => crate::sprsound::sprsound_classes(),
+        }
+    }
+
+    /// The split evaluated when a run names none: ICBHI's official `test`; SPRSound's
+    /// `inter_test` (patients not in train, the paper's choice). The manifest records it only
+    /// when the build has that split.
+    pub fn default_eval_split(self) -> &'static str {
+        match self {
+            Dataset::Icbhi => "test",
+            Dataset::Sprsound => "inter_test",
+        }
+    }
+}
+
+/// Rows per split of the metadata table, sorted by split name. Counted from the table's rows
+/// (not the shards), so a `--metadata-only` cache lists its splits too.
+fn split_infos(rows: &[(CycleRecord, RowAudio)]) -> Vec<SplitInfo> {
+    let mut by: BTreeMap<&str, u64> = BTreeMap::new();
+    for (r, _) in rows {
+        *by.entry(r.split.as_str()).or_default() += 1;
+    }
+    by.into_iter()
+        .map(|(name, rows)| SplitInfo {
+            name: name.to_string(),
+            rows,
+        })
+        .collect()
 }
 
 /// What to do with a bad input.
@@ -361,6 +396,12 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     });
     let counts = counts_json(&rows, recordings, extra_counts);
     let shard_rows: u64 = shards.iter().map(|s| s.rows).sum();
+    let splits = split_infos(&rows);
+    let eval = opts.dataset.default_eval_split();
+    let default_eval_split = splits
+        .iter()
+        .any(|s| s.name == eval)
+        .then(|| eval.to_string());
     let manifest = Manifest {
         format_version: auscult_cache::FORMAT_VERSION,
         tool: format!("auscult {}", env!("CARGO_PKG_VERSION")),
@@ -369,6 +410,9 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
         params,
         feature_shape,
         rows: shard_rows,
+        classes: opts.dataset.classes(),
+        splits,
+        default_eval_split,
         shards,
         counts,
         skipped: issues.iter().map(|i| relative(i, &opts.input)).collect(),

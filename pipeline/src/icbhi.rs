@@ -15,11 +15,39 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use auscult_cache::ClassInfo;
+
 use crate::error::{InputIssue, PipelineError};
 use crate::record::{CycleRecord, IcbhiMeta, Origin, RecordMeta};
 
 /// ICBHI class names by label index.
 pub const ICBHI_CLASSES: [&str; 4] = ["normal", "crackle", "wheeze", "both"];
+
+/// Label of a cycle from its annotation flags: 0 normal, 1 crackle, 2 wheeze, 3 both (indices
+/// into [`ICBHI_CLASSES`]).
+pub fn cycle_label(crackles: bool, wheezes: bool) -> i64 {
+    match (crackles, wheezes) {
+        (false, false) => 0,
+        (true, false) => 1,
+        (false, true) => 2,
+        (true, true) => 3,
+    }
+}
+
+/// The class list an ICBHI cache's manifest declares: [`ICBHI_CLASSES`] in label order, with
+/// the class of cycles without crackles or wheezes (`normal`) the only normal one.
+pub fn icbhi_classes() -> Vec<ClassInfo> {
+    let normal = cycle_label(false, false);
+    ICBHI_CLASSES
+        .iter()
+        .zip(0i64..)
+        .map(|(name, id)| ClassInfo {
+            id,
+            name: name.to_string(),
+            normal: id == normal,
+        })
+        .collect()
+}
 
 /// Where the parts of an ICBHI database are, after discovery and overrides.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,13 +144,9 @@ pub struct CycleLine {
 }
 
 impl CycleLine {
+    /// The cycle's class id ([`cycle_label`]).
     pub fn label(&self) -> i64 {
-        match (self.crackles, self.wheezes) {
-            (false, false) => 0,
-            (true, false) => 1,
-            (false, true) => 2,
-            (true, true) => 3,
-        }
+        cycle_label(self.crackles, self.wheezes)
     }
 }
 
@@ -544,6 +568,25 @@ pub fn scan_icbhi(opts: &IcbhiOptions) -> Result<IcbhiScan, PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_classes_follow_the_cycle_labels() {
+        let classes = icbhi_classes();
+        let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ICBHI_CLASSES);
+        assert!(classes.iter().zip(0..).all(|(c, i)| c.id == i));
+        assert_eq!(
+            classes
+                .iter()
+                .filter(|c| c.normal)
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            [cycle_label(false, false)]
+        );
+        assert_eq!(ICBHI_CLASSES[cycle_label(true, false) as usize], "crackle");
+        assert_eq!(ICBHI_CLASSES[cycle_label(false, true) as usize], "wheeze");
+        assert_eq!(ICBHI_CLASSES[cycle_label(true, true) as usize], "both");
+    }
 
     #[test]
     fn names_parse_and_match_split_by_four_fields() {

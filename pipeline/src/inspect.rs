@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use auscult_cache::Manifest;
+use auscult_cache::table::{f64_column, read_table, string_column};
+use auscult_cache::{ClassInfo, Manifest, SplitInfo, METADATA_FILE};
 use serde::Serialize;
 
 use crate::error::PipelineError;
-use crate::metadata::{f64_column, read_table, string_column, METADATA_FILE};
 
 /// Summary statistics of a numeric column.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -53,7 +53,13 @@ pub struct Inspection {
     pub feature_shape: [usize; 2],
     pub params_hash: String,
     pub skipped: usize,
-    /// Label names in label-index order.
+    /// The manifest's classes (id, name, normal), in id order.
+    pub classes: Vec<ClassInfo>,
+    /// The manifest's splits with their row counts, sorted by name.
+    pub splits: Vec<SplitInfo>,
+    /// The split a run evaluates when it names none.
+    pub default_eval_split: Option<String>,
+    /// Label names in label-index order (the manifest's class names).
     pub labels: Vec<String>,
     /// split → label name → rows.
     pub by_split_label: BTreeMap<String, BTreeMap<String, u64>>,
@@ -87,14 +93,9 @@ pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
     };
     let split = string_column(&df, "split").ok_or_else(|| missing("split"))?;
     let label_name = string_column(&df, "label_name").ok_or_else(|| missing("label_name"))?;
-    let label = f64_column(&df, "label").ok_or_else(|| missing("label"))?;
-    let mut names: BTreeMap<i64, String> = BTreeMap::new();
     let mut by_split_label: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for ((s, n), l) in split.iter().zip(&label_name).zip(&label) {
+    for (s, n) in split.iter().zip(&label_name) {
         let (s, n) = (s.clone().unwrap_or_default(), n.clone().unwrap_or_default());
-        if let Some(l) = l {
-            names.entry(*l as i64).or_insert_with(|| n.clone());
-        }
         *by_split_label.entry(s).or_default().entry(n).or_default() += 1;
     }
     let mut categories = BTreeMap::new();
@@ -132,7 +133,14 @@ pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
         feature_shape: manifest.feature_shape,
         params_hash: manifest.params_hash.clone(),
         skipped: manifest.skipped.len(),
-        labels: names.into_values().collect(),
+        labels: manifest
+            .class_names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        classes: manifest.classes.clone(),
+        splits: manifest.splits.clone(),
+        default_eval_split: manifest.default_eval_split.clone(),
         by_split_label,
         categories,
         longer_than_target: durations.iter().filter(|d| **d > target_s).count(),
@@ -160,6 +168,25 @@ impl std::fmt::Display for Inspection {
                 "skipped inputs: {} (listed in manifest.json)",
                 self.skipped
             )?;
+        }
+        writeln!(f, "\nclasses ({}):", self.classes.len())?;
+        for c in &self.classes {
+            writeln!(
+                f,
+                "  {:>2}  {:<16} {}",
+                c.id,
+                c.name,
+                if c.normal { "normal" } else { "abnormal" }
+            )?;
+        }
+        writeln!(f, "splits:")?;
+        for s in &self.splits {
+            let default = if self.default_eval_split.as_deref() == Some(s.name.as_str()) {
+                "  (default evaluation split)"
+            } else {
+                ""
+            };
+            writeln!(f, "  {:<12} {:>7} rows{default}", s.name, s.rows)?;
         }
         let w = self
             .labels

@@ -14,6 +14,5 @@ pub mod metadata;
 pub mod record;
 pub mod resample;
 pub mod sprsound;
-pub mod synth;
 
 pub use error::PipelineError;

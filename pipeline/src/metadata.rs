@@ -1,14 +1,10 @@
-//! The metadata table (`metadata.parquet`): one row per cache row, written with Polars.
+//! The metadata table (`metadata.parquet`): one row per cache row. This module builds the
+//! dataset's columns; the cache crate writes and reads the file ([`auscult_cache::table`]).
 //! Column meanings are documented in the README ("Metadata table").
-
-use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::error::PipelineError;
 use crate::record::{CycleRecord, RecordMeta};
-
-pub const METADATA_FILE: &str = "metadata.parquet";
 
 /// What reading the audio told us about a row; all `None` for `--metadata-only`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -17,13 +13,6 @@ pub struct RowAudio {
     pub source_bits: Option<u16>,
     pub shard: Option<u32>,
     pub shard_row: Option<u32>,
-}
-
-fn err(path: &Path, e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Metadata {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    }
 }
 
 fn col<T, P>(name: &str, values: T) -> Column
@@ -208,43 +197,4 @@ fn sprsound_columns(rows: &[(CycleRecord, RowAudio)]) -> Vec<Column> {
             m.iter().map(|x| x.age_group.clone()).collect::<Vec<_>>(),
         ),
     ]
-}
-
-/// Writes the table atomically (temp name in the same folder, then rename).
-pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<(), PipelineError> {
-    let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .set_parallel(false)
-            .finish(df)
-            .map_err(|e| err(path, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| PipelineError::io(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Reads a metadata table.
-pub fn read_table(path: &Path) -> Result<DataFrame, PipelineError> {
-    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    ParquetReader::new(file).finish().map_err(|e| err(path, e))
-}
-
-/// A string column as `Option<String>` values (any dtype is rendered as text).
-pub fn string_column(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
-    let c = df.column(name).ok()?;
-    let s = c.as_materialized_series().cast(&DataType::String).ok()?;
-    let ca = s.str().ok()?;
-    Some(ca.iter().map(|v| v.map(str::to_string)).collect())
-}
-
-/// A numeric column as `Option<f64>` values.
-pub fn f64_column(df: &DataFrame, name: &str) -> Option<Vec<Option<f64>>> {
-    let c = df.column(name).ok()?;
-    let s = c.as_materialized_series().cast(&DataType::Float64).ok()?;
-    Some(s.f64().ok()?.iter().collect())
 }

@@ -1,7 +1,7 @@
 //! The SPRSound reader on the real annotation sample in `../shared/data/sprsound` (JSON only, no
 //! audio; see its README). Expected numbers come from that README's tables and its
 //! `manifest.csv`, which were produced independently of this code. Skips when the folder is
-//! absent.
+//! absent, fails instead with `AUSCULT_REQUIRE_DATA=1`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,20 +12,17 @@ use auscult_pipeline::sprsound::{
     parse_annotation_json, parse_stem, scan_sprsound, SprsoundOptions, SprsoundScan,
 };
 
-/// `<workspace>/../shared/data/sprsound`, or None (with a message) when absent.
+#[path = "../../tests/common/shared.rs"]
+mod shared;
+
+/// `<workspace>/../shared/data/sprsound` when it holds `BioCAS2022/`, or None (with a message)
+/// when absent; with `AUSCULT_REQUIRE_DATA=1` a missing folder fails the test instead.
 fn data_root() -> Option<PathBuf> {
-    let workspace = Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .parent()?
-    .to_path_buf();
-    let root = workspace.join("../shared/data/sprsound");
-    if root.join("BioCAS2022").is_dir() {
-        Some(root)
-    } else {
-        eprintln!("skipping: ../shared/data/sprsound not found");
-        None
-    }
+    // This package's manifest dir is `<workspace>/pipeline`.
+    let workspace = shared::manifest_dir().parent()?.to_path_buf();
+    let root = shared::shared_data_root(&workspace).join("sprsound");
+    shared::shared_or_skip(&root.join("BioCAS2022"))?;
+    Some(root)
 }
 
 fn scan(root: &Path) -> SprsoundScan {

@@ -9,7 +9,7 @@ use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::runtime::{DataResidency, Runtime};
 use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use auscult_pipeline::synth::{synth_icbhi, IcbhiSynthOptions};
+use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]

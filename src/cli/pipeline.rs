@@ -269,7 +269,7 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
 }
 
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    use auscult_pipeline::synth;
+    use auscult_synth as synth;
     match args.dataset {
         DatasetArg::Icbhi if args.from_annotations.is_some() => {
             let o = synth::CorpusFromAnnotations {

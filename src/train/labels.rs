@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use auscult_pipeline::metadata::string_column;
+use auscult_cache::table::string_column;
 use polars::prelude::DataFrame;
 
 /// The spec word for the row's class label.

@@ -4,37 +4,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+pub mod shared;
+use shared::shared_or_skip;
+
 /// `../shared/data/<name>` beside the workspace, or None (with a printed reason) when absent —
-/// the case on a user's fresh clone.
+/// the case on a user's fresh clone. With `AUSCULT_REQUIRE_DATA=1` a missing folder fails the
+/// test instead (see [`shared::resolve_shared`]).
 pub fn shared_data(name: &str) -> Option<PathBuf> {
-    // The run-time CARGO_MANIFEST_DIR is right even for a binary built from another checkout
-    // sharing the target dir; the compile-time one is the fallback.
-    let p = Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../shared/data")
-    .join(name);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipping: {} not found (real-data tests need ../shared/data)",
-            p.display()
-        );
-        None
-    }
+    // The workspace root is this (root) package's manifest dir.
+    shared_or_skip(&shared::shared_data_root(&shared::manifest_dir()).join(name))
 }
 
 /// `../shared/data/icbhi` when it holds the real mini database (`ICBHI_final_database/`), or
-/// None with a printed reason.
+/// None with a printed reason (a failure with `AUSCULT_REQUIRE_DATA=1`).
 pub fn mini_database() -> Option<PathBuf> {
     let icbhi = shared_data("icbhi")?;
-    if icbhi.join("ICBHI_final_database").is_dir() {
-        Some(icbhi)
-    } else {
-        eprintln!("skipping: ICBHI_final_database not found");
-        None
-    }
+    shared_or_skip(&icbhi.join("ICBHI_final_database"))?;
+    Some(icbhi)
 }
 
 /// Runs the `auscult` binary.
@@ -48,12 +34,12 @@ pub fn auscult(args: &[&str]) -> Output {
 /// A small synthetic ICBHI database in a temp dir.
 pub fn synth_icbhi_db(recordings: usize, seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let o = auscult_pipeline::synth::IcbhiSynthOptions {
+    let o = auscult_synth::IcbhiSynthOptions {
         recordings,
         seed,
         ..Default::default()
     };
-    auscult_pipeline::synth::synth_icbhi(dir.path(), &o).unwrap();
+    auscult_synth::synth_icbhi(dir.path(), &o).unwrap();
     dir
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use auscult_cache::{params_hash, Manifest, ShardWriter, SkippedInput};
+use auscult_cache::{params_hash, ClassInfo, Manifest, ShardWriter, SkippedInput, SplitInfo};
 use serde_json::json;
 
 /// Feature shape used by the tests: small, non-square.
@@ -22,14 +22,36 @@ pub fn synthetic_label(row: u64) -> i64 {
     (row % 4) as i64
 }
 
+/// The four classes of the test caches (labels `row % 4`).
+pub fn test_classes() -> Vec<ClassInfo> {
+    ["normal", "crackle", "wheeze", "both"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ClassInfo {
+            id: i as i64,
+            name: name.to_string(),
+            normal: i == 0,
+        })
+        .collect()
+}
+
 /// Writes a cache of `rows` synthetic rows in shards of `shard_size` into
 /// `dir`, saves its manifest and returns it.
 pub fn build_cache(dir: &Path, rows: u64, shard_size: usize) -> Manifest {
+    build_cache_with_labels(dir, rows, shard_size, synthetic_label)
+}
+
+/// Like [`build_cache`], with row `r` labelled `label(r)` (which the writer
+/// accepts whatever it is: only the reader checks labels against classes).
+pub fn build_cache_with_labels(
+    dir: &Path,
+    rows: u64,
+    shard_size: usize,
+    label: impl Fn(u64) -> i64,
+) -> Manifest {
     let mut writer = ShardWriter::create(dir, SHAPE, shard_size).unwrap();
     for row in 0..rows {
-        let id = writer
-            .push(synthetic_label(row), &synthetic_row(row))
-            .unwrap();
+        let id = writer.push(label(row), &synthetic_row(row)).unwrap();
         assert_eq!(id, row as i64);
     }
     assert_eq!(writer.rows_written(), rows);
@@ -44,6 +66,18 @@ pub fn build_cache(dir: &Path, rows: u64, shard_size: usize) -> Manifest {
         params,
         feature_shape: SHAPE,
         rows,
+        classes: test_classes(),
+        splits: vec![
+            SplitInfo {
+                name: "test".to_string(),
+                rows: rows / 2,
+            },
+            SplitInfo {
+                name: "train".to_string(),
+                rows: rows - rows / 2,
+            },
+        ],
+        default_eval_split: Some("test".to_string()),
         shards,
         counts: json!({"train": {"0": rows}}),
         skipped: vec![SkippedInput {

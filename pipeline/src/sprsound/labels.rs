@@ -1,5 +1,7 @@
 //! The SPRSound label vocabularies: event types (Task 1) and record labels (Task 2).
 
+use auscult_cache::ClassInfo;
+
 /// Event types in the Task 1-2 class order of the SPRSound challenge docs
 /// ("Normal (N), Rhonchi (R), Wheeze (W), Stridor (S), Coarse Crackle (CC), Fine Crackle (FC),
 /// Wheeze & Crackle (WC)"): the index of a name is its class id, Normal = 0.
@@ -65,6 +67,19 @@ impl EventType {
     }
 }
 
+/// The class list a SPRSound cache's manifest declares: the event types in class-id order
+/// ([`EventType::ALL`], names as in [`SPRSOUND_CLASSES`]), with `Normal` the only normal class.
+pub fn sprsound_classes() -> Vec<ClassInfo> {
+    EventType::ALL
+        .iter()
+        .map(|t| ClassInfo {
+            id: t.class_id(),
+            name: t.name().to_string(),
+            normal: t.binary_label() == 0,
+        })
+        .collect()
+}
+
 /// Record-level labels (`record_annotation`), in Task 2-2 order.
 pub const SPRSOUND_RECORD_LABELS: [&str; 5] = ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"];
 
@@ -115,6 +130,18 @@ mod tests {
         }
         assert_eq!(EventType::Normal.binary_label(), 0);
         assert!(EventType::ALL[1..].iter().all(|t| t.binary_label() == 1));
+    }
+
+    #[test]
+    fn manifest_classes_are_the_event_types_with_only_normal_normal() {
+        let classes = sprsound_classes();
+        assert_eq!(classes.len(), 7);
+        for (i, (c, t)) in classes.iter().zip(EventType::ALL).enumerate() {
+            assert_eq!(c.id, i as i64);
+            assert_eq!(c.id, t.class_id());
+            assert_eq!(c.name, SPRSOUND_CLASSES[i]);
+            assert_eq!(c.normal, t == EventType::Normal);
+        }
     }
 
     #[test]

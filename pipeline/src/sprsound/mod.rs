@@ -19,7 +19,9 @@ pub mod scan;
 mod scan_tests;
 
 pub use json::{parse_annotation_json, AnnotationError, AnnotationEvent, ParsedAnnotation};
-pub use labels::{EventType, RecordLabel, SPRSOUND_CLASSES, SPRSOUND_RECORD_LABELS};
+pub use labels::{
+    sprsound_classes, EventType, RecordLabel, SPRSOUND_CLASSES, SPRSOUND_RECORD_LABELS,
+};
 pub use layout::{discover_sources, JsonSource};
 pub use names::{location_name, parse_stem, StemError, StemFields};
 pub use scan::{scan_sprsound, SplitCounts, SprsoundCounts, SprsoundScan};

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use auscult_cache::CacheReader;
 use auscult_cache::table::{read_table, string_column};
+use auscult_cache::CacheReader;
 use auscult_cache::ClassInfo;
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;

@@ -59,7 +59,7 @@ pub struct SplitTally {
     pub recordings: usize,
     /// Records per `record_annotation` value.
     pub record_labels: BTreeMap<String, usize>,
-    /// Events per type, indexed like [`SPRSOUND_CLASSES`](crate::sprsound::SPRSOUND_CLASSES) (Poor Quality records have none).
+    /// Events per type, indexed like [`SPRSOUND_CLASSES`](auscult_pipeline::sprsound::SPRSOUND_CLASSES) (Poor Quality records have none).
     pub events_per_type: [usize; 7],
     /// Recordings whose JSON lists events out of time order.
     pub unsorted_files: usize,
@@ -80,7 +80,7 @@ pub struct SprsoundSynthReport {
 }
 
 impl SprsoundSynthReport {
-    /// Events of every split, per type, indexed like [`SPRSOUND_CLASSES`](crate::sprsound::SPRSOUND_CLASSES).
+    /// Events of every split, per type, indexed like [`SPRSOUND_CLASSES`](auscult_pipeline::sprsound::SPRSOUND_CLASSES).
     pub fn events_per_type(&self) -> [usize; 7] {
         let mut total = [0; 7];
         for tally in self.per_split.values() {

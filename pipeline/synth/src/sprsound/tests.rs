@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::record::{CycleRecord, Origin, RecordMeta};
-use crate::sprsound::{parse_stem, scan_sprsound, SprsoundOptions, SPRSOUND_CLASSES};
+use auscult_pipeline::record::{CycleRecord, Origin, RecordMeta};
+use auscult_pipeline::sprsound::{parse_stem, scan_sprsound, SprsoundOptions, SPRSOUND_CLASSES};
 
 /// Every file under `dir`, relative path → bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -59,7 +59,7 @@ fn too_few_recordings_is_an_options_error() {
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-fn meta(r: &CycleRecord) -> &crate::record::SprsoundMeta {
+fn meta(r: &CycleRecord) -> &auscult_pipeline::record::SprsoundMeta {
     match &r.meta {
         RecordMeta::Sprsound(m) => m,
         other => panic!("not SPRSound meta: {other:?}"),
@@ -180,7 +180,7 @@ fn layout_json_format_and_patient_splits() {
             );
             let seconds = reader.duration() as f64 / 8000.0;
             assert!((10.0..=15.0).contains(&seconds), "{stem}: {seconds} s");
-            let parsed = crate::sprsound::parse_annotation_json(&wav, &text).unwrap();
+            let parsed = auscult_pipeline::sprsound::parse_annotation_json(&wav, &text).unwrap();
             assert!(parsed
                 .events
                 .iter()
@@ -212,7 +212,7 @@ fn dominant_hz(x: &[f32]) -> f64 {
 #[test]
 fn rhonchi_are_low_and_stridor_high() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let mut median = |kind: crate::sprsound::EventType| {
+    let mut median = |kind: auscult_pipeline::sprsound::EventType| {
         let mut peaks: Vec<f64> = (0..9)
             .map(|_| {
                 let mut out = vec![0.0f32; 12_000];
@@ -223,8 +223,8 @@ fn rhonchi_are_low_and_stridor_high() {
         peaks.sort_by(f64::total_cmp);
         peaks[4]
     };
-    let rhonchi = median(crate::sprsound::EventType::Rhonchi);
-    let stridor = median(crate::sprsound::EventType::Stridor);
+    let rhonchi = median(auscult_pipeline::sprsound::EventType::Rhonchi);
+    let stridor = median(auscult_pipeline::sprsound::EventType::Stridor);
     assert!(rhonchi <= 250.0, "rhonchi peak {rhonchi} Hz");
     assert!(stridor >= 450.0, "stridor peak {stridor} Hz");
 }

@@ -1,4 +1,6 @@
-//! Synthetic databases in official layouts.
+//! Synthetic databases in official layouts, for demos, tests and benchmarks (no real data
+//! needed). Kept out of `auscult-pipeline`, whose readers it feeds: production code never
+//! depends on it.
 //!
 //! - [`signals`]: class sound generators (breath noise, crackles, wheezes) usable at any sample
 //!   rate and duration, plus a whole-recording renderer.
@@ -6,6 +8,7 @@
 //! - [`fsio`]: atomic text writes and file copies.
 //! - [`icbhi`]: `auscult pipeline synth --dataset icbhi`, a small random ICBHI 2017 database.
 //! - [`icbhi_corpus`]: the ICBHI-scale benchmark corpus (real annotation timings, synthetic audio).
+//! - [`sprsound`]: `auscult pipeline synth --dataset sprsound`, a small random SPRSound database.
 //!
 //! Everything is deterministic in the seed: the same seed gives byte-identical files whatever the
 //! number of threads.

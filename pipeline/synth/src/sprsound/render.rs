@@ -5,11 +5,11 @@
 use rand::Rng;
 
 use super::plan::PlannedRecording;
-use crate::sprsound::{EventType, RecordLabel};
-use crate::synth::signals::{
+use crate::signals::{
     add_breath_noise, add_crackles, add_wheeze, add_white_noise, BreathParams, CrackleParams,
     NoiseRng, WheezeParams, HISS_RELATIVE,
 };
+use auscult_pipeline::sprsound::{EventType, RecordLabel};
 
 /// Sample rate of the synthetic recordings (SPRSound's real files are 8 kHz).
 pub const SAMPLE_RATE: u32 = 8000;

@@ -254,7 +254,7 @@ fn write_recording(db: &Path, file: &AnnotationFile, seed: u64) -> Result<f64, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::icbhi::{synth_icbhi, IcbhiSynthOptions};
+    use crate::icbhi::{synth_icbhi, IcbhiSynthOptions};
 
     fn shared_icbhi() -> Option<PathBuf> {
         let dir = Path::new(
@@ -317,7 +317,7 @@ mod tests {
         let opts = CorpusFromAnnotations {
             annotations_dir: annotations.path().to_path_buf(),
             split_file: source.path().join(SPLIT_FILE),
-            demographics_file: Some(source.path().join(crate::synth::icbhi::DEMOGRAPHICS_FILE)),
+            demographics_file: Some(source.path().join(crate::icbhi::DEMOGRAPHICS_FILE)),
             diagnosis_file: None,
             seed: 3,
         };
@@ -343,10 +343,7 @@ mod tests {
             fs::read(a.path().join(SPLIT_FILE)).unwrap(),
             fs::read(source.path().join(SPLIT_FILE)).unwrap()
         );
-        assert!(a
-            .path()
-            .join(crate::synth::icbhi::DEMOGRAPHICS_FILE)
-            .is_file());
+        assert!(a.path().join(crate::icbhi::DEMOGRAPHICS_FILE).is_file());
     }
 
     #[test]

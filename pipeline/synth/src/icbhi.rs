@@ -194,7 +194,7 @@ fn diagnosis_text(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::signals::SoundClass;
+    use crate::signals::SoundClass;
     use std::collections::{BTreeMap, BTreeSet};
     use std::fs;
 
@@ -475,7 +475,7 @@ mod tests {
                 }
                 let seg = &x[mid - half..mid + half];
                 ratios.entry(l.class).or_default().push(
-                    crate::synth::signals::test_spectra::peak_to_median(seg, rate as f32),
+                    crate::signals::test_spectra::peak_to_median(seg, rate as f32),
                 );
             }
         }

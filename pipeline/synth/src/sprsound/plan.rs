@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use crate::sprsound::{EventType, RecordLabel};
+use auscult_pipeline::sprsound::{EventType, RecordLabel};
 
 /// The three 2022 splits, with their folders under the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
