@@ -10,8 +10,7 @@ use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::runtime::Runtime;
 use auscult::train::seeds::{train, train_named};
 use auscult_cache::table::{read_table, string_column};
-use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use common::synth_icbhi_db;
+use common::synth_icbhi_cache;
 use serde_json::Value;
 
 /// A cache of `recordings` synthetic recordings with `seconds`-long clips and `mels` bands.
@@ -21,13 +20,7 @@ fn cache(
     seconds: f64,
     mels: usize,
 ) -> (tempfile::TempDir, tempfile::TempDir) {
-    let db = synth_icbhi_db(recordings, seed);
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
-    o.features.target_samples = (16000.0 * seconds) as usize;
-    o.features.n_mels = mels;
-    build(&o).unwrap();
-    (db, cache)
+    synth_icbhi_cache(recordings, seed, (16000.0 * seconds) as usize, mels, None)
 }
 
 /// Few cheap epochs of `method`; mild SpecAugment sized for 16-frame inputs; `extra` TOML lines
@@ -47,7 +40,11 @@ fn tiny(method: MethodKind, epochs: usize, linear_epochs: usize, extra: &str) ->
 }
 
 /// Trains on CPU with the default runtime.
-fn run(exp: &Experiment, cache: &Path, out: &Path) -> anyhow::Result<auscult::train::seeds::MultiRunSummary> {
+fn run(
+    exp: &Experiment,
+    cache: &Path,
+    out: &Path,
+) -> anyhow::Result<auscult::train::seeds::MultiRunSummary> {
     train(exp, &Runtime::default(), cache, out)
 }
 
@@ -233,7 +230,12 @@ fn simclr_and_mscl_are_deterministic_and_select_on_validation() {
 fn hybrid_evaluates_every_epoch_and_reports_both_terms() {
     let (_db, cache) = cache(16, 5, 0.5, 16);
     let out = tempfile::tempdir().unwrap();
-    let s = run(&tiny(MethodKind::Hybrid, 2, 1, ""), cache.path(), out.path()).unwrap();
+    let s = run(
+        &tiny(MethodKind::Hybrid, 2, 1, ""),
+        cache.path(),
+        out.path(),
+    )
+    .unwrap();
     assert_eq!(s.method, "hybrid");
     let lines = epochs_of(out.path());
     assert_eq!(lines.len(), 2, "no linear-evaluation stage");

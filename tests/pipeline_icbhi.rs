@@ -240,16 +240,6 @@ fn output_bytes_do_not_depend_on_jobs() {
     }
 }
 
-/// Split name → rows of a cache's metadata table.
-fn table_split_counts(cache: &Path) -> Vec<(String, u64)> {
-    let df = read_table(&cache.join("metadata.parquet")).unwrap();
-    let mut counts = std::collections::BTreeMap::new();
-    for s in string_column(&df, "split").unwrap() {
-        *counts.entry(s.unwrap()).or_insert(0u64) += 1;
-    }
-    counts.into_iter().collect()
-}
-
 #[test]
 fn the_manifest_lists_classes_splits_and_the_default_evaluation_split() {
     let db = synth_icbhi_db(8, 5);
@@ -260,11 +250,7 @@ fn the_manifest_lists_classes_splits_and_the_default_evaluation_split() {
         o.shard_size = 16;
         build(&o).unwrap();
         let m = Manifest::load(cache.path()).unwrap();
-        let classes: Vec<(i64, &str, bool)> = m
-            .classes
-            .iter()
-            .map(|c| (c.id, c.name.as_str(), c.normal))
-            .collect();
+        let classes = common::class_table(&m);
         assert_eq!(
             classes,
             [
@@ -279,7 +265,7 @@ fn the_manifest_lists_classes_splits_and_the_default_evaluation_split() {
             m.splits.iter().map(|s| (s.name.clone(), s.rows)).collect();
         assert_eq!(
             splits,
-            table_split_counts(cache.path()),
+            common::table_split_counts(cache.path()),
             "metadata_only {metadata_only}"
         );
         let names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();

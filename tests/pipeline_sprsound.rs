@@ -86,16 +86,6 @@ fn synth_build_inspect_round_trip() {
     );
 }
 
-/// Split name → rows of a cache's metadata table.
-fn table_split_counts(cache: &Path) -> Vec<(String, u64)> {
-    let df = read_table(&cache.join("metadata.parquet")).unwrap();
-    let mut counts = std::collections::BTreeMap::new();
-    for s in string_column(&df, "split").unwrap() {
-        *counts.entry(s.unwrap()).or_insert(0u64) += 1;
-    }
-    counts.into_iter().collect()
-}
-
 #[test]
 fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
     let db = synth_db(4);
@@ -107,11 +97,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
     ))
     .unwrap();
     let m = Manifest::load(cache.path()).unwrap();
-    let classes: Vec<(i64, &str, bool)> = m
-        .classes
-        .iter()
-        .map(|c| (c.id, c.name.as_str(), c.normal))
-        .collect();
+    let classes = common::class_table(&m);
     assert_eq!(
         classes,
         [
@@ -135,7 +121,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
         assert_eq!(names[l.unwrap() as usize], n.unwrap());
     }
     let splits: Vec<(String, u64)> = m.splits.iter().map(|s| (s.name.clone(), s.rows)).collect();
-    assert_eq!(splits, table_split_counts(cache.path()));
+    assert_eq!(splits, common::table_split_counts(cache.path()));
     let split_names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(split_names, ["inter_test", "intra_test", "train"]);
     assert_eq!(m.default_eval_split.as_deref(), Some("inter_test"));
@@ -163,7 +149,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
             .iter()
             .map(|s| (s.name.clone(), s.rows))
             .collect::<Vec<_>>(),
-        table_split_counts(cache.path())
+        common::table_split_counts(cache.path())
     );
 }
 

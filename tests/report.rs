@@ -11,8 +11,7 @@ use auscult::train::report::{collect_runs, default_paper_results, render, Format
 use auscult::train::runtime::Runtime;
 use auscult::train::seeds::train_named;
 use auscult::train::transforms::{SpecAugmentApply, Standardize};
-use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use common::{auscult, synth_icbhi_db};
+use common::{auscult, synth_icbhi_cache};
 use serde_json::Value;
 
 fn configs_dir() -> PathBuf {
@@ -68,10 +67,7 @@ fn every_config_loads_and_has_a_paper_row() {
             paper_rows[stem]
         );
         let method = c.method.unwrap_or_else(|| panic!("{stem} names no method"));
-        assert!(
-            stem.contains(method.name()),
-            "{stem} names method {method}"
-        );
+        assert!(stem.contains(method.name()), "{stem} names method {method}");
         let text = std::fs::read_to_string(configs_dir().join(format!("{stem}.toml"))).unwrap();
         assert!(
             text.starts_with("# Table "),
@@ -89,7 +85,11 @@ fn every_config_loads_and_has_a_paper_row() {
                 "{stem}"
             );
         } else {
-            assert_eq!((c.epochs, c.data.eval_split.as_deref()), (400, None), "{stem}");
+            assert_eq!(
+                (c.epochs, c.data.eval_split.as_deref()),
+                (400, None),
+                "{stem}"
+            );
         }
         if let Some(l) = c.contrastive().and_then(|c| c.labels) {
             l.parse::<LabelSpec>().unwrap();
@@ -116,12 +116,7 @@ fn ours(summary: &Value, key: &str) -> (f64, f64) {
 
 #[test]
 fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
-    let db = synth_icbhi_db(16, 7);
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
-    o.features.target_samples = 8000;
-    o.features.n_mels = 16;
-    build(&o).unwrap();
+    let (_db, cache) = synth_icbhi_cache(16, 7, 8000, 16, None);
     let mut cfg = Experiment {
         epochs: 1,
         batch_size: 16,
@@ -143,7 +138,14 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
     };
     train_named(&multi, &rt, Some("my_ce"), cache.path(), &two).unwrap();
     // A CE run whose config file and folder carry an SCL row's name is still a CE run.
-    train_named(&cfg, &rt, Some("table1_scl_scratch"), cache.path(), &mislabelled).unwrap();
+    train_named(
+        &cfg,
+        &rt,
+        Some("table1_scl_scratch"),
+        cache.path(),
+        &mislabelled,
+    )
+    .unwrap();
     let s1: Value =
         serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
     let s2: Value =

@@ -7,17 +7,10 @@ use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::runtime::Runtime;
 use auscult::train::seeds::train;
 use auscult::train::transforms::{SpecAugmentApply, Standardize};
-use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use common::{lines_without_timing, synth_icbhi_db};
+use common::{lines_without_timing, synth_icbhi_cache};
 
 fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {
-    let db = synth_icbhi_db(recordings, seed);
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
-    o.features.target_samples = 16000;
-    o.features.n_mels = 32;
-    build(&o).unwrap();
-    (db, cache)
+    synth_icbhi_cache(recordings, seed, 16000, 32, None)
 }
 
 fn small_config(epochs: usize) -> Experiment {

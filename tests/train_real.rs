@@ -7,11 +7,10 @@ mod common;
 use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::runtime::{DataResidency, Runtime};
 use auscult::train::seeds::train;
+use auscult::train::test_support::max_abs_diff;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::Device;
-use auscult::train::test_support::max_abs_diff;
 use common::{lines_without_timing, mini_database, shared_data};
-
 
 #[test]
 fn ce_from_audioset_format_weights_on_the_real_mini_database() {

@@ -4,12 +4,11 @@
 
 mod common;
 
+use auscult::train::data::{CacheData, Placement, RunData, SplitData};
 use auscult::train::experiment::{DataConfig, Experiment, MethodKind};
 use auscult::train::runtime::{DataResidency, Runtime};
 use auscult::train::seeds::train;
 use auscult::train::transforms::{SpecAugmentApply, Standardize};
-use auscult::train::data::{CacheData, Placement, RunData, SplitData};
-use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::{Device, Tensor};
 use common::lines_without_timing;
 use rand::SeedableRng;
@@ -19,14 +18,7 @@ const SHARD_ROWS: usize = 5;
 
 /// A synthetic cache of 1 s, 32-mel clips in shards of `SHARD_ROWS` rows.
 fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {
-    let db = common::synth_icbhi_db(recordings, seed);
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = BuildOptions::new(Dataset::Icbhi, db.path(), cache.path());
-    o.features.target_samples = 16000;
-    o.features.n_mels = 32;
-    o.shard_size = SHARD_ROWS;
-    build(&o).unwrap();
-    (db, cache)
+    common::synth_icbhi_cache(recordings, seed, 16000, 32, Some(SHARD_ROWS))
 }
 
 fn train_split(cache: &CacheData, placement: Placement) -> SplitData {

@@ -73,6 +73,21 @@ type ManifestEdit = dyn FnOnce(&mut Value);
 
 /// Saves a valid cache, rewrites its manifest with `edit`, and returns the
 /// error `Manifest::load` gives.
+/// Each `(needle, edit)`: the edited manifest fails to load with a format error naming the
+/// manifest and containing `needle`.
+fn assert_format_errors(cases: Vec<(&str, Box<ManifestEdit>)>) {
+    for (needle, edit) in cases {
+        let (err, path) = load_error(edit);
+        match &err {
+            CacheError::Format { path: at, msg } => {
+                assert_eq!(at, &path);
+                assert!(msg.contains(needle), "{needle}: {msg}");
+            }
+            other => panic!("{needle}: expected a format error, got {other:?}"),
+        }
+    }
+}
+
 fn load_error(edit: impl FnOnce(&mut Value)) -> (CacheError, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     build_cache(dir.path(), 5, 2);
@@ -109,16 +124,7 @@ fn inconsistent_manifests_are_rejected_naming_the_file() {
         ),
         ("zero", Box::new(|v| v["feature_shape"] = json!([0, 5]))),
     ];
-    for (needle, edit) in cases {
-        let (err, path) = load_error(edit);
-        match &err {
-            CacheError::Format { path: at, msg } => {
-                assert_eq!(at, &path);
-                assert!(msg.contains(needle), "{needle}: {msg}");
-            }
-            other => panic!("{needle}: expected a format error, got {other:?}"),
-        }
-    }
+    assert_format_errors(cases);
 }
 
 #[test]
@@ -254,16 +260,7 @@ fn invalid_classes_and_splits_are_rejected_naming_the_json_path() {
             Box::new(|v| v["splits"][0]["rows"] = json!(3)),
         ),
     ];
-    for (needle, edit) in cases {
-        let (err, path) = load_error(edit);
-        match &err {
-            CacheError::Format { path: at, msg } => {
-                assert_eq!(at, &path);
-                assert!(msg.contains(needle), "{needle}: {msg}");
-            }
-            other => panic!("{needle}: expected a format error, got {other:?}"),
-        }
-    }
+    assert_format_errors(cases);
     // A missing class list is a JSON error naming the field.
     let (err, _) = load_error(|v| {
         v.as_object_mut().unwrap().remove("classes");

@@ -69,7 +69,10 @@ impl MethodKind {
 
     /// Whether the method is contrastive-only and evaluated by linear evaluation afterwards.
     pub fn needs_linear_eval(self) -> bool {
-        matches!(self, MethodKind::Scl | MethodKind::Simclr | MethodKind::Mscl)
+        matches!(
+            self,
+            MethodKind::Scl | MethodKind::Simclr | MethodKind::Mscl
+        )
     }
 }
 
@@ -85,7 +88,9 @@ impl std::str::FromStr for MethodKind {
         MethodKind::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown method `{s}` (expected ce, scl, simclr, hybrid or mscl)"))
+            .ok_or_else(|| {
+                format!("unknown method `{s}` (expected ce, scl, simclr, hybrid or mscl)")
+            })
     }
 }
 
@@ -520,7 +525,11 @@ impl Experiment {
         if self.epochs == 0 || self.batch_size == 0 || self.runs == 0 || self.eval_batch_size == 0 {
             return bad("epochs, batch_size, runs and eval_batch_size must be at least 1".into());
         }
-        if self.lr.is_nan() || self.lr <= 0.0 || self.weight_decay.is_nan() || self.weight_decay < 0.0 {
+        if self.lr.is_nan()
+            || self.lr <= 0.0
+            || self.weight_decay.is_nan()
+            || self.weight_decay < 0.0
+        {
             return bad("lr must be > 0 and weight_decay ≥ 0".into());
         }
         if !(0.0..0.9).contains(&self.data.val_fraction) {
@@ -534,7 +543,10 @@ impl Experiment {
                 return bad(format!("hybrid.alpha must be in [0, 1], got {}", h.alpha));
             }
         }
-        if let Some(c) = self.contrastive().map(|c| (c.temperature, c.projection_dim)) {
+        if let Some(c) = self
+            .contrastive()
+            .map(|c| (c.temperature, c.projection_dim))
+        {
             if c.0.is_nan() || c.0 <= 0.0 || c.1 == 0 {
                 return bad(format!(
                     "{method}.temperature must be > 0 and projection_dim ≥ 1"
@@ -547,7 +559,12 @@ impl Experiment {
             }
         }
         if let Some(le) = &self.linear_eval {
-            if le.epochs == 0 || le.lr.is_nan() || le.lr <= 0.0 || le.weight_decay.is_nan() || le.weight_decay < 0.0 {
+            if le.epochs == 0
+                || le.lr.is_nan()
+                || le.lr <= 0.0
+                || le.weight_decay.is_nan()
+                || le.weight_decay < 0.0
+            {
                 return bad(
                     "linear_eval: epochs ≥ 1, lr > 0 and weight_decay ≥ 0 are required".into(),
                 );
@@ -657,7 +674,10 @@ mod tests {
     fn defaults_are_the_papers() {
         let e = Experiment::of(MethodKind::Scl);
         assert_eq!((e.epochs, e.batch_size, e.schedule.t_max), (400, 128, 40));
-        assert_eq!((e.lr, e.weight_decay, e.schedule.eta_min), (1e-3, 1e-4, 1e-6));
+        assert_eq!(
+            (e.lr, e.weight_decay, e.schedule.eta_min),
+            (1e-3, 1e-4, 1e-6)
+        );
         let c = e.contrastive().unwrap();
         assert_eq!((c.temperature, c.projection_dim), (0.06, 128));
         assert_eq!(c.labels, Some("class"));
@@ -698,10 +718,19 @@ mod tests {
     fn the_written_experiment_names_its_method_and_section() {
         let text = Experiment::of(MethodKind::Hybrid).to_toml();
         assert!(text.contains("method = \"hybrid\""), "{text}");
-        assert!(text.contains("[hybrid]") && text.contains("alpha = 0.5"), "{text}");
-        assert!(!text.contains("[scl]") && !text.contains("[linear_eval]"), "{text}");
+        assert!(
+            text.contains("[hybrid]") && text.contains("alpha = 0.5"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("[scl]") && !text.contains("[linear_eval]"),
+            "{text}"
+        );
         let text = Experiment::of(MethodKind::Mscl).to_toml();
-        assert!(text.contains("[mscl]") && text.contains("[linear_eval]"), "{text}");
+        assert!(
+            text.contains("[mscl]") && text.contains("[linear_eval]"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -709,7 +738,10 @@ mod tests {
         let mut e = Experiment::parse("method = \"scl\"\n", Path::new("a.toml")).unwrap();
         let err = e.require_method(MethodKind::Ce, "a.toml").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("a.toml") && msg.contains("`scl`") && msg.contains("train ce"), "{msg}");
+        assert!(
+            msg.contains("a.toml") && msg.contains("`scl`") && msg.contains("train ce"),
+            "{msg}"
+        );
         e.require_method(MethodKind::Scl, "a.toml").unwrap();
         e.validate().unwrap();
 
@@ -718,9 +750,16 @@ mod tests {
         let msg = e.validate().unwrap_err().to_string();
         assert!(msg.contains("[scl]") && msg.contains("`ce`"), "{msg}");
 
-        let e = Experiment::parse("method = \"hybrid\"\n[linear_eval]\nepochs = 3\n", Path::new("c"))
-            .unwrap();
-        assert!(e.validate().unwrap_err().to_string().contains("[linear_eval]"));
+        let e = Experiment::parse(
+            "method = \"hybrid\"\n[linear_eval]\nepochs = 3\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert!(e
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("[linear_eval]"));
 
         let e = Experiment::parse("epochs = 3\n", Path::new("d")).unwrap();
         assert!(e.validate().unwrap_err().to_string().contains("no method"));

@@ -130,7 +130,10 @@ impl Trainer<'_> {
             .schedule
             .map(|s| CosineAnnealingLr::new(plan.lr, s.t_max, s.eta_min));
         let evaluates = method.has_classifier();
-        let ck = |name: &str| self.run.checkpoint(&format!("{}{name}", plan.checkpoint_prefix));
+        let ck = |name: &str| {
+            self.run
+                .checkpoint(&format!("{}{name}", plan.checkpoint_prefix))
+        };
         let (mut best_eval, mut best_val) = (Best::new(), Best::new());
         let mut last = None;
         let mut terms_last = serde_json::Map::new();
@@ -226,7 +229,11 @@ impl Trainer<'_> {
                 )
             });
             if let Some(e) = eval {
-                let sel = Selected { epoch, eval: e, val };
+                let sel = Selected {
+                    epoch,
+                    eval: e,
+                    val,
+                };
                 if best_eval.offer(sel.eval.score, &sel) {
                     method.save(&ck("best"))?;
                 }

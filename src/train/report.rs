@@ -174,7 +174,10 @@ pub fn parse_paper_results(text: &str, origin: &Path) -> Result<PaperResults, Re
         if !matches!(row.init.as_str(), "scratch" | "audioset") {
             return Err(ReportError::PaperResults {
                 path: origin.into(),
-                msg: format!("[{key}].init is `{}`: expected scratch or audioset", row.init),
+                msg: format!(
+                    "[{key}].init is `{}`: expected scratch or audioset",
+                    row.init
+                ),
             });
         }
         for (name, v) in [

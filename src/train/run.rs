@@ -66,8 +66,8 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
                 b.and_then(|b| b.x())
                     .map_err(|e| candle_core::Error::Msg(e.to_string()))
             });
-            let s = measure_input_stats(batches, exp.input.minmax)?
-                .context("empty training split")?;
+            let s =
+                measure_input_stats(batches, exp.input.minmax)?.context("empty training split")?;
             Some(MeanStd {
                 mean: s.mean,
                 std: s.std,
@@ -138,7 +138,11 @@ pub fn train_one(
             lr: exp.lr,
             weight_decay: exp.weight_decay,
             schedule: Some(&exp.schedule),
-            checkpoint_prefix: if contrastive.is_some() { "pretrain_" } else { "" },
+            checkpoint_prefix: if contrastive.is_some() {
+                "pretrain_"
+            } else {
+                ""
+            },
         },
         &mut rng,
     )?;

@@ -40,7 +40,9 @@ impl RunDir {
 
     /// `checkpoints/<name>.safetensors`.
     pub fn checkpoint(&self, name: &str) -> PathBuf {
-        self.path.join("checkpoints").join(format!("{name}.safetensors"))
+        self.path
+            .join("checkpoints")
+            .join(format!("{name}.safetensors"))
     }
 
     /// Writes `config.toml`.

@@ -79,7 +79,14 @@ pub fn train_named(
             data.eval.len(),
             data.eval.name
         );
-        summaries.push(train_one(&seed_exp, runtime, config_name, &cache, &data, &dir)?);
+        summaries.push(train_one(
+            &seed_exp,
+            runtime,
+            config_name,
+            &cache,
+            &data,
+            &dir,
+        )?);
         dirs.push(dir.display().to_string());
     }
     let pick = |f: &dyn Fn(&RunSummary) -> Option<Metrics>| {

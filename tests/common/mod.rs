@@ -43,6 +43,50 @@ pub fn synth_icbhi_db(recordings: usize, seed: u64) -> tempfile::TempDir {
     dir
 }
 
+/// A synthetic ICBHI database and its cache: clips of `samples` samples at 16 kHz (the paper:
+/// 128000) with `mels` mel bands (the paper: 64), `shard_size` rows per shard (None: the default).
+/// Small clips keep CNN6 cheap in tests. Returns (database, cache).
+pub fn synth_icbhi_cache(
+    recordings: usize,
+    seed: u64,
+    samples: usize,
+    mels: usize,
+    shard_size: Option<usize>,
+) -> (tempfile::TempDir, tempfile::TempDir) {
+    let db = synth_icbhi_db(recordings, seed);
+    let cache = tempfile::tempdir().unwrap();
+    let mut o = auscult_pipeline::build::BuildOptions::new(
+        auscult_pipeline::build::Dataset::Icbhi,
+        db.path(),
+        cache.path(),
+    );
+    o.features.target_samples = samples;
+    o.features.n_mels = mels;
+    if let Some(n) = shard_size {
+        o.shard_size = n;
+    }
+    auscult_pipeline::build::build(&o).unwrap();
+    (db, cache)
+}
+
+/// A cache manifest's classes as `(id, name, normal)`.
+pub fn class_table(m: &auscult_cache::Manifest) -> Vec<(i64, &str, bool)> {
+    m.classes
+        .iter()
+        .map(|c| (c.id, c.name.as_str(), c.normal))
+        .collect()
+}
+
+/// Split name → rows of a cache's metadata table.
+pub fn table_split_counts(cache: &Path) -> Vec<(String, u64)> {
+    let df = auscult_cache::table::read_table(&cache.join("metadata.parquet")).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for s in auscult_cache::table::string_column(&df, "split").unwrap() {
+        *counts.entry(s.unwrap()).or_insert(0u64) += 1;
+    }
+    counts.into_iter().collect()
+}
+
 /// The lines of a run's `metrics.jsonl` without their timing fields (which vary run to run).
 pub fn lines_without_timing(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)

@@ -84,8 +84,7 @@ impl Contrastive {
         };
         let mut heads = Vec::with_capacity(specs.len());
         for (i, spec) in specs.into_iter().enumerate() {
-            let projector =
-                Projector::new_seeded(settings.projection_dim, seed, i as u64, device)?;
+            let projector = Projector::new_seeded(settings.projection_dim, seed, i as u64, device)?;
             let head = match spec {
                 None => Head {
                     name: "instance".into(),
