@@ -192,13 +192,9 @@ impl BatchNorm2d {
             .set(&((&rm * (1.0 - m))? + (mean.to_dtype(rm.dtype())? * m)?)?)?;
         self.running_var
             .set(&((&rv * (1.0 - m))? + (unbiased.to_dtype(rv.dtype())? * m)?)?)?;
-        let n = self
-            .num_batches_tracked
-            .as_detached_tensor()
-            .to_dtype(DType::I64)?
-            .to_scalar::<i64>()?;
-        self.num_batches_tracked
-            .set(&Tensor::new(n + 1, self.num_batches_tracked.device())?)
+        // Counted on the device: reading the counter back would stall a GPU between blocks.
+        let n = self.num_batches_tracked.as_detached_tensor();
+        self.num_batches_tracked.set(&(&n + n.ones_like()?)?)
     }
 }
 

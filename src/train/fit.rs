@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Result;
-use candle_core::DType;
+use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -15,8 +15,9 @@ use serde_json::json;
 use super::data::{RunData, SplitData};
 use super::experiment::ScheduleConfig;
 use super::methods::Method;
-use super::metrics::{argmax_predictions, ConfusionMatrix, Metrics};
+use super::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
 use super::optim::{Adam, AdamParams};
+use super::readback;
 use super::run_dir::{MetricsLog, RunDir};
 use super::schedule::CosineAnnealingLr;
 use super::transforms::InputTransform;
@@ -143,46 +144,48 @@ impl Trainer<'_> {
         let bar = progress_bar(stage, plan.epochs as u64 * per_epoch);
         for epoch in 1..=plan.epochs {
             let t0 = Instant::now();
-            let mut loss_sum = 0.0;
+            // Accumulated on the device, read once after the epoch (see `readback`).
+            let mut loss_sum: Option<Tensor> = None;
             let mut n_batches = 0usize;
-            let mut terms: BTreeMap<String, f64> = BTreeMap::new();
-            let mut cm = self.data.confusion()?;
+            let mut terms: BTreeMap<String, Tensor> = BTreeMap::new();
+            let mut cm = DeviceConfusion::new(self.data.confusion()?, train.device())?;
             for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
                 let batch = batch?;
                 n_batches += 1;
                 bar.inc(1);
                 let out = method.loss(&batch, &self.transform, rng)?;
-                let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-                anyhow::ensure!(
-                    loss.is_finite(),
-                    "{stage} epoch {epoch}, batch {n_batches}: the loss is {loss} (training \
-                     diverged at lr {:.3e}; try a lower --lr, or check the cache with \
-                     `auscult pipeline inspect`)",
-                    opt.lr()
-                );
                 opt.step(&out.loss.backward()?)?;
-                loss_sum += loss;
+                add_to(&mut loss_sum, &out.loss.detach())?;
                 for (k, v) in out.terms {
-                    *terms.entry(k).or_default() += v;
+                    match terms.remove(&k) {
+                        Some(sum) => terms.insert(k, (sum + v.to_dtype(DType::F64)?)?),
+                        None => terms.insert(k, v.to_dtype(DType::F64)?),
+                    };
                 }
                 if let Some(logits) = out.logits {
-                    let pred = argmax_predictions(&logits)?;
                     // Two-view methods return both views' logits: targets repeat.
-                    let t: Vec<usize> = batch
-                        .targets()
-                        .iter()
-                        .cycle()
-                        .take(pred.len())
-                        .copied()
-                        .collect();
-                    cm.add(&pred, &t)?;
+                    let views = logits.dim(0)? / batch.y().dim(0)?.max(1);
+                    let y = Tensor::cat(&vec![batch.y(); views], 0)?;
+                    cm.add(&logits, &y)?;
                 }
             }
             let nb = n_batches.max(1) as f64;
+            let train_loss = match &loss_sum {
+                Some(t) => readback::scalar(t)? / nb,
+                None => 0.0,
+            };
+            anyhow::ensure!(
+                train_loss.is_finite(),
+                "{stage} epoch {epoch}: the mean training loss is {train_loss} (training diverged \
+                 at lr {:.3e}; try a lower --lr, or check the cache with `auscult pipeline inspect`)",
+                opt.lr()
+            );
+            let mut loss_terms = serde_json::Map::new();
+            for (k, v) in terms {
+                loss_terms.insert(k, json!(readback::scalar(&v)? / nb));
+            }
+            let cm = cm.finish()?;
             let seconds = t0.elapsed().as_secs_f64();
-            let train_loss = loss_sum / nb;
-            let loss_terms: serde_json::Map<_, _> =
-                terms.into_iter().map(|(k, v)| (k, json!(v / nb))).collect();
             let (val, eval) = if evaluates {
                 let val = self
                     .data
@@ -280,15 +283,26 @@ pub fn evaluate(
     split: &SplitData,
     transform: &InputTransform,
     batch: usize,
-    mut cm: ConfusionMatrix,
+    cm: ConfusionMatrix,
 ) -> Result<Metrics> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut counts = DeviceConfusion::new(cm, split.device())?;
     for b in split.ordered(batch, method.needs_features())? {
         let b = b?;
         let logits = method.split_logits(split, &b, transform, &mut rng)?;
-        cm.add(&argmax_predictions(&logits)?, b.targets())?;
+        counts.add(&logits, b.y())?;
     }
-    Ok(cm.metrics())
+    Ok(counts.finish()?.metrics())
+}
+
+/// `sum += x` in f64 on the device (`sum` starts empty).
+fn add_to(sum: &mut Option<Tensor>, x: &Tensor) -> Result<()> {
+    let x = x.to_dtype(DType::F64)?;
+    *sum = Some(match sum.take() {
+        Some(s) => (s + x)?,
+        None => x,
+    });
+    Ok(())
 }
 
 /// A bar over the training batches of a stage, drawn on stderr only when it is a terminal.

@@ -19,7 +19,7 @@
 //! default) unless asked otherwise: the official code prints no std, and `np.std` is the most
 //! likely source of the paper's ±.
 
-use candle_core::{Result as CandleResult, Tensor, D};
+use candle_core::{DType, Result as CandleResult, Tensor, D};
 use serde::{Deserialize, Serialize};
 
 /// Errors of metric computation on caller-supplied labels.
@@ -260,8 +260,61 @@ impl Metrics {
 
 /// Predicted classes (`argmax` over the last dim) of logits `[N, C]`, copied to the host.
 pub fn argmax_predictions(logits: &Tensor) -> CandleResult<Vec<usize>> {
-    let ids = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
+    let ids = super::readback::vec1(&logits.argmax(D::Minus1)?)?;
     Ok(ids.into_iter().map(|i| i as usize).collect())
+}
+
+/// A confusion matrix counted on the training device: batches add `[C, C]` counts there
+/// (one-hot targets ᵀ · one-hot predictions, exact in f32 up to 2²⁴ examples per cell) and the
+/// host reads the matrix once, in [`DeviceConfusion::finish`].
+pub struct DeviceConfusion {
+    template: ConfusionMatrix,
+    /// `[1, C]` class ids 0..C-1 (u32), for the one-hot comparisons.
+    classes: Tensor,
+    counts: Option<Tensor>,
+}
+
+impl DeviceConfusion {
+    /// An empty matrix shaped as `template` (its classes and normal set) on `device`.
+    pub fn new(template: ConfusionMatrix, device: &candle_core::Device) -> CandleResult<Self> {
+        let n = template.n_classes as u32;
+        let classes = Tensor::arange(0u32, n, device)?.unsqueeze(0)?;
+        Ok(Self {
+            template,
+            classes,
+            counts: None,
+        })
+    }
+
+    /// Counts the predictions (argmax of `logits` `[N, C]`) against `targets` `[N]` (u32).
+    pub fn add(&mut self, logits: &Tensor, targets: &Tensor) -> CandleResult<()> {
+        let one_hot = |ids: &Tensor| -> CandleResult<Tensor> {
+            ids.to_dtype(DType::U32)?
+                .unsqueeze(1)?
+                .broadcast_eq(&self.classes)?
+                .to_dtype(DType::F32)
+        };
+        let pred = one_hot(&logits.argmax(D::Minus1)?)?;
+        let counts = one_hot(targets)?.t()?.matmul(&pred)?;
+        self.counts = Some(match self.counts.take() {
+            Some(c) => (c + counts)?,
+            None => counts,
+        });
+        Ok(())
+    }
+
+    /// The matrix, read from the device once (empty when nothing was added).
+    pub fn finish(self) -> CandleResult<ConfusionMatrix> {
+        let mut m = self.template;
+        if let Some(c) = self.counts {
+            for (row, values) in m.counts.iter_mut().zip(super::readback::vec2(&c)?) {
+                for (cell, v) in row.iter_mut().zip(values) {
+                    *cell += v.round() as u64;
+                }
+            }
+        }
+        Ok(m)
+    }
 }
 
 /// Which standard deviation a run summary reports.
@@ -473,6 +526,27 @@ mod tests {
         let json = serde_json::to_string(&m)?;
         let back: Metrics = serde_json::from_str(&json)?;
         assert_eq!(back, m);
+        Ok(())
+    }
+
+    #[test]
+    fn device_confusion_equals_host_counting() -> Result<(), Box<dyn std::error::Error>> {
+        let dev = candle_core::Device::Cpu;
+        let logits = Tensor::new(
+            &[
+                [0.1f32, 2.0, -1.0],
+                [3.0, 0.0, 0.5],
+                [0.0, 0.0, 9.0],
+                [1.0, 0.5, 0.0],
+            ],
+            &dev,
+        )?;
+        let targets = Tensor::new(&[1u32, 2, 2, 0], &dev)?;
+        let mut d = DeviceConfusion::new(ConfusionMatrix::new(3, &[0])?, &dev)?;
+        d.add(&logits, &targets)?;
+        d.add(&logits.narrow(0, 0, 2)?, &targets.narrow(0, 0, 2)?)?;
+        let host = ConfusionMatrix::from_labels(&[1, 0, 2, 0, 1, 0], &[1, 2, 2, 0, 1, 2], 3, &[0])?;
+        assert_eq!(d.finish()?, host);
         Ok(())
     }
 

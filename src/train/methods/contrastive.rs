@@ -188,13 +188,12 @@ impl Contrastive {
             })
             .collect();
         let out = multi_head_supcon(&specs, self.temperature)?;
-        let mut terms = Vec::with_capacity(self.heads.len());
-        for (h, t) in self.heads.iter().zip(&out.per_head) {
-            terms.push((
-                format!("supcon[{}]", h.name),
-                t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?,
-            ));
-        }
+        let terms = self
+            .heads
+            .iter()
+            .zip(&out.per_head)
+            .map(|(h, t)| (format!("supcon[{}]", h.name), t.detach()))
+            .collect();
         Ok(LossOut {
             loss: out.total,
             terms,

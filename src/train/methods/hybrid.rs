@@ -4,7 +4,7 @@
 //! `α·SupCon(proj1, proj2, y) + (1 − α)·CE(cat[logits1, logits2], cat[y, y])`.
 
 use anyhow::Result;
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 
 use super::projector::Projector;
 use super::LossOut;
@@ -54,11 +54,9 @@ impl Hybrid {
             self.alpha,
             self.temperature,
         )?;
-        let scalar =
-            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         let terms = vec![
-            ("supcon".to_string(), scalar(&out.supcon)?),
-            ("ce".to_string(), scalar(&out.ce)?),
+            ("supcon".to_string(), out.supcon.detach()),
+            ("ce".to_string(), out.ce.detach()),
         ];
         Ok(LossOut {
             loss: out.total,

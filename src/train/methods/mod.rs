@@ -32,10 +32,12 @@ use hybrid::Hybrid;
 use linear_eval::LinearEval;
 use projector::Projector;
 
-/// One batch's loss, its named terms, and (for classifying methods) train-mode logits.
+/// One batch's loss, its named terms, and (for classifying methods) train-mode logits, all on
+/// the training device (the loop accumulates them there and reads them once per epoch).
 pub struct LossOut {
     pub loss: Tensor,
-    pub terms: Vec<(String, f64)>,
+    /// Named scalar loss terms, detached.
+    pub terms: Vec<(String, Tensor)>,
     /// `[B, C]` logits of the batch, or `[2B, C]` for two views (targets repeated).
     pub logits: Option<Tensor>,
 }
