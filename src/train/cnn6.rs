@@ -44,6 +44,17 @@ pub const DROPOUT_P: f32 = 0.2;
 /// Smallest mel / time extent that survives the four 2×2 poolings.
 pub const MIN_EXTENT: usize = 16;
 
+/// Which implementation runs the conv → BN → ReLU → pool blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// The fused CPU kernels on CPU `f32`, the device-generic ops elsewhere (default).
+    #[default]
+    Auto,
+    /// The device-generic ops everywhere (im2col + GEMM conv, BN from tensor ops): what a GPU
+    /// runs, run on CPU to test it.
+    Generic,
+}
+
 /// What the network looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cnn6Config {
@@ -51,6 +62,8 @@ pub struct Cnn6Config {
     pub num_classes: usize,
     /// Dropout 0.2 after each block in train mode (official `do_dropout`, off by default).
     pub dropout: bool,
+    /// Block implementation (same results up to f32 rounding).
+    pub kernels: Kernels,
 }
 
 impl Default for Cnn6Config {
@@ -58,6 +71,7 @@ impl Default for Cnn6Config {
         Self {
             num_classes: 4,
             dropout: false,
+            kernels: Kernels::Auto,
         }
     }
 }
@@ -216,7 +230,7 @@ impl ConvBlock {
     }
 
     /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics.
-    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    pub fn forward(&self, x: &Tensor, train: bool, kernels: Kernels) -> Result<Tensor> {
         let bn = &self.bn;
         let (rm, rv) = (
             bn.running_mean.as_detached_tensor(),
@@ -238,6 +252,7 @@ impl ConvBlock {
             stats,
             PADDING,
             BN_EPS,
+            kernels,
         )?;
         if let Some(mo) = moments {
             bn.update_running(&mo.mean, &mo.var, mo.count)?;
@@ -331,7 +346,7 @@ impl Cnn6 {
         }
         let mut h = x.clone();
         for block in &self.blocks {
-            h = block.forward(&h, train)?;
+            h = block.forward(&h, train, self.config.kernels)?;
             if train && self.config.dropout {
                 h = candle_nn::ops::dropout(&h, DROPOUT_P)?;
             }
@@ -492,6 +507,7 @@ mod tests {
             Cnn6Config {
                 num_classes: classes,
                 dropout: false,
+                ..Default::default()
             },
             seed,
         )

@@ -4,13 +4,16 @@
 //! training step (15 of 18 s at batch 32). These kernels are im2col + GEMM for the forward and
 //! for both gradients (`grad_w = Σ_b grad_out_b · cols_bᵀ`, `grad_x_b = col2im(Wᵀ · grad_out_b)`),
 //! parallel over the batch with rayon. The fused CNN6 block op
-//! ([`fused_block`](super::cnn6)) is their one user; on other devices CNN6 uses candle's
-//! `Tensor::conv2d`.
+//! ([`fused_block`](super::cnn6)) is their one user. On other devices (and on CPU when asked:
+//! [`Kernels::Generic`](super::cnn6::Kernels)) CNN6 uses [`conv2d_gemm`], im2col + GEMM built from
+//! candle ops.
 
 mod cpu;
+mod gemm;
 mod im2col;
 
 pub(crate) use cpu::{conv_backward, conv_forward};
+pub use gemm::conv2d_gemm;
 pub(crate) use im2col::ConvGeom;
 
 use candle_core::{bail, CpuStorage, Layout, Result, Shape};

@@ -104,6 +104,7 @@ pub fn train_one(
         Cnn6Config {
             num_classes: data.n_classes,
             dropout: exp.dropout,
+            ..Default::default()
         },
         exp.seed,
     )?;

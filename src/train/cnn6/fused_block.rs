@@ -13,13 +13,19 @@ use super::bn_relu_pool::{
     batch_norm_params, bn_relu_pool_generic, forward as bn_forward, grad_input, grad_sums, Affine,
     BatchMoments, BnStats, Dims, Norm,
 };
-use crate::train::conv::{conv_backward, conv_forward, f32_data, geometry};
+use super::Kernels;
+use crate::train::conv::{conv2d_gemm, conv_backward, conv_forward, f32_data, geometry};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
 /// `avg_pool2x2(relu(batch_norm(conv2d(x, weight, padding))))` for `x: [B, C, H, W]`,
 /// `weight: [O, C, K, K]`, `gamma`/`beta: [O]`; returns the pooled output and, with batch
 /// statistics, the batch moments (for the running-statistics update).
+///
+/// The fused CPU op runs for `f32` CPU tensors unless `kernels` is [`Kernels::Generic`];
+/// otherwise (other devices, or asked) the same computation runs as candle ops:
+/// [`conv2d_gemm`] then [`bn_relu_pool_generic`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_bn_relu_pool(
     x: &Tensor,
     weight: &Tensor,
@@ -28,12 +34,13 @@ pub(crate) fn conv_bn_relu_pool(
     stats: BnStats<'_>,
     padding: usize,
     eps: f64,
+    kernels: Kernels,
 ) -> Result<(Tensor, Option<BatchMoments>)> {
     let all_f32 = [x, weight, gamma, beta]
         .iter()
         .all(|t| t.dtype() == DType::F32);
-    if !(x.device().is_cpu() && all_f32) {
-        let y = x.conv2d(weight, padding, 1, 1, 1)?;
+    if !(x.device().is_cpu() && all_f32) || kernels == Kernels::Generic {
+        let y = conv2d_gemm(x, weight, padding)?;
         return bn_relu_pool_generic(&y, gamma, beta, stats, eps);
     }
     let fixed = match stats {
@@ -341,29 +348,42 @@ mod tests {
                     gamma.as_tensor(),
                     beta.as_tensor(),
                 );
-                let (ya, ma) = conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5).unwrap();
                 let conv = xa.conv2d(wa, 2, 1, 1, 1).unwrap();
                 let (yb, mb) = bn_relu_pool_generic(&conv, ga, ba, stats, 1e-5).unwrap();
-                assert!(max_abs_diff(&ya, &yb) < 1e-5, "train={train} output");
-                assert_eq!(ma.is_some(), train);
-                if let (Some(ma), Some(mb)) = (ma, mb) {
-                    assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
-                    assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
-                    assert_eq!(ma.count, b * h * w);
-                }
-                let grads_a = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-                let grads_b = (yb * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-                for v in [&x, &wt, &gamma, &beta] {
-                    let (a, e) = (
-                        grads_a.get(v.as_tensor()).unwrap(),
-                        grads_b.get(v.as_tensor()).unwrap(),
-                    );
-                    let diff = max_abs_diff(a, e);
+                let grads_b = (&yb * &proj)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                // The fused CPU op and the device-generic path (what a GPU runs), each against
+                // the reference.
+                for kernels in [Kernels::Auto, Kernels::Generic] {
+                    let (ya, ma) =
+                        conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5, kernels).unwrap();
                     assert!(
-                        diff < 2e-4,
-                        "train={train} b={b}: grad diff {diff} for {:?}",
-                        v.dims()
+                        max_abs_diff(&ya, &yb) < 1e-5,
+                        "{kernels:?} train={train} output"
                     );
+                    assert_eq!(ma.is_some(), train);
+                    if let (Some(ma), Some(mb)) = (ma, &mb) {
+                        assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
+                        assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
+                        assert_eq!(ma.count, b * h * w);
+                    }
+                    let grads_a = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
+                    for v in [&x, &wt, &gamma, &beta] {
+                        let (a, e) = (
+                            grads_a.get(v.as_tensor()).unwrap(),
+                            grads_b.get(v.as_tensor()).unwrap(),
+                        );
+                        let diff = max_abs_diff(a, e);
+                        assert!(
+                            diff < 2e-4,
+                            "{kernels:?} train={train} b={b}: grad diff {diff} for {:?}",
+                            v.dims()
+                        );
+                    }
                 }
             }
         }
