@@ -75,7 +75,7 @@ bin="$CARGO_TARGET_DIR/release/auscult"
 echo "built $bin ($(du -h "$bin" | cut -f1), features $FEATURES, sm_$COMPUTE_CAP); it links:" >&2
 ldd "$bin" | grep -E "cuda|cublas|curand|nvrtc|cudnn" >&2 || true
 # The binary (~87 MB: polars + PTX kernels) is over the 64 MiB a device run can carry; gzip
-# brings it to ~22 MB. scripts/bench_gpu.sh unpacks it on the GPU machine.
+# brings it to ~22 MB. scripts/gpu_check.sh unpacks it on the GPU machine.
 mkdir -p dist
 gzip -9 -c "$bin" > dist/auscult-cuda.gz.tmp && mv dist/auscult-cuda.gz.tmp dist/auscult-cuda.gz
 echo "packed dist/auscult-cuda.gz ($(du -h dist/auscult-cuda.gz | cut -f1); ignored by git; carry [\"dist\"])" >&2

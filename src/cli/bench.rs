@@ -22,6 +22,36 @@ pub enum BenchCommand {
     /// linear-evaluation epoch afterwards (not timed). Compare ratios from one run: other load on
     /// the machine slows every entry.
     Train(BenchTrainArgs),
+    /// One training step on a device against the same step on CPU: same weights and batch.
+    ///
+    /// The device runs the device-generic kernels (im2col + GEMM convs: what a GPU runs), the
+    /// CPU reference the fused kernels. Compared: loss, outputs, every gradient, BatchNorm
+    /// running statistics and the weights after one Adam step (max abs difference over the
+    /// reference's largest magnitude), and both against the same step in f64. A check fails
+    /// when the device is further than --tolerance from the CPU reference AND less accurate
+    /// than it (more than twice the CPU's own f32 error against f64); the command then exits
+    /// with an error. `--device cpu` compares the two CPU paths.
+    Parity(BenchParityArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchParityArgs {
+    /// cpu or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Methods to check, comma-separated (ce, scl).
+    #[arg(long, default_value = "ce,scl", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Time frames of the input [B, 1, 64, frames] (the paper's 8 s: 251).
+    #[arg(long, default_value_t = 251)]
+    pub frames: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Largest accepted relative difference.
+    #[arg(long, default_value_t = 1e-4)]
+    pub tolerance: f64,
 }
 
 #[derive(Args, Debug)]
@@ -63,7 +93,54 @@ fn parse_entry(s: &str) -> anyhow::Result<(MethodKind, DataResidency)> {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Train(a) = cmd;
+    match cmd {
+        BenchCommand::Train(a) => train_bench(a),
+        BenchCommand::Parity(a) => parity(a),
+    }
+}
+
+fn parity(a: BenchParityArgs) -> anyhow::Result<()> {
+    let device = auscult::train::runtime::parse_device(&a.device)?;
+    let mut failed = Vec::new();
+    for name in &a.methods {
+        let method: MethodKind = name
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--methods: {e}"))?;
+        let r = auscult::train::parity::compare(method, &device, a.batch_size, a.frames, a.seed)
+            .with_context(|| format!("parity of `{name}` on {}", a.device))?;
+        let w = r.worst();
+        let bad = r.failures(a.tolerance);
+        println!(
+            "parity {name} {}: {} checks, {} failing; furthest from the CPU reference: {} {:.3e} \
+             (its f64 error {:.3e}, the CPU reference's {:.3e})",
+            a.device,
+            r.checks.len(),
+            bad.len(),
+            w.name,
+            w.max_rel,
+            w.candidate_error,
+            w.reference_error
+        );
+        // One machine-readable line per method, for scripts (scripts/gpu_check.sh).
+        println!("parity_json={}", serde_json::to_string(&r)?);
+        for c in bad {
+            failed.push(format!(
+                "{name}: {} ({:.3e} from the CPU reference, f64 error {:.3e} vs the CPU's {:.3e})",
+                c.name, c.max_rel, c.candidate_error, c.reference_error
+            ));
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "parity above tolerance {:.0e}: {}",
+            a.tolerance,
+            failed.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
     let entries: Vec<_> = a
         .methods
         .iter()

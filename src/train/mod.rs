@@ -15,6 +15,7 @@ pub mod methods;
 pub mod metrics;
 pub mod optim;
 pub mod panns;
+pub mod parity;
 pub mod readback;
 pub mod report;
 pub mod run;
