@@ -98,7 +98,16 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--precision",
+        choices=["f32", "tf32"],
+        default="f32",
+        help="f32: TF32 off for both cuDNN convs and matmuls; tf32: on for both",
+    )
     args = ap.parse_args()
+    tf32 = args.precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     dev = torch.device(args.device)
@@ -132,7 +141,7 @@ def main():
     ce_s = time_steps(ce_step, args.warmup, args.steps, sync)
     scl_s = time_steps(scl_step, args.warmup, args.steps, sync)
     where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{args.threads} threads"
-    print(f"torch {torch.__version__}, {where}, batch {args.batch}")
+    print(f"torch {torch.__version__}, {where}, batch {args.batch}, precision {args.precision}")
     print(f"ce_samples_per_s={args.batch / ce_s:.3f}")
     print(f"scl_samples_per_s={args.batch / scl_s:.3f}")
 

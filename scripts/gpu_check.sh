@@ -8,7 +8,9 @@
 #      the fused CPU kernels and an f64 run, same weights and batch [32, 1, 64, 251]
 #      (`auscult bench parity`);
 #   2. race: auscult `bench train` (whole epochs, ICBHI-sized synthetic cache) against PyTorch
-#      eager timing the official steps (scripts/bench_methods_torch.py), CE and SCL, batch 128;
+#      eager timing the official steps (scripts/bench_methods_torch.py), CE and SCL, batch 128,
+#      in f32 (TF32 off on both sides) and TF32 (on for both sides' GEMMs; PyTorch's cuDNN convs
+#      too, auscult's convs are GEMMs);
 #   3. one full ICBHI-sized CE epoch through `auscult train` (synthetic 920-recording cache built
 #      on this machine's CPUs): time, peak GPU memory, and the 400-epoch projection.
 #
@@ -76,16 +78,19 @@ log "== machine"
 step parity "$LIMIT" "$BIN" bench parity --device "$DEVICE" --methods ce,scl \
   --batch-size "$PAR_BATCH" --frames "$PAR_FRAMES"
 
-# 2. race (auscult, then PyTorch on the same device)
-step race_auscult "$LIMIT" "$BIN" bench train --device "$DEVICE" --methods ce,scl \
-  --batch-size "$RACE_BATCH" --recordings "$RECORDINGS" --epochs "$RACE_EPOCHS" --threads "$(nproc)"
-if [ "$HAVE_TORCH" = 1 ]; then
-  TDEV=cpu; case "$DEVICE" in cuda*) TDEV=cuda ;; esac
-  step race_torch "$LIMIT" "$PY" scripts/bench_methods_torch.py --device "$TDEV" \
-    --batch "$RACE_BATCH" --warmup 3 --steps 20
-else
-  log "== race_torch: skipped (no PyTorch here)"
-fi
+# 2. race (auscult, then PyTorch on the same device), f32 and TF32 on both sides
+for P in f32 tf32; do
+  step "race_auscult_$P" "$LIMIT" "$BIN" bench train --device "$DEVICE" --methods ce,scl \
+    --batch-size "$RACE_BATCH" --recordings "$RECORDINGS" --epochs "$RACE_EPOCHS" \
+    --threads "$(nproc)" --matmul-precision "$P"
+  if [ "$HAVE_TORCH" = 1 ]; then
+    TDEV=cpu; case "$DEVICE" in cuda*) TDEV=cuda ;; esac
+    step "race_torch_$P" "$LIMIT" "$PY" scripts/bench_methods_torch.py --device "$TDEV" \
+      --batch "$RACE_BATCH" --warmup 3 --steps 20 --threads "$(nproc)" --precision "$P"
+  else
+    log "== race_torch_$P: skipped (no PyTorch here)"
+  fi
+done
 
 # 3. one full ICBHI-sized epoch through `auscult train`, GPU memory sampled alongside
 WORK="$OUTDIR/work"; rm -rf "$WORK"
@@ -113,10 +118,11 @@ res["parity"] = [json.loads(l.split("=", 1)[1]) for l in text("parity.out").spli
                  if l.startswith("parity_json=")]
 res["parity_summary"] = [l for l in text("parity.out").splitlines() if l.startswith("parity ")]
 rates = lambda s: {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+)_samples_per_s=([\d.]+)", s, re.M)}
-res["auscult_samples_per_s"] = rates(text("race_auscult.out"))
-res["torch_samples_per_s"] = rates(text("race_torch.out"))
-res["ratio_auscult_over_torch"] = {k: v / res["torch_samples_per_s"][k]
-    for k, v in res["auscult_samples_per_s"].items() if res["torch_samples_per_s"].get(k)}
+res["race"] = {}
+for p in ("f32", "tf32"):
+    ours, theirs = rates(text(f"race_auscult_{p}.out")), rates(text(f"race_torch_{p}.out"))
+    res["race"][p] = {"auscult_samples_per_s": ours, "torch_samples_per_s": theirs,
+                      "ratio_auscult_over_torch": {k: v / theirs[k] for k, v in ours.items() if theirs.get(k)}}
 run = os.path.join(out, "work", "run", "metrics.jsonl")
 if os.path.exists(run):
     e = json.loads(open(run).read().splitlines()[-1])

@@ -74,6 +74,9 @@ pub struct BenchTrainArgs {
     /// cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// f32 or tf32 (the experiment's `matmul_precision`; GPU only).
+    #[arg(long, default_value = "f32")]
+    pub matmul_precision: String,
     /// Working folder (database, cache, runs); default a temporary folder, removed afterwards.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -173,6 +176,7 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         if kind.needs_linear_eval() {
             exp.set("linear_eval.epochs=1")?;
         }
+        exp.set(&format!("matmul_precision={}", a.matmul_precision))?;
         let rt = Runtime {
             data_residency: *residency,
             ..runtime.clone()

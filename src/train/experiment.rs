@@ -108,6 +108,18 @@ pub enum EncoderCheckpoint {
     BestLoss,
 }
 
+/// Precision of f32 matrix products on a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatmulPrecision {
+    /// Full f32 (default).
+    #[default]
+    F32,
+    /// TF32 tensor cores for cuBLAS f32 GEMMs (10-bit mantissa products, f32 accumulation):
+    /// faster on NVIDIA GPUs, slightly different numbers. No effect on CPU.
+    Tf32,
+}
+
 /// The cosine learning-rate schedule (`CosineAnnealingLR`, stepped once per epoch over all
 /// epochs, so with 400 epochs and `t_max` 40 the rate oscillates with period 80).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -307,6 +319,9 @@ pub struct Experiment {
     pub dropout: bool,
     /// Batch size of evaluation passes (changes results only with `input.minmax = "per-batch"`).
     pub eval_batch_size: usize,
+    /// `f32` (default) or `tf32` (GPU GEMMs on TF32 tensor cores; part of the experiment
+    /// because it changes the numbers).
+    pub matmul_precision: MatmulPrecision,
     pub schedule: ScheduleConfig,
     pub input: InputConfig,
     pub data: DataConfig,
@@ -336,6 +351,7 @@ impl Default for Experiment {
             class_weights: true,
             dropout: false,
             eval_batch_size: 256,
+            matmul_precision: MatmulPrecision::F32,
             schedule: ScheduleConfig::default(),
             input: InputConfig::default(),
             data: DataConfig::default(),
@@ -702,6 +718,8 @@ mod tests {
         e.set("linear_eval.epochs=7").unwrap();
         e.set("data.eval_split=inter_test").unwrap();
         e.set("scl.labels=sex+age_group").unwrap();
+        e.set("matmul_precision=tf32").unwrap();
+        assert_eq!(e.matmul_precision, MatmulPrecision::Tf32);
         assert_eq!(e.lr, 1e-4);
         assert_eq!(e.input.minmax, MinMax::PerBatch);
         assert_eq!(e.input.specaugment.apply, SpecAugmentApply::Off);

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::data::{CacheData, RunData, SplitData};
-use super::experiment::{Experiment, Signature};
+use super::experiment::{Experiment, MatmulPrecision, Signature};
 use super::metrics::{Metrics, MetricsSummary, StdKind};
 use super::run::{train_one, RunSummary};
 use super::run_dir::write_json_atomic;
@@ -54,6 +54,13 @@ pub fn train_named(
     exp.validate()?;
     runtime.apply_threads();
     let device = runtime.device()?;
+    let tf32 = exp.matmul_precision == MatmulPrecision::Tf32;
+    // A process-wide cuBLAS setting: set it either way so one process's runs don't leak into
+    // each other.
+    candle_core::cuda::set_gemm_reduced_precision_f32(tf32);
+    if tf32 && device.is_cpu() {
+        tracing::info!("matmul_precision = \"tf32\" has no effect on CPU: f32 throughout");
+    }
     let cache = CacheData::open(cache_dir)?;
     let mut summaries: Vec<RunSummary> = Vec::new();
     let mut dirs = Vec::new();
