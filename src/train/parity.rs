@@ -37,6 +37,9 @@ pub struct ParityCheck {
     pub candidate_error: f64,
     /// The CPU reference's own distance from the f64 result.
     pub reference_error: f64,
+    /// ‖candidate − reference‖₂ / ‖reference‖₂: insensitive to the few elements where a near
+    /// tie (max-pooling over mel, ReLU at 0) routes a gradient differently.
+    pub l2_rel: f64,
 }
 
 impl ParityCheck {
@@ -170,6 +173,18 @@ fn step(
     Ok(Step { tensors, stepped })
 }
 
+/// ‖a − b‖₂ / ‖b‖₂ over the kept elements.
+fn l2_rel(a: &[f64], b: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
+    let (mut d, mut n) = (0f64, 0f64);
+    for (i, (p, q)) in a.iter().zip(b).enumerate() {
+        if keep(i) {
+            d += (p - q) * (p - q);
+            n += q * q;
+        }
+    }
+    (d / n.max(1e-300)).sqrt()
+}
+
 fn max_rel(a: &[f64], b: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
     let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-30);
     let diff = a
@@ -228,6 +243,7 @@ pub fn compare(
             max_rel: max_rel(c, r, |_| true),
             candidate_error: max_rel(c, e, |_| true),
             reference_error: max_rel(r, e, |_| true),
+            l2_rel: l2_rel(c, r, |_| true),
         });
     }
     let sides = candidate
@@ -243,6 +259,7 @@ pub fn compare(
             max_rel: max_rel(c, r, keep),
             candidate_error: max_rel(c, e, keep),
             reference_error: max_rel(r, e, keep),
+            l2_rel: l2_rel(c, r, keep),
         });
     }
     Ok(ParityReport {
