@@ -32,6 +32,7 @@ mod prefetch;
 mod reader;
 mod shard;
 pub mod table;
+pub mod verify;
 mod writer;
 
 pub use atomic::write_atomic;

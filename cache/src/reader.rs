@@ -43,6 +43,16 @@ impl CacheReader {
         })
     }
 
+    /// Loads and validates `dir/manifest.json` only, without looking at the files it lists
+    /// (each shard is still fully checked when read): for [`verify_cache`](crate::verify), which
+    /// reports every missing or damaged file rather than stopping at the first.
+    pub fn open_manifest_only(dir: &Path) -> Result<Self, CacheError> {
+        Ok(CacheReader {
+            dir: dir.to_path_buf(),
+            manifest: Manifest::load(dir)?,
+        })
+    }
+
     /// The cache's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

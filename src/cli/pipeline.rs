@@ -26,6 +26,14 @@ pub enum PipelineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a cache end to end: every shard re-read (size, blake3 checksum, tensors, rows,
+    /// labels against the class list), files in shards/ the manifest does not list, and the
+    /// metadata table (rows, cycle ids, labels, split counts) against the manifest and shards.
+    /// Prints one line per problem (file: what) and exits with status 1 if there is any.
+    Verify {
+        /// The cache folder written by `pipeline build`.
+        cache: PathBuf,
+    },
     /// Write a synthetic database in the official layout, with learnable classes (for demos and
     /// tests; no real data needed).
     Synth(SynthArgs),
@@ -262,6 +270,27 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
             } else {
                 print!("{i}");
             }
+            Ok(())
+        }
+        PipelineCommand::Verify { cache } => {
+            let r = auscult_cache::verify::verify_cache(&cache);
+            for p in &r.problems {
+                println!("PROBLEM {p}");
+            }
+            if !r.is_ok() {
+                anyhow::bail!(
+                    "{}: {} problem(s) found (rebuild with `auscult pipeline build`)",
+                    cache.display(),
+                    r.problems.len()
+                );
+            }
+            println!(
+                "ok: {} shards ({} rows) and {} metadata rows verified in {}",
+                r.shards_checked,
+                r.rows_checked,
+                r.table_rows.unwrap_or(0),
+                cache.display()
+            );
             Ok(())
         }
         PipelineCommand::Synth(args) => synth(args),
