@@ -163,7 +163,7 @@ fn a_build_killed_midway_and_rerun_is_byte_identical() {
         eprintln!("the build finished before it could be killed; checking the rerun only");
     }
     build_cache(db.path(), &killed);
-    assert_eq!(verify(&killed).0, true);
+    assert!(verify(&killed).0);
     let (x, y) = (files(&clean), files(&killed));
     assert_eq!(
         x.iter().map(|f| &f.0).collect::<Vec<_>>(),
