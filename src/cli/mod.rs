@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod embed;
 mod pipeline;
 mod report;
 mod train;
@@ -43,6 +44,8 @@ pub enum Command {
     ///   auscult train scl --data cache/icbhi --labels sex+age_group --set linear_eval.epochs=20
     #[command(verbatim_doc_comment)]
     Train(train::TrainArgs),
+    /// Encoder embeddings [N, 512] of a cache's rows from a trained run (safetensors).
+    Embed(embed::EmbedArgs),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),
     /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Train(c) => train::run(c),
         Command::Report(a) => report::run(a),
+        Command::Embed(a) => embed::run(a),
         Command::Bench(c) => bench::run(c),
     }
 }

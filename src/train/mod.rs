@@ -7,6 +7,7 @@
 pub mod cnn6;
 pub mod conv;
 pub mod data;
+pub mod embed;
 pub mod experiment;
 pub mod fit;
 pub mod labels;
