@@ -9,19 +9,28 @@ use std::time::{Duration, Instant};
 
 use common::{auscult, synth_icbhi_db};
 
-fn build_cache(db: &Path, out: &Path) {
-    let o = auscult(&[
+/// `pipeline build` of `db` into `out`, 16 rows per shard, one worker (so a kill lands mid-build).
+fn build_args(db: &Path, out: &Path) -> Vec<String> {
+    let (db, out) = (db.display().to_string(), out.display().to_string());
+    [
         "pipeline",
         "build",
         "--dataset",
         "icbhi",
         "--input",
-        db.to_str().unwrap(),
+        &db,
         "--output",
-        out.to_str().unwrap(),
-        "--shard-size",
-        "16",
-    ]);
+        &out,
+    ]
+    .into_iter()
+    .chain(["--shard-size", "16", "--jobs", "1"])
+    .map(str::to_string)
+    .collect()
+}
+
+fn build_cache(db: &Path, out: &Path) {
+    let args = build_args(db, out);
+    let o = auscult(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -117,25 +126,9 @@ fn a_build_killed_midway_and_rerun_is_byte_identical() {
     let work = tempfile::tempdir().unwrap();
     let (clean, killed) = (work.path().join("clean"), work.path().join("killed"));
     build_cache(db.path(), &clean);
-    let args = |out: &Path| {
-        vec![
-            "pipeline".to_string(),
-            "build".into(),
-            "--dataset".into(),
-            "icbhi".into(),
-            "--input".into(),
-            db.path().display().to_string(),
-            "--output".into(),
-            out.display().to_string(),
-            "--shard-size".into(),
-            "16".into(),
-            "--jobs".into(),
-            "1".into(),
-        ]
-    };
     // Kill -9 as soon as the first shard exists (the manifest comes last), or at a deadline.
     let mut child = Command::new(env!("CARGO_BIN_EXE_auscult"))
-        .args(args(&killed))
+        .args(build_args(db.path(), &killed))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
