@@ -38,10 +38,15 @@ pub enum Command {
     /// with the file. The run dir gets the complete effective experiment as config.toml, so
     /// `auscult train --config runs/x/config.toml --data CACHE` repeats run x.
     ///
+    /// Every epoch the whole training state is saved (checkpoints/state.safetensors); a run
+    /// stopped by Ctrl-C, SIGTERM, a crash or `kill -9` continues with `--resume <run dir>`
+    /// and writes the same metrics.jsonl as an uninterrupted run (same device and threads).
+    ///
     /// Examples:
     ///   auscult train ce --data cache/icbhi --epochs 50
     ///   auscult train --config configs/table1_scl_scratch.toml --data cache/icbhi --runs 10
     ///   auscult train scl --data cache/icbhi --labels sex+age_group --set linear_eval.epochs=20
+    ///   auscult train --resume runs/table1_scl_scratch
     #[command(verbatim_doc_comment)]
     Train(train::TrainArgs),
     /// Encoder embeddings [N, 512] of a cache's rows from a trained run (safetensors).

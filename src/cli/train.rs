@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind, DEFAULT_MSCL_HEADS};
+use auscult::train::resume::{install_interrupt_handler, Interrupted};
 use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::seeds::MultiRunSummary;
 use clap::Args;
 
 /// Help heading of the runtime flags.
@@ -17,9 +19,22 @@ pub struct TrainArgs {
     /// The method (optional with --config, whose `method` it must match).
     #[arg(value_enum)]
     pub method: Option<MethodKind>,
-    /// Cache folder written by `auscult pipeline build`.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Cache folder written by `auscult pipeline build` (with --resume: only if the cache moved).
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Continue the run in this dir where it stopped (its config.toml and invocation.json say
+    /// what it was; finished seeds are kept, the one in progress continues after its last
+    /// completed epoch). Runtime flags given here override the recorded ones.
+    #[arg(
+        long,
+        value_name = "RUN_DIR",
+        conflicts_with_all = [
+            "method", "config", "out", "seed", "runs", "pretrained", "epochs", "lr",
+            "batch_size", "val_fraction", "eval_split", "no_class_weights", "labels", "heads",
+            "alpha", "temperature", "set",
+        ]
+    )]
+    pub resume: Option<PathBuf>,
     /// Experiment file (TOML); absent fields take the paper's defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -195,7 +210,38 @@ impl TrainArgs {
     }
 }
 
+/// Ends a stopped run with exit status 130 (the shell's code for SIGINT) after saying how to
+/// continue it.
+fn exit_if_interrupted(e: &anyhow::Error) {
+    if let Some(i) = e.downcast_ref::<Interrupted>() {
+        eprintln!("{i}");
+        std::process::exit(130);
+    }
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    install_interrupt_handler().context("installing the SIGINT/SIGTERM handler")?;
+    if let Some(dir) = &args.resume {
+        // Runtime flags left at their defaults keep the recorded runtime.
+        let given = std::env::args().any(|a| {
+            [
+                "--device",
+                "--threads",
+                "--data-residency",
+                "--memory-budget-mib",
+                "--stream-prefetch",
+            ]
+            .iter()
+            .any(|f| a == *f || a.starts_with(&format!("{f}=")))
+        });
+        let rt = args.runtime();
+        let s = auscult::train::seeds::resume(dir, args.data.as_deref(), given.then_some(&rt))
+            .inspect_err(exit_if_interrupted)
+            .with_context(|| format!("resuming {}", dir.display()))?;
+        print_result(&s.method, &s, dir);
+        return Ok(());
+    }
+    let data = args.data.clone().context("--data is required")?;
     let exp = args.experiment()?;
     let method = exp.method()?;
     let config_name = args
@@ -210,10 +256,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         &exp,
         &args.runtime(),
         config_name.as_deref(),
-        &args.data,
+        &data,
         &out,
     )
-    .with_context(|| format!("training {method} on {}", args.data.display()))?;
+    .inspect_err(exit_if_interrupted)
+    .with_context(|| format!("training {method} on {}", data.display()))?;
+    print_result(method.name(), &s, &out);
+    Ok(())
+}
+
+fn print_result(method: &str, s: &MultiRunSummary, out: &std::path::Path) {
     if let Some(b) = &s.best_by_eval {
         eprintln!(
             "{method}: best-epoch Score {:.4} ± {:.4} (Se {:.4}, Sp {:.4}, HS {:.4}) over {} seed(s) → {}",
@@ -226,5 +278,4 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             out.display()
         );
     }
-    Ok(())
 }

@@ -14,7 +14,6 @@ use super::cnn6::{Cnn6, Cnn6Config};
 use super::data::{CacheData, Placement};
 use super::experiment::Experiment;
 use super::runtime::Runtime;
-use super::transforms::InputTransform;
 
 /// Embeddings of some rows of a cache.
 pub struct Embeddings {
@@ -56,12 +55,7 @@ pub fn embed(
     runtime: &Runtime,
 ) -> Result<Embeddings> {
     let exp = Experiment::load(&run.join("config.toml"))?;
-    let transform_file = run.join("transform.json");
-    let transform: InputTransform = serde_json::from_slice(
-        &std::fs::read(&transform_file)
-            .with_context(|| format!("reading {}", transform_file.display()))?,
-    )
-    .with_context(|| format!("{}: not an input transform", transform_file.display()))?;
+    let transform = super::run_dir::read_transform(run)?;
     let checkpoint = run_checkpoint(run, checkpoint)?;
     runtime.apply_threads();
     let device = runtime.device()?;

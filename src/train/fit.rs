@@ -9,7 +9,7 @@ use anyhow::Result;
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::data::{RunData, SplitData};
@@ -18,6 +18,7 @@ use super::methods::Method;
 use super::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
 use super::optim::{Adam, AdamParams};
 use super::readback;
+use super::resume::{self, BestState, RngState, SavedState, StageState};
 use super::run_dir::{MetricsLog, RunDir};
 use super::schedule::CosineAnnealingLr;
 use super::transforms::InputTransform;
@@ -36,6 +37,8 @@ pub struct StagePlan<'a> {
     /// Prefix of the stage's checkpoint names (`""`: `best`, `best_val`, `last`;
     /// `"pretrain_"` for the contrastive stage before linear evaluation).
     pub checkpoint_prefix: &'a str,
+    /// 0 for the method's stage, 1 for linear evaluation after it (recorded in the state).
+    pub index: usize,
 }
 
 /// One epoch's line in `metrics.jsonl`.
@@ -55,7 +58,7 @@ pub struct EpochRecord {
 }
 
 /// The epoch picked by some criterion.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Selected {
     pub epoch: usize,
     /// Metrics on the evaluation split at that epoch.
@@ -76,6 +79,23 @@ impl Best {
             score: f64::NEG_INFINITY,
             sel: None,
         }
+    }
+
+    fn restored(b: Option<BestState>) -> Self {
+        match b {
+            Some(b) => Best {
+                score: b.score,
+                sel: Some(b.selected),
+            },
+            None => Best::new(),
+        }
+    }
+
+    fn state(&self) -> Option<BestState> {
+        self.sel.as_ref().map(|s| BestState {
+            score: self.score,
+            selected: s.clone(),
+        })
     }
 
     /// Keeps `sel` if `score` beats the best so far; true when it does.
@@ -106,17 +126,28 @@ pub struct Trainer<'a> {
     pub eval_batch_size: usize,
     pub run: &'a RunDir,
     pub log: MetricsLog,
+    /// The contrastive stage's last loss terms, kept in linear evaluation's state.
+    pub pretrain_terms: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Training seconds of earlier sessions of this run (resumed runs) …
+    pub elapsed_before: f64,
+    /// … and when this session started.
+    pub started: Instant,
 }
 
 impl Trainer<'_> {
     /// Runs one stage of `method`. Classifying methods are evaluated every epoch and keep
     /// `best` (evaluation Score), `best_val` (validation Score) and `last` checkpoints; the others
-    /// keep `best_loss` (lowest training loss) and `last`.
+    /// keep `best_loss` (lowest training loss) and `last`. After every epoch the whole state is
+    /// written to `checkpoints/state.safetensors`; `resume` (such a state, of this stage)
+    /// continues after its last completed epoch. A SIGINT / SIGTERM (see
+    /// [`resume::install_interrupt_handler`]) stops it at the next batch with
+    /// [`resume::Interrupted`].
     pub fn fit(
         &mut self,
         method: &mut Method,
         plan: &StagePlan,
         rng: &mut ChaCha8Rng,
+        resume: Option<SavedState>,
     ) -> Result<StageResult> {
         let stage = plan.name;
         let mut opt = Adam::new(
@@ -139,10 +170,46 @@ impl Trainer<'_> {
         let mut last = None;
         let mut terms_last = serde_json::Map::new();
         let mut best_loss = f64::INFINITY;
+        let mut done = 0;
+        if let Some(saved) = resume {
+            let st = &saved.state;
+            anyhow::ensure!(
+                st.stage == stage && st.stage_index == plan.index,
+                "the saved state is of stage `{}`, the run is at `{stage}`",
+                st.stage
+            );
+            resume::restore_vars(&method.state_vars(), &saved.tensors)?;
+            for i in 0..opt.vars().len() {
+                opt.set_moments(i, resume::adam_moments(&saved, i)?)?;
+            }
+            opt.set_lr(st.lr);
+            if let (Some(s), Some(saved_s)) = (sched.as_mut(), &st.schedule) {
+                *s = saved_s.clone();
+            }
+            *rng = st.rng.restore()?;
+            best_eval = Best::restored(st.best_eval.clone());
+            best_val = Best::restored(st.best_val.clone());
+            best_loss = st.best_loss.unwrap_or(f64::INFINITY);
+            last = st.last.clone();
+            terms_last = st.terms_last.clone();
+            done = st.epoch;
+            tracing::info!(
+                "{stage}: resumed after epoch {done}/{} from {}",
+                plan.epochs,
+                self.run.state_path().display()
+            );
+        }
         let train = &self.data.train;
         let per_epoch = train.len().div_ceil(self.batch_size) as u64;
         let bar = progress_bar(stage, plan.epochs as u64 * per_epoch);
-        for epoch in 1..=plan.epochs {
+        bar.inc(done as u64 * per_epoch);
+        let interrupted = |epoch: usize| resume::Interrupted {
+            stage: stage.to_string(),
+            epoch,
+            saved: epoch - 1,
+            run_dir: self.run.path().to_path_buf(),
+        };
+        for epoch in done + 1..=plan.epochs {
             let t0 = Instant::now();
             // Accumulated on the device, read once after the epoch (see `readback`).
             let mut loss_sum: Option<Tensor> = None;
@@ -150,6 +217,10 @@ impl Trainer<'_> {
             let mut terms: BTreeMap<String, Tensor> = BTreeMap::new();
             let mut cm = DeviceConfusion::new(self.data.confusion()?, train.device())?;
             for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
+                if resume::interrupted() {
+                    bar.finish_and_clear();
+                    return Err(interrupted(epoch).into());
+                }
                 let batch = batch?;
                 n_batches += 1;
                 bar.inc(1);
@@ -253,6 +324,34 @@ impl Trainer<'_> {
             terms_last = loss_terms;
             if let Some(s) = sched.as_mut() {
                 opt.set_lr(s.step());
+            }
+            let state = StageState {
+                version: resume::STATE_VERSION,
+                stage_index: plan.index,
+                stage: stage.to_string(),
+                epoch,
+                rng: RngState::of(rng),
+                lr: opt.lr(),
+                adam_steps: (0..opt.vars().len()).map(|i| opt.step_count(i)).collect(),
+                schedule: sched.clone(),
+                best_eval: best_eval.state(),
+                best_val: best_val.state(),
+                best_loss: best_loss.is_finite().then_some(best_loss),
+                last: last.clone(),
+                terms_last: terms_last.clone(),
+                pretrain_terms: self.pretrain_terms.clone(),
+                metrics_bytes: self.log.len(),
+                elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
+            };
+            resume::save(
+                &self.run.state_path(),
+                &state,
+                &method.state_vars(),
+                &opt.moments(),
+            )?;
+            if resume::interrupted() && epoch < plan.epochs {
+                bar.finish_and_clear();
+                return Err(interrupted(epoch + 1).into());
             }
         }
         bar.finish_and_clear();

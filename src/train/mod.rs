@@ -19,6 +19,7 @@ pub mod panns;
 pub mod parity;
 pub mod readback;
 pub mod report;
+pub mod resume;
 pub mod run;
 pub mod run_dir;
 pub mod runtime;

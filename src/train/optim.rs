@@ -108,6 +108,45 @@ impl Adam {
             .map_or(0, |s| s.step)
     }
 
+    /// Each parameter's update count and moments (`m`, `v`), None before its first update: what
+    /// a resumable state keeps.
+    pub fn moments(&self) -> Vec<Option<(u64, Tensor, Tensor)>> {
+        self.states
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|s| (s.step, s.exp_avg.clone(), s.exp_avg_sq.clone()))
+            })
+            .collect()
+    }
+
+    /// Restores the moments of parameter `index` (as [`Adam::moments`] returned them).
+    pub fn set_moments(
+        &mut self,
+        index: usize,
+        moments: Option<(u64, Tensor, Tensor)>,
+    ) -> Result<()> {
+        let var = self
+            .vars
+            .get(index)
+            .ok_or_else(|| candle_core::Error::Msg(format!("Adam has no parameter {index}")))?;
+        if let Some((_, m, v)) = &moments {
+            if m.dims() != var.dims() || v.dims() != var.dims() {
+                return Err(candle_core::Error::Msg(format!(
+                    "Adam moments of parameter {index} have shape {:?}, the parameter {:?}",
+                    m.dims(),
+                    var.dims()
+                )));
+            }
+        }
+        self.states[index] = moments.map(|(step, exp_avg, exp_avg_sq)| MomentState {
+            step,
+            exp_avg,
+            exp_avg_sq,
+        });
+        Ok(())
+    }
+
     /// One Adam update of every parameter that has a gradient in `grads`.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         let AdamParams {

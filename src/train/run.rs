@@ -10,7 +10,7 @@ use candle_core::{DType, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cnn6::{Cnn6, Cnn6Config};
 use super::data::{CacheData, Placement, RunData, SplitData};
@@ -22,7 +22,7 @@ use super::runtime::Runtime;
 use super::transforms::{measure_input_stats, InputTransform, MeanStd, Standardize};
 
 /// What a single-seed run produced (its `summary.json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub method: String,
     /// Stem of the config file the run was started from (e.g. `table1_scl_scratch`).
@@ -81,7 +81,9 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
     })
 }
 
-/// Trains seed `exp.seed` of a validated experiment into `out`.
+/// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
+/// a saved state (`checkpoints/state.safetensors`) continues after its last completed epoch;
+/// without one it starts afresh.
 pub fn train_one(
     exp: &Experiment,
     runtime: &Runtime,
@@ -89,14 +91,27 @@ pub fn train_one(
     cache: &CacheData,
     data: &RunData,
     out: &Path,
+    resume: bool,
 ) -> Result<RunSummary> {
-    let t0 = Instant::now();
+    let started = Instant::now();
     let kind = exp.method()?;
     let run = RunDir::create(out)?;
-    run.write_experiment(exp)?;
     let device = data.train.device().clone();
-    let transform = input_transform(exp, &data.train)?;
-    run.write_transform(&transform)?;
+    let mut saved = if resume && run.state_path().exists() {
+        Some(super::resume::load(&run.state_path(), &device)?)
+    } else {
+        None
+    };
+    let transform = if saved.is_some() {
+        run.read_transform()?
+    } else {
+        run.write_experiment(exp)?;
+        let t = input_transform(exp, &data.train)?;
+        run.write_transform(&t)?;
+        // A state left by an earlier run in this dir must not be resumed into this one.
+        let _ = std::fs::remove_file(run.state_path());
+        t
+    };
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
     let model = Cnn6::new_seeded(
@@ -122,40 +137,75 @@ pub fn train_one(
     let mut method = Method::new(exp, model, cache, data, class_weights, &device)?;
     let method_info = method.info();
     let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
+    let (log, elapsed_before, pretrain_terms) = match &saved {
+        Some(s) => (
+            run.resume_metrics_log(s.state.metrics_bytes)?,
+            s.state.elapsed_seconds,
+            s.state.pretrain_terms.clone(),
+        ),
+        None => (run.metrics_log()?, 0.0, None),
+    };
     let mut trainer = Trainer {
         data,
         transform,
         batch_size: exp.batch_size,
         eval_batch_size: exp.eval_batch_size,
         run: &run,
-        log: run.metrics_log()?,
+        log,
+        pretrain_terms,
+        elapsed_before,
+        started,
     };
     let contrastive = exp.contrastive();
-    let mut result: StageResult = trainer.fit(
-        &mut method,
-        &StagePlan {
-            name: kind.name(),
-            epochs: exp.epochs,
-            lr: exp.lr,
-            weight_decay: exp.weight_decay,
-            schedule: Some(&exp.schedule),
-            checkpoint_prefix: if contrastive.is_some() {
-                "pretrain_"
-            } else {
-                ""
+    // A state saved during linear evaluation skips the contrastive stage: its encoder is in
+    // the state.
+    let in_linear_eval = saved.as_ref().is_some_and(|s| s.state.stage_index == 1);
+    let mut result = if in_linear_eval {
+        None
+    } else {
+        Some(trainer.fit(
+            &mut method,
+            &StagePlan {
+                name: kind.name(),
+                epochs: exp.epochs,
+                lr: exp.lr,
+                weight_decay: exp.weight_decay,
+                schedule: Some(&exp.schedule),
+                checkpoint_prefix: if contrastive.is_some() {
+                    "pretrain_"
+                } else {
+                    ""
+                },
+                index: 0,
             },
-        },
-        &mut rng,
-    )?;
+            &mut rng,
+            saved.take(),
+        )?)
+    };
     if let Some(c) = contrastive {
         // Freeze the encoder `encoder_checkpoint` names and train a linear head on it.
-        if c.encoder_checkpoint == EncoderCheckpoint::BestLoss {
-            method.load(&run.checkpoint("pretrain_best_loss"))?;
+        match &saved {
+            Some(s) => {
+                let encoder: Vec<_> = method
+                    .state_vars()
+                    .into_iter()
+                    .filter(|(n, _)| n.starts_with("model."))
+                    .collect();
+                super::resume::restore_vars(&encoder, &s.tensors)?
+            }
+            None if c.encoder_checkpoint == EncoderCheckpoint::BestLoss => {
+                method.load(&run.checkpoint("pretrain_best_loss"))?
+            }
+            None => {}
         }
         let mut probe = method.into_linear_eval(data, &transform, exp.eval_batch_size)?;
         let le = exp.linear_eval();
-        let terms = result.terms_last.clone();
-        result = trainer.fit(
+        let terms = match &result {
+            Some(r) => r.terms_last.clone(),
+            None => trainer.pretrain_terms.clone().unwrap_or_default(),
+        };
+        trainer.pretrain_terms = Some(terms.clone());
+        let mut r = trainer.fit(
             &mut probe,
             &StagePlan {
                 name: "linear_eval",
@@ -164,11 +214,15 @@ pub fn train_one(
                 weight_decay: le.weight_decay,
                 schedule: None,
                 checkpoint_prefix: "",
+                index: 1,
             },
             &mut rng,
+            saved.take(),
         )?;
-        result.terms_last = terms;
+        r.terms_last = terms;
+        result = Some(r);
     }
+    let result: StageResult = result.context("no stage ran")?;
     let best_eval = result.best_eval.context("no evaluation happened")?;
     let summary = RunSummary {
         method: kind.name().to_string(),
@@ -189,12 +243,17 @@ pub fn train_one(
             Placement::Streamed { .. } => "streamed".into(),
         },
         cache_params_hash: cache.reader.manifest().params_hash.clone(),
-        wall_seconds: t0.elapsed().as_secs_f64(),
+        wall_seconds: elapsed_before + started.elapsed().as_secs_f64(),
         git_revision: git_revision(),
         train_rows: data.train.len(),
         val_rows: data.val.as_ref().map_or(0, SplitData::len),
         eval_rows: data.eval.len(),
     };
     run.write_summary(&summary)?;
+    // Finished: the state is no longer needed (summary.json marks the run done).
+    let state = run.state_path();
+    if state.exists() {
+        std::fs::remove_file(&state).with_context(|| format!("removing {}", state.display()))?;
+    }
     Ok(summary)
 }

@@ -55,6 +55,11 @@ impl RunDir {
         write_json_atomic(&self.path.join("transform.json"), t)
     }
 
+    /// Reads `transform.json`.
+    pub fn read_transform(&self) -> Result<InputTransform> {
+        read_transform(&self.path)
+    }
+
     /// Writes `summary.json`.
     pub fn write_summary(&self, summary: &impl Serialize) -> Result<()> {
         write_json_atomic(&self.path.join("summary.json"), summary)
@@ -64,26 +69,84 @@ impl RunDir {
     pub fn metrics_log(&self) -> Result<MetricsLog> {
         MetricsLog::create(&self.path.join("metrics.jsonl"))
     }
+
+    /// `metrics.jsonl` cut back to its first `bytes` bytes (what a resumed state recorded),
+    /// appended to from there.
+    pub fn resume_metrics_log(&self, bytes: u64) -> Result<MetricsLog> {
+        MetricsLog::truncated(&self.path.join("metrics.jsonl"), bytes)
+    }
+
+    /// `checkpoints/state.safetensors`: the resumable state of the stage in progress.
+    pub fn state_path(&self) -> PathBuf {
+        self.path.join("checkpoints").join("state.safetensors")
+    }
 }
 
-/// Appends one JSON line per record to `metrics.jsonl`.
-pub struct MetricsLog(std::fs::File);
+/// Appends one JSON line per record to `metrics.jsonl`, counting the bytes written.
+pub struct MetricsLog {
+    file: std::fs::File,
+    path: PathBuf,
+    len: u64,
+}
 
 impl MetricsLog {
     fn create(path: &Path) -> Result<Self> {
-        Ok(MetricsLog(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        ))
+        Ok(MetricsLog {
+            file: std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?,
+            path: path.into(),
+            len: 0,
+        })
     }
 
+    fn truncated(path: &Path, len: u64) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {} to resume", path.display()))?;
+        let have = file.metadata()?.len();
+        anyhow::ensure!(
+            have >= len,
+            "{}: {have} bytes, fewer than the {len} the saved state recorded (was it edited?)",
+            path.display()
+        );
+        file.set_len(len)?;
+        let mut log = MetricsLog {
+            file,
+            path: path.into(),
+            len,
+        };
+        std::io::Seek::seek(&mut log.file, std::io::SeekFrom::End(0))?;
+        Ok(log)
+    }
+
+    /// Appends `record` as one line (one write).
     pub fn write(&mut self, record: &impl Serialize) -> Result<()> {
-        writeln!(self.0, "{}", serde_json::to_string(record)?)?;
+        let mut line = serde_json::to_string(record)?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        self.len += line.len() as u64;
         Ok(())
+    }
+
+    /// Bytes written so far (the resumable state's `metrics_bytes`).
+    pub fn len(&self) -> u64 {
+        self.len
     }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     auscult_cache::write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The input transform a run dir recorded (`<run>/transform.json`).
+pub fn read_transform(run: &Path) -> Result<InputTransform> {
+    let file = run.join("transform.json");
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not an input transform", file.display()))
 }
 
 /// Pretty JSON, written atomically.

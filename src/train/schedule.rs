@@ -16,7 +16,7 @@
 //! epoch `2T` and keeps cycling with period `2T` (80 epochs for the official `T_max = 40`).
 
 /// Cosine annealing state: the rate for the current epoch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CosineAnnealingLr {
     /// Initial learning rate (PyTorch's `base_lrs[0]`).
     base_lr: f64,

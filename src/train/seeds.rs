@@ -1,10 +1,10 @@
 //! The entry point of training: `runs` seeds of one experiment, each in its own run dir, and
 //! their mean ± std (`summary.json` of the parent dir when there are several).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-use serde::Serialize;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::data::{CacheData, RunData, SplitData};
 use super::experiment::{Experiment, MatmulPrecision, Signature};
@@ -41,6 +41,34 @@ pub fn train(
     train_named(exp, runtime, None, cache_dir, out)
 }
 
+/// How a run was started (`<out>/invocation.json`): what `auscult train --resume` needs besides
+/// the experiment (`<out>/config.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The cache dir, absolute.
+    pub data: PathBuf,
+    pub config_name: Option<String>,
+    pub runtime: Runtime,
+}
+
+/// `<out>/invocation.json`.
+pub fn invocation_path(out: &Path) -> PathBuf {
+    out.join("invocation.json")
+}
+
+/// Reads what [`train_named`] recorded in `out`.
+pub fn read_invocation(out: &Path) -> Result<Invocation> {
+    let path = invocation_path(out);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading {} (is {} a run dir of `auscult train`?)",
+            path.display(),
+            out.display()
+        )
+    })?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
+}
+
 /// [`train`], recording `config_name` (the config file's stem) in every summary.
 pub fn train_named(
     exp: &Experiment,
@@ -48,6 +76,38 @@ pub fn train_named(
     config_name: Option<&str>,
     cache_dir: &Path,
     out: &Path,
+) -> Result<MultiRunSummary> {
+    train_in(exp, runtime, config_name, cache_dir, out, false)
+}
+
+/// Continues the run in `out` (one seed, or several) where it stopped: finished seeds (with a
+/// `summary.json`) are read back, the seed in progress resumes from its saved state, the rest
+/// start. `data` overrides the recorded cache dir (a moved cache), `runtime` the recorded
+/// runtime; the results are identical only on the same device and thread count.
+pub fn resume(
+    out: &Path,
+    data: Option<&Path>,
+    runtime: Option<&Runtime>,
+) -> Result<MultiRunSummary> {
+    let inv = read_invocation(out)?;
+    let exp = Experiment::load(&out.join("config.toml"))?;
+    train_in(
+        &exp,
+        runtime.unwrap_or(&inv.runtime),
+        inv.config_name.as_deref(),
+        data.unwrap_or(&inv.data),
+        out,
+        true,
+    )
+}
+
+fn train_in(
+    exp: &Experiment,
+    runtime: &Runtime,
+    config_name: Option<&str>,
+    cache_dir: &Path,
+    out: &Path,
+    resuming: bool,
 ) -> Result<MultiRunSummary> {
     let mut exp = exp.clone();
     exp.fill_method_section();
@@ -62,6 +122,21 @@ pub fn train_named(
         tracing::info!("matmul_precision = \"tf32\" has no effect on CPU: f32 throughout");
     }
     let cache = CacheData::open(cache_dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    if !resuming {
+        let data = std::path::absolute(cache_dir)
+            .with_context(|| format!("resolving {}", cache_dir.display()))?;
+        let inv = Invocation {
+            data,
+            config_name: config_name.map(str::to_string),
+            runtime: runtime.clone(),
+        };
+        write_json_atomic(&invocation_path(out), &inv)?;
+        if exp.runs > 1 {
+            auscult_cache::write_atomic(&out.join("config.toml"), exp.to_toml().as_bytes())
+                .with_context(|| format!("writing {}", out.join("config.toml").display()))?;
+        }
+    }
     let mut summaries: Vec<RunSummary> = Vec::new();
     let mut dirs = Vec::new();
     for r in 0..exp.runs {
@@ -75,6 +150,19 @@ pub fn train_named(
         } else {
             out.join(format!("seed_{}", seed_exp.seed))
         };
+        if resuming {
+            if let Some(done) = finished(&dir)? {
+                tracing::info!(
+                    "run {}/{}: seed {} finished earlier",
+                    r + 1,
+                    exp.runs,
+                    done.seed
+                );
+                summaries.push(done);
+                dirs.push(dir.display().to_string());
+                continue;
+            }
+        }
         let data = RunData::load(&cache, &seed_exp.data, seed_exp.seed, runtime, &device)?;
         tracing::info!(
             "run {}/{}: seed {}, {} train / {} val / {} {} rows",
@@ -93,6 +181,7 @@ pub fn train_named(
             &cache,
             &data,
             &dir,
+            resuming,
         )?);
         dirs.push(dir.display().to_string());
     }
@@ -113,8 +202,18 @@ pub fn train_named(
     };
     if exp.runs > 1 {
         write_json_atomic(&out.join("summary.json"), &multi)?;
-        let whole = out.join("config.toml");
-        auscult_cache::write_atomic(&whole, exp.to_toml().as_bytes())?;
     }
     Ok(multi)
+}
+
+/// The summary of a finished run in `dir` (None when it has none yet).
+fn finished(dir: &Path) -> Result<Option<RunSummary>> {
+    let path = dir.join("summary.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let s = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a run summary", path.display()))?;
+    Ok(Some(s))
 }

@@ -236,6 +236,21 @@ impl Method {
         }
     }
 
+    /// Every tensor of the method, named for a resumable state: the encoder with its head and
+    /// BatchNorm buffers (`model.<PyTorch key>`) and the projectors (`proj.head<i>.…`).
+    pub fn state_vars(&self) -> Vec<(String, Var)> {
+        let model = self
+            .model
+            .state_dict()
+            .into_iter()
+            .map(|e| (format!("model.{}", e.name), e.var));
+        let projectors = self
+            .projectors()
+            .into_iter()
+            .flat_map(|(prefix, p)| p.named(&format!("proj.{prefix}")));
+        model.chain(projectors).collect()
+    }
+
     /// Writes the encoder (+ head) with the official `_CNN6` key names to `path`, and the
     /// projectors (if any) to `<stem>.projectors.safetensors` beside it (keys
     /// `head<i>.linear{1,2}.{weight,bias}`). Both are written to a temporary name first. A
