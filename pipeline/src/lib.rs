@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod metadata;
 pub mod record;
 pub mod resample;
+pub mod segments;
 pub mod sprsound;
 
 pub use error::PipelineError;

@@ -47,13 +47,21 @@ impl CycleRecord {
     /// Frames `[start, end)` at sample rate `sr`, as the official code computes them:
     /// `int(onset·sr)` to `int(offset·sr)` (truncation toward zero, f64 arithmetic like Python).
     pub fn frame_range(&self, sr: u32) -> (u64, u64) {
-        match self.span_ms {
-            Some((s, e)) => (s * sr as u64 / 1000, e * sr as u64 / 1000),
-            None => (
-                (self.onset_s * sr as f64) as u64,
-                (self.offset_s * sr as f64) as u64,
-            ),
-        }
+        frame_range(self.onset_s, self.offset_s, self.span_ms, sr)
+    }
+}
+
+/// Frames `[start, end)` at sample rate `sr` of a span given in seconds, or exactly in
+/// milliseconds when `span_ms` is known (SPRSound): the arithmetic of [`CycleRecord::frame_range`].
+pub fn frame_range(
+    onset_s: f64,
+    offset_s: f64,
+    span_ms: Option<(u64, u64)>,
+    sr: u32,
+) -> (u64, u64) {
+    match span_ms {
+        Some((s, e)) => (s * sr as u64 / 1000, e * sr as u64 / 1000),
+        None => ((onset_s * sr as f64) as u64, (offset_s * sr as f64) as u64),
     }
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod embed;
 mod pipeline;
+mod predict;
 mod report;
 mod train;
 
@@ -49,6 +50,8 @@ pub enum Command {
     ///   auscult train --resume runs/table1_scl_scratch
     #[command(verbatim_doc_comment)]
     Train(train::TrainArgs),
+    /// Classify new recordings with a trained run (per cycle: probabilities, predicted class).
+    Predict(predict::PredictArgs),
     /// Encoder embeddings [N, 512] of a cache's rows from a trained run (safetensors).
     Embed(embed::EmbedArgs),
     /// Run the whole job on a generated synthetic database (no real data needed).
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(c) => train::run(c),
         Command::Report(a) => report::run(a),
         Command::Embed(a) => embed::run(a),
+        Command::Predict(a) => predict::run(a),
         Command::Bench(c) => bench::run(c),
     }
 }

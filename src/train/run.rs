@@ -108,6 +108,10 @@ pub fn train_one(
         run.write_experiment(exp)?;
         let t = input_transform(exp, &data.train)?;
         run.write_transform(&t)?;
+        super::run_dir::write_json_atomic(
+            &super::predict::FeatureSpec::path(run.path()),
+            &super::predict::FeatureSpec::of(cache),
+        )?;
         // A state left by an earlier run in this dir must not be resumed into this one.
         let _ = std::fs::remove_file(run.state_path());
         t

@@ -3,9 +3,12 @@
 //! ```text
 //! <run>/config.toml        the complete effective experiment (re-runnable as it stands)
 //! <run>/transform.json     the input transform, with any statistics measured on the training split
+//! <run>/features.json      the cache's feature parameters and classes (what `predict` needs)
+//! <run>/invocation.json    the cache dir and runtime it was started with (what `--resume` needs)
 //! <run>/metrics.jsonl      one line per epoch and stage
 //! <run>/summary.json       selections, runtime, cache, git revision
-//! <run>/checkpoints/       best, best_val, last (+ pretrain_* of contrastive methods)
+//! <run>/checkpoints/       best, best_val, last (+ pretrain_* of contrastive methods), and
+//!                          state.safetensors while the run is unfinished (see `resume`)
 //! ```
 //!
 //! Every file except the append-only `metrics.jsonl` is written under a temporary name and

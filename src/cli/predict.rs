@@ -1,0 +1,338 @@
+//! `auscult predict`: class probabilities of new recordings from a trained run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use auscult::train::embed::run_checkpoint;
+use auscult::train::metrics::ConfusionMatrix;
+use auscult::train::predict::Predictor;
+use auscult::train::runtime::Runtime;
+use auscult_pipeline::audio;
+use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
+use auscult_pipeline::segments::{featurize, segments, Segment, Segmentation};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PredictFormat {
+    Csv,
+    Json,
+}
+
+/// Classify recordings with a trained run: per cycle, the class probabilities and the predicted
+/// class.
+///
+/// Cycles come from each recording's annotation (an ICBHI .txt or SPRSound .json with the same
+/// stem beside the audio, or in --annotations), or are fixed windows (--window/--hop) when there
+/// is none. Features are made with the run's own parameters (its features.json: sample rate,
+/// length, log-mel) and input transform (transform.json), exactly as in training: no cache is
+/// needed. When annotations carry labels, Se / Sp / Score over the predictions are printed.
+///
+/// Examples:
+///   auscult predict --run runs/ce --input 101_1b1_Al_sc_Meditron.wav
+///   auscult predict --run runs/ce --input icbhi/ICBHI_final_database --format json --out p.json
+///   auscult predict --checkpoint runs/scl/checkpoints/best.safetensors --input rec.wav --window 8 --hop 4
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct PredictArgs {
+    /// Run dir written by `auscult train`.
+    #[arg(long, required_unless_present = "checkpoint")]
+    pub run: Option<PathBuf>,
+    /// A checkpoint name in <run>/checkpoints (best, best_val, last; default best, else last),
+    /// or a checkpoint file inside a run dir (<run>/checkpoints/<name>.safetensors).
+    #[arg(long)]
+    pub checkpoint: Option<String>,
+    /// An audio file, or a folder of them (its .wav/.flac/.ogg/.mp3 files, not sub-folders).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The annotation of a single input file (.txt ICBHI cycles or .json SPRSound events), or a
+    /// folder holding `<stem>.txt` / `<stem>.json` for each recording. Default: beside the audio.
+    #[arg(long)]
+    pub annotations: Option<PathBuf>,
+    /// Cut every recording into windows of this many seconds instead of using annotations
+    /// (also used, with 8 s, for recordings without an annotation).
+    #[arg(long, value_name = "SECONDS")]
+    pub window: Option<f64>,
+    /// Hop between windows in seconds (default: half the window).
+    #[arg(long, value_name = "SECONDS", requires = "window")]
+    pub hop: Option<f64>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: PredictFormat,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// cpu or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// One output row.
+#[derive(Debug, Serialize)]
+struct Row {
+    file: String,
+    segment: usize,
+    start_s: f64,
+    end_s: f64,
+    /// `annotation` or `window`.
+    source: &'static str,
+    /// The annotation's label name, when it has one.
+    label: Option<String>,
+    predicted: String,
+    /// Class name → probability, in the classes' order.
+    probabilities: Probabilities,
+}
+
+#[derive(Debug)]
+struct Probabilities(Vec<(String, f32)>);
+
+impl Serialize for Probabilities {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
+
+fn audio_files(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if input.is_file() {
+        return Ok(vec![input.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+        .with_context(|| format!("reading {}", input.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|x| AUDIO_EXTENSIONS.iter().any(|a| x.eq_ignore_ascii_case(a)))
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{}: no audio files ({})",
+        input.display(),
+        AUDIO_EXTENSIONS.join(", ")
+    );
+    Ok(files)
+}
+
+/// The annotation of `audio` (None: none found).
+fn annotation_of(audio: &Path, given: Option<&Path>, single: bool) -> Option<PathBuf> {
+    let stem = audio.file_stem()?;
+    let dir = match given {
+        Some(p) if p.is_file() && single => return Some(p.to_path_buf()),
+        Some(p) => p.to_path_buf(),
+        None => audio.parent()?.to_path_buf(),
+    };
+    ["txt", "json"]
+        .iter()
+        .map(|e| dir.join(stem).with_extension(e))
+        .find(|p| p.is_file())
+}
+
+pub fn run(a: PredictArgs) -> anyhow::Result<()> {
+    let (run, checkpoint) = match (&a.run, &a.checkpoint) {
+        (Some(run), ck) => (run.clone(), run_checkpoint(run, ck.as_deref())?),
+        (None, Some(file)) => {
+            let file = PathBuf::from(file);
+            let run = file
+                .parent()
+                .and_then(Path::parent)
+                .filter(|r| r.join("config.toml").is_file())
+                .with_context(|| {
+                    format!(
+                        "{}: not inside a run dir (<run>/checkpoints/<name>.safetensors); pass \
+                         --run",
+                        file.display()
+                    )
+                })?
+                .to_path_buf();
+            (run, file)
+        }
+        (None, None) => bail!("give --run or --checkpoint"),
+    };
+    let rt = Runtime {
+        device: a.device.clone(),
+        threads: a.threads,
+        ..Runtime::default()
+    };
+    let predictor = Predictor::load(&run, &checkpoint, &rt)?;
+    let spec = &predictor.spec;
+    let params: FeatureParams = serde_json::from_value(
+        spec.params
+            .get("features")
+            .cloned()
+            .context("features.json has no `params.features`")?,
+    )
+    .context("features.json: `params.features` are not log-mel parameters")?;
+    anyhow::ensure!(
+        [params.n_mels, params.n_frames()] == spec.feature_shape,
+        "features.json: parameters give {}×{} features, the run was trained on {:?}",
+        params.n_mels,
+        params.n_frames(),
+        spec.feature_shape
+    );
+    let featurizer = CycleFeaturizer::new(params).context("features.json: log-mel parameters")?;
+    let files = audio_files(&a.input)?;
+    if let Some(p) = &a.annotations {
+        anyhow::ensure!(
+            p.exists(),
+            "{}: no such annotation file or folder",
+            p.display()
+        );
+        anyhow::ensure!(
+            p.is_dir() || files.len() == 1,
+            "--annotations {} is one file but --input holds {} recordings: give a folder",
+            p.display(),
+            files.len()
+        );
+    }
+    let windows = |w: f64| Segmentation::Windows {
+        window_s: w,
+        hop_s: a.hop.unwrap_or(w / 2.0),
+    };
+    let names: Vec<&str> = spec.classes.iter().map(|c| c.name.as_str()).collect();
+    let mut rows = Vec::new();
+    let normal: Vec<usize> = spec
+        .classes
+        .iter()
+        .filter(|c| c.normal)
+        .map(|c| c.id as usize)
+        .collect();
+    let mut confusion = ConfusionMatrix::new(spec.classes.len(), &normal)?;
+    let mut labelled = 0usize;
+    for file in &files {
+        let how = match (
+            a.window,
+            annotation_of(file, a.annotations.as_deref(), files.len() == 1),
+        ) {
+            (Some(w), _) => windows(w),
+            (None, Some(ann)) => Segmentation::Annotation(ann),
+            (None, None) => {
+                tracing::info!("{}: no annotation, 8 s windows", file.display());
+                windows(8.0)
+            }
+        };
+        let info = audio::probe(file)?;
+        let (segs, warnings) = segments(file, &info, &how)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let feats = featurize(&featurizer, file, &info, &segs)?;
+        let probs = predictor.probabilities(&feats)?;
+        for (s, p) in segs.iter().zip(probs) {
+            let best = argmax(&p);
+            if let Some((id, _)) = &s.label {
+                if (*id as usize) < spec.classes.len() {
+                    confusion.add(&[best], &[*id as usize])?;
+                    labelled += 1;
+                }
+            }
+            rows.push(row(file, s, &how, &names, best, &p));
+        }
+    }
+    let text = match a.format {
+        PredictFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+        PredictFormat::Csv => csv(&rows, &names),
+    };
+    match &a.out {
+        Some(out) => auscult_cache::write_atomic(out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?,
+        None => print!("{text}"),
+    }
+    eprintln!(
+        "{} segments of {} recording(s) with {}",
+        rows.len(),
+        files.len(),
+        predictor.checkpoint.display()
+    );
+    if labelled > 0 {
+        let m = confusion.metrics();
+        eprintln!(
+            "against the annotations ({labelled} labelled): Se {:.4}  Sp {:.4}  Score {:.4}  \
+             accuracy {:.4}",
+            m.se, m.sp, m.score, m.accuracy
+        );
+    }
+    Ok(())
+}
+
+fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in p.iter().enumerate() {
+        if *v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn row(
+    file: &Path,
+    s: &Segment,
+    how: &Segmentation,
+    names: &[&str],
+    best: usize,
+    p: &[f32],
+) -> Row {
+    Row {
+        file: file.display().to_string(),
+        segment: s.index,
+        start_s: s.start_s,
+        end_s: s.end_s,
+        source: match how {
+            Segmentation::Annotation(_) => "annotation",
+            Segmentation::Windows { .. } => "window",
+        },
+        label: s.label.as_ref().map(|(_, n)| n.clone()),
+        predicted: names[best].to_string(),
+        probabilities: Probabilities(
+            names
+                .iter()
+                .zip(p)
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect(),
+        ),
+    }
+}
+
+fn csv(rows: &[Row], names: &[&str]) -> String {
+    // Every row's probabilities follow `names`.
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from("file,segment,start_s,end_s,source,label,predicted");
+    for n in names {
+        out.push_str(&format!(",p_{}", quote(n)));
+    }
+    out.push('\n');
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}",
+            quote(&r.file),
+            r.segment,
+            r.start_s,
+            r.end_s,
+            r.source,
+            quote(r.label.as_deref().unwrap_or("")),
+            quote(&r.predicted)
+        ));
+        for (_, p) in &r.probabilities.0 {
+            out.push_str(&format!(",{p}"));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! A trained run as a classifier: class probabilities of log-mel features, computed exactly as
+//! the trainer's evaluation computes them (the run's input transform, eval mode, the checkpoint's
+//! encoder and linear head, softmax).
+//!
+//! Everything it needs is in the run dir, so no cache is needed: `config.toml` (model options,
+//! evaluation batch size), `transform.json` (the input transform with any statistics measured on
+//! the training split), `features.json` (the cache's feature parameters, feature shape and
+//! classes, written by `auscult train`) and a checkpoint. Turning audio into features with those
+//! parameters is the pipeline's job (`auscult predict` joins the two).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::cnn6::{Cnn6, Cnn6Config};
+use super::data::{CacheData, Placement};
+use super::experiment::Experiment;
+use super::runtime::Runtime;
+use super::transforms::{InputTransform, MinMax};
+
+/// `<run>/features.json`: how the run's features were made and what its classes are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    /// The cache's dataset (`icbhi`, `sprsound`, …).
+    pub dataset: String,
+    /// The cache manifest's `params` (`features` holds the log-mel parameters).
+    pub params: serde_json::Value,
+    pub params_hash: String,
+    /// `[n_mels, n_frames]`.
+    pub feature_shape: [usize; 2],
+    pub classes: Vec<auscult_cache::ClassInfo>,
+}
+
+impl FeatureSpec {
+    /// The spec of an opened cache.
+    pub fn of(cache: &CacheData) -> Self {
+        let m = cache.reader.manifest();
+        FeatureSpec {
+            dataset: m.dataset.clone(),
+            params: m.params.clone(),
+            params_hash: m.params_hash.clone(),
+            feature_shape: m.feature_shape,
+            classes: m.classes.clone(),
+        }
+    }
+
+    /// `<run>/features.json`.
+    pub fn path(run: &Path) -> PathBuf {
+        run.join("features.json")
+    }
+
+    pub fn read(run: &Path) -> Result<Self> {
+        let path = Self::path(run);
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (runs trained before `predict` existed lack it: retrain, or copy \
+                 the cache's manifest params there)",
+                path.display()
+            )
+        })?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
+    }
+}
+
+/// A run's checkpoint, ready to classify features.
+pub struct Predictor {
+    model: Cnn6,
+    transform: InputTransform,
+    pub spec: FeatureSpec,
+    batch: usize,
+    device: Device,
+    /// The checkpoint file in use.
+    pub checkpoint: PathBuf,
+}
+
+impl Predictor {
+    /// Loads `checkpoint` (a file) of run dir `run`.
+    pub fn load(run: &Path, checkpoint: &Path, runtime: &Runtime) -> Result<Self> {
+        let exp = Experiment::load(&run.join("config.toml"))?;
+        let transform = super::run_dir::read_transform(run)?;
+        let spec = FeatureSpec::read(run)?;
+        runtime.apply_threads();
+        let device = runtime.device()?;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+        let model = Cnn6::new(
+            vb,
+            Cnn6Config {
+                num_classes: spec.classes.len(),
+                dropout: exp.dropout,
+                ..Default::default()
+            },
+        )?;
+        model
+            .load_state_dict(checkpoint, "")
+            .with_context(|| format!("loading {}", checkpoint.display()))?;
+        if transform.minmax == MinMax::PerBatch {
+            tracing::warn!(
+                "the run scales inputs per batch (minmax = \"per-batch\"): a prediction depends \
+                 on which segments share its batch of {}",
+                exp.eval_batch_size
+            );
+        }
+        Ok(Predictor {
+            model,
+            transform,
+            spec,
+            batch: exp.eval_batch_size,
+            device,
+            checkpoint: checkpoint.to_path_buf(),
+        })
+    }
+
+    /// Class probabilities `[N][n_classes]` of `n` feature rows laid out as in the cache
+    /// (`features.len() == n · n_mels · n_frames`, mel-major), in batches of the run's
+    /// evaluation batch size.
+    pub fn probabilities(&self, features: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let [m, t] = self.spec.feature_shape;
+        let row = m * t;
+        anyhow::ensure!(
+            row > 0 && features.len() % row == 0,
+            "{} feature values are not whole rows of {m}×{t}",
+            features.len()
+        );
+        let n = features.len() / row;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut out = Vec::with_capacity(n);
+        for start in (0..n).step_by(self.batch.max(1)) {
+            let b = self.batch.max(1).min(n - start);
+            let x = Tensor::from_slice(
+                &features[start * row..(start + b) * row],
+                (b, 1, m, t),
+                &self.device,
+            )?;
+            let logits = self
+                .model
+                .forward(&self.transform.apply(&x, false, &mut rng)?, false)?;
+            let p = candle_nn::ops::softmax_last_dim(&logits)?;
+            out.extend(p.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
+        }
+        Ok(out)
+    }
+
+    /// Probabilities of the cache rows of `split` (every row with None), in cache order, with
+    /// their cycle ids and labels: the trainer's view of the same cycles.
+    pub fn cache_rows(
+        &self,
+        cache_dir: &Path,
+        split: Option<&str>,
+    ) -> Result<(Vec<i64>, Vec<i64>, Vec<Vec<f32>>)> {
+        let cache = CacheData::open(cache_dir)?;
+        let rows: Vec<usize> = match split {
+            Some(s) => cache.rows_of(s),
+            None => (0..cache.reader.manifest().rows as usize).collect(),
+        };
+        let data = cache
+            .load_splits(
+                &[(split.unwrap_or("all"), &rows)],
+                &Device::Cpu,
+                Placement::Resident,
+            )?
+            .pop()
+            .context("one split")?;
+        let mut feats = Vec::new();
+        for b in data.ordered(self.batch, true)? {
+            feats.extend(b?.x()?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        let p = self.probabilities(&feats)?;
+        Ok((data.cycle_ids.clone(), data.labels.clone(), p))
+    }
+}
