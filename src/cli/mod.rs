@@ -6,6 +6,7 @@ mod embed;
 mod pipeline;
 mod predict;
 mod report;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.
     Report(report::ReportArgs),
+    /// A grid of experiments × seeds (a table of the paper), locally or as a Slurm job array.
+    Sweep(sweep::SweepArgs),
     /// Benchmarks (speed, not results): `auscult bench train --methods ce,scl`.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Train(c) => train::run(c),
         Command::Report(a) => report::run(a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Bench(c) => bench::run(c),

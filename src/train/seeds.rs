@@ -123,7 +123,7 @@ fn train_in(
     }
     let cache = CacheData::open(cache_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    if !resuming {
+    if !resuming || !invocation_path(out).exists() {
         let data = std::path::absolute(cache_dir)
             .with_context(|| format!("resolving {}", cache_dir.display()))?;
         let inv = Invocation {
@@ -132,7 +132,7 @@ fn train_in(
             runtime: runtime.clone(),
         };
         write_json_atomic(&invocation_path(out), &inv)?;
-        if exp.runs > 1 {
+        if exp.runs > 1 && !resuming {
             auscult_cache::write_atomic(&out.join("config.toml"), exp.to_toml().as_bytes())
                 .with_context(|| format!("writing {}", out.join("config.toml").display()))?;
         }
@@ -185,29 +185,42 @@ fn train_in(
         )?);
         dirs.push(dir.display().to_string());
     }
-    let pick = |f: &dyn Fn(&RunSummary) -> Option<Metrics>| {
-        let v: Option<Vec<Metrics>> = summaries.iter().map(f).collect();
-        v.and_then(|v| MetricsSummary::of(&v, StdKind::Population))
-    };
-    let multi = MultiRunSummary {
-        method: exp.method()?.name().to_string(),
-        config_name: config_name.map(str::to_string),
-        signature: exp.signature(),
-        dataset: cache.dataset.clone(),
-        seeds: summaries.iter().map(|s| s.seed).collect(),
-        best_by_eval: pick(&|s| Some(s.best_by_eval.eval.clone())),
-        best_by_val: pick(&|s| s.best_by_val.as_ref().map(|b| b.eval.clone())),
-        final_epoch: pick(&|s| Some(s.final_epoch.eval.clone())),
-        runs: dirs,
-    };
+    let multi = aggregate(&exp, config_name, &summaries, dirs)?;
     if exp.runs > 1 {
         write_json_atomic(&out.join("summary.json"), &multi)?;
     }
     Ok(multi)
 }
 
+/// Mean ± std over the seeds' `summaries` of `exp` (run dirs `dirs`).
+pub fn aggregate(
+    exp: &Experiment,
+    config_name: Option<&str>,
+    summaries: &[RunSummary],
+    dirs: Vec<String>,
+) -> Result<MultiRunSummary> {
+    let pick = |f: &dyn Fn(&RunSummary) -> Option<Metrics>| {
+        let v: Option<Vec<Metrics>> = summaries.iter().map(f).collect();
+        v.and_then(|v| MetricsSummary::of(&v, StdKind::Population))
+    };
+    Ok(MultiRunSummary {
+        method: exp.method()?.name().to_string(),
+        config_name: config_name.map(str::to_string),
+        signature: exp.signature(),
+        dataset: summaries
+            .first()
+            .map(|s| s.dataset.clone())
+            .unwrap_or_default(),
+        seeds: summaries.iter().map(|s| s.seed).collect(),
+        best_by_eval: pick(&|s| Some(s.best_by_eval.eval.clone())),
+        best_by_val: pick(&|s| s.best_by_val.as_ref().map(|b| b.eval.clone())),
+        final_epoch: pick(&|s| Some(s.final_epoch.eval.clone())),
+        runs: dirs,
+    })
+}
+
 /// The summary of a finished run in `dir` (None when it has none yet).
-fn finished(dir: &Path) -> Result<Option<RunSummary>> {
+pub fn finished(dir: &Path) -> Result<Option<RunSummary>> {
     let path = dir.join("summary.json");
     if !path.exists() {
         return Ok(None);
