@@ -32,6 +32,9 @@ pub struct RunSummary {
     pub seed: u64,
     pub dataset: String,
     pub eval_split: String,
+    /// The cache's class names in id order: the rows and columns of every confusion matrix
+    /// (absent from summaries written before auscult recorded it).
+    pub class_names: Vec<String>,
     /// The paper's protocol: the epoch with the best Score on the evaluation (test) split.
     pub best_by_eval: Selected,
     /// Honest selection: the epoch with the best validation Score (when `val_fraction` > 0).
@@ -177,6 +180,7 @@ pub fn train_one(
         seed: exp.seed,
         dataset: cache.dataset.clone(),
         eval_split: data.eval.name.clone(),
+        class_names: cache.classes.iter().map(|c| c.name.clone()).collect(),
         final_epoch: result.last.unwrap_or_else(|| best_eval.clone()),
         best_by_eval: best_eval,
         best_by_val: result.best_val,
