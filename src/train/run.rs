@@ -200,5 +200,19 @@ pub fn train_one(
         eval_rows: data.eval.len(),
     };
     run.write_summary(&summary)?;
+    // The run is complete: a plot that cannot be drawn costs a warning, never the run.
+    match super::plots::write_run_plots(out) {
+        Ok(files) => tracing::info!("plots: {}", display_paths(&files)),
+        Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
+    }
     Ok(summary)
+}
+
+/// `a, b, c` of paths.
+pub(crate) fn display_paths(files: &[std::path::PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

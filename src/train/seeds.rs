@@ -115,6 +115,10 @@ pub fn train_named(
         write_json_atomic(&out.join("summary.json"), &multi)?;
         let whole = out.join("config.toml");
         auscult_cache::write_atomic(&whole, exp.to_toml().as_bytes())?;
+        match super::plots::write_multi_plots(out) {
+            Ok(files) => tracing::info!("plots: {}", super::run::display_paths(&files)),
+            Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
+        }
     }
     Ok(multi)
 }
