@@ -1373,7 +1373,7 @@ const EMB_LEGEND_W: u32 = 230;
 const EMB_MAX_CATEGORIES: usize = 12;
 
 /// Pixel size of an embedding plot with `panels` sub-plots (two per row).
-fn embedding_size(panels: usize) -> (u32, u32) {
+pub fn embedding_size(panels: usize) -> (u32, u32) {
     let cols = panels.clamp(1, 2) as u32;
     let rows = panels.max(1).div_ceil(2) as u32;
     (cols * EMB_PANEL_W, TITLE_HEIGHT + rows * EMB_PANEL_H)
@@ -1585,10 +1585,7 @@ mod tests {
     #[test]
     fn tick_labels_share_one_number_of_decimals() {
         let unit = tick_formatter(-0.02, 1.02, 11);
-        assert_eq!(
-            [0.5, 1.0, -1e-12].map(|v| unit(&v)),
-            ["0.5", "1.0", "0.0"]
-        );
+        assert_eq!([0.5, 1.0, -1e-12].map(|v| unit(&v)), ["0.5", "1.0", "0.0"]);
         let loss = tick_formatter(0.3, 2.1, 8);
         assert_eq!([0.5, 2.0].map(|v| loss(&v)), ["0.5", "2.0"]);
         let small = tick_formatter(0.011, 0.014, 8);
