@@ -626,12 +626,11 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Mean ± std over `seeds` of a per-epoch value: (epoch, mean) points and the band.
-#[allow(clippy::type_complexity)]
-fn aggregate(
-    seeds: &[&Stage],
-    f: &dyn Fn(&EpochPoint) -> Option<f64>,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+/// A mean curve: (epoch, mean) points and the (epoch, mean − std, mean + std) band.
+type MeanCurve = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+
+/// Mean ± std over `seeds` of a per-epoch value.
+fn aggregate(seeds: &[&Stage], f: &dyn Fn(&EpochPoint) -> Option<f64>) -> MeanCurve {
     let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for s in seeds {
         for e in &s.epochs {
@@ -650,12 +649,7 @@ fn aggregate(
     (points, band)
 }
 
-fn banded(
-    label: String,
-    color: RGBColor,
-    stroke: Stroke,
-    (points, band): (Vec<(f64, f64)>, Vec<(f64, f64, f64)>),
-) -> Series {
+fn banded(label: String, color: RGBColor, stroke: Stroke, (points, band): MeanCurve) -> Series {
     Series {
         label,
         color,
@@ -1029,8 +1023,9 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     let pad = if max_epoch <= 40 { 0.5 } else { 0.0 };
     let (x0, x1) = (1.0 - pad, max_epoch as f64 + pad);
     let (y0, y1) = y_range(p);
+    let caption = fit_text(&chart_area, &p.title, &text_style(18), w.saturating_sub(20))?;
     let mut chart = ChartBuilder::on(&chart_area)
-        .caption(&p.title, text_style(18))
+        .caption(caption, text_style(18))
         .margin_top(4)
         .margin_right(18)
         .x_label_area_size(48)
@@ -1370,7 +1365,8 @@ fn categories(labels: &[String], max: usize) -> Vec<(String, usize, RGBColor)> {
 const EMB_PANEL_W: u32 = 800;
 const EMB_PANEL_H: u32 = 600;
 const EMB_LEGEND_W: u32 = 230;
-const EMB_MAX_CATEGORIES: usize = 12;
+/// Categories with a colour of their own (the rarer ones share `other`).
+const EMB_MAX_CATEGORIES: usize = PALETTE.len();
 
 /// Pixel size of an embedding plot with `panels` sub-plots (two per row).
 pub fn embedding_size(panels: usize) -> (u32, u32) {
@@ -1447,8 +1443,14 @@ fn draw_scatter(area: &Area, p: &EmbeddingPanel, pca: &Pca2) -> Result<()> {
     };
     let (x0, x1) = range(0);
     let (y0, y1) = range(1);
+    let caption = fit_text(
+        &chart_area,
+        &p.title,
+        &text_style(18),
+        chart_area.dim_in_pixel().0.saturating_sub(20),
+    )?;
     let mut chart = ChartBuilder::on(&chart_area)
-        .caption(&p.title, text_style(18))
+        .caption(caption, text_style(18))
         .margin_top(4)
         .margin_right(12)
         .x_label_area_size(48)
@@ -1616,5 +1618,12 @@ mod tests {
         let names: Vec<(&str, usize)> = c.iter().map(|x| (x.0.as_str(), x.1)).collect();
         assert_eq!(names, [("c", 3), ("b", 2), ("other (2 labels)", 2)]);
         assert_eq!(categories(&labels, 12).len(), 4);
+        // At most one category per palette colour: none shares another's colour.
+        let many: Vec<String> = (0..30).map(|i| format!("g{}", i % 15)).collect();
+        let c = categories(&many, EMB_MAX_CATEGORIES);
+        assert_eq!(c.len(), EMB_MAX_CATEGORIES);
+        let colours: std::collections::BTreeSet<(u8, u8, u8)> =
+            c.iter().map(|x| (x.2 .0, x.2 .1, x.2 .2)).collect();
+        assert_eq!(colours.len(), c.len());
     }
 }

@@ -24,7 +24,7 @@ pub struct Pca2 {
 pub fn pca2(emb: &[f32], dim: usize) -> Result<Pca2> {
     ensure!(dim >= 2, "PCA: embeddings of dim {dim} (need at least 2)");
     ensure!(
-        !emb.is_empty() && emb.len() % dim == 0,
+        !emb.is_empty() && emb.len().is_multiple_of(dim),
         "PCA: {} values are not rows of {dim}",
         emb.len()
     );
