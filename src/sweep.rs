@@ -236,6 +236,7 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
     write_json_atomic(&dir.join("summary.json"), &multi)?;
     auscult_cache::write_atomic(&dir.join("config.toml"), exp.to_toml().as_bytes())
         .with_context(|| format!("writing {}", dir.join("config.toml").display()))?;
+    seeds::multi_plots(&dir);
     Ok(Some(multi))
 }
 

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use auscult::train::report::{
-    collect_runs, default_paper_results, parse_paper_results, render, Format, Selection,
+    collect_runs, default_paper_results, parse_paper_results, render, write_markdown_report,
+    Format, Selection,
 };
 use clap::{Args, ValueEnum};
 
@@ -26,8 +27,13 @@ pub enum SelectArg {
 }
 
 /// Tabulates finished runs in the paper's layout: one row per run dir (one seed, or several
-/// seeds as mean ± std), Sp / Se / Score / HS ×100, next to the paper's numbers for the config
-/// the run was started from (configs/paper_results.toml).
+/// seeds as mean ± std), Sp / Se / Score / HS ×100, next to the paper's numbers for the run's
+/// row of the paper (configs/paper_results.toml), printed on stdout.
+///
+/// Also writes a Markdown report (--out, default report.md in the first RUNS_DIR): the same
+/// table, then each run's plots/curves.png and plots/confusion.png embedded with links relative
+/// to the report (a multi-seed run: its mean ± std plots, and links to each seed's). Plots
+/// missing from a run dir are drawn from its summary.json and metrics.jsonl first.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Run dirs written by `auscult train`, or folders holding run dirs (e.g. `runs/`).
@@ -41,6 +47,10 @@ pub struct ReportArgs {
     /// Paper numbers keyed by config stem (default: the compiled-in configs/paper_results.toml).
     #[arg(long, value_name = "TOML")]
     pub paper: Option<PathBuf>,
+    /// Where to write the Markdown report with the plots (default: report.md in the first
+    /// RUNS_DIR).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
@@ -63,5 +73,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let rows = collect_runs(&args.runs, selection)?;
     print!("{}", render(&rows, &paper, format, selection));
+    let out = args.out.unwrap_or_else(|| args.runs[0].join("report.md"));
+    write_markdown_report(&rows, &paper, selection, &out)?;
+    eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod optim;
 pub mod panns;
 pub mod parity;
+pub mod plots;
 pub mod predict;
 pub mod readback;
 pub mod report;

@@ -32,6 +32,9 @@ pub struct RunSummary {
     pub seed: u64,
     pub dataset: String,
     pub eval_split: String,
+    /// The cache's class names in id order: the rows and columns of every confusion matrix
+    /// (absent from summaries written before auscult recorded it).
+    pub class_names: Vec<String>,
     /// The paper's protocol: the epoch with the best Score on the evaluation (test) split.
     pub best_by_eval: Selected,
     /// Honest selection: the epoch with the best validation Score (when `val_fraction` > 0).
@@ -235,6 +238,7 @@ pub fn train_one(
         seed: exp.seed,
         dataset: cache.dataset.clone(),
         eval_split: data.eval.name.clone(),
+        class_names: cache.classes.iter().map(|c| c.name.clone()).collect(),
         final_epoch: result.last.unwrap_or_else(|| best_eval.clone()),
         best_by_eval: best_eval,
         best_by_val: result.best_val,
@@ -259,5 +263,19 @@ pub fn train_one(
     if state.exists() {
         std::fs::remove_file(&state).with_context(|| format!("removing {}", state.display()))?;
     }
+    // The run is complete: a plot that cannot be drawn costs a warning, never the run.
+    match super::plots::write_run_plots(out) {
+        Ok(files) => tracing::info!("plots: {}", display_paths(&files)),
+        Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
+    }
     Ok(summary)
+}
+
+/// `a, b, c` of paths.
+pub(crate) fn display_paths(files: &[std::path::PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -188,8 +188,17 @@ fn train_in(
     let multi = aggregate(&exp, config_name, &summaries, dirs)?;
     if exp.runs > 1 {
         write_json_atomic(&out.join("summary.json"), &multi)?;
+        multi_plots(out);
     }
     Ok(multi)
+}
+
+/// Draws the mean ± std plots of a multi-seed dir; a failure costs a warning, never the runs.
+pub fn multi_plots(out: &Path) {
+    match super::plots::write_multi_plots(out) {
+        Ok(files) => tracing::info!("plots: {}", super::run::display_paths(&files)),
+        Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
+    }
 }
 
 /// Mean ± std over the seeds' `summaries` of `exp` (run dirs `dirs`).
