@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::plots::{
     curves_size, embedding_png, embedding_size, write_run_plots, EmbeddingPanel, CONFUSION_PNG,
-    CONFUSION_SIZE, CURVES_PNG, PLOTS_DIR,
+    CONFUSION_SIZE, CURVES_PNG, EMBEDDING_PNG, PLOTS_DIR,
 };
 use auscult::train::runtime::Runtime;
 use auscult::train::seeds::train_named;
@@ -97,10 +97,11 @@ fn a_ce_run_and_a_contrastive_run_get_their_plots() {
         serde_json::json!(["normal", "crackle", "wheeze", "both"])
     );
 
-    // SCL: a pretraining row and a linear-evaluation row.
+    // SCL on metadata labels: a pretraining row and a linear-evaluation row, and the frozen
+    // encoder's test embeddings by class, sex and age group.
     let scl = runs.path().join("scl");
     train_named(
-        &tiny(MethodKind::Scl, 1, 2, ""),
+        &tiny(MethodKind::Scl, 1, 2, "[scl]\nlabels = \"sex+age_group\""),
         &rt,
         None,
         cache.path(),
@@ -110,6 +111,20 @@ fn a_ce_run_and_a_contrastive_run_get_their_plots() {
     let [curves, confusion] = plots(&scl);
     assert_plot(&curves, curves_size(2));
     assert_plot(&confusion, CONFUSION_SIZE);
+    let embedding = scl.join(PLOTS_DIR).join(EMBEDDING_PNG);
+    assert_plot(&embedding, embedding_size(3));
+    let (report, _) = {
+        let o = auscult(&["report", runs.path().to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            std::fs::read_to_string(runs.path().join("report.md")).unwrap(),
+            o,
+        )
+    };
+    assert!(
+        report.contains("![embedding](scl/plots/embedding.png)"),
+        "{report}"
+    );
 
     // Redrawing from the run dir alone gives the same files, byte for byte.
     let before = std::fs::read(&curves).unwrap();

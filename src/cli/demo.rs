@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::report::{collect_runs, default_paper_results, render, Format, Selection};
+use auscult::train::report::{
+    collect_runs, default_paper_results, render, write_markdown_report, Format, Selection,
+};
 use auscult::train::runtime::Runtime;
 use auscult::train::seeds::train_named;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
@@ -118,24 +120,34 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let scl = demo_experiment(MethodKind::Scl, args.scl_epochs, args.seed)?;
         train_one(&scl, "scl", &cache, &runs)?;
     }
-    eprintln!("5/5 report (`auscult report {}`):", runs.display());
+    eprintln!(
+        "5/5 report (`auscult report {} --out {}`):",
+        runs.display(),
+        args.out.join("report.md").display()
+    );
     let rows = collect_runs(std::slice::from_ref(&runs), Selection::BestEval)?;
+    let paper = default_paper_results();
     print!(
         "{}",
-        render(
-            &rows,
-            &default_paper_results(),
-            Format::Markdown,
-            Selection::BestEval
-        )
+        render(&rows, &paper, Format::Markdown, Selection::BestEval)
     );
+    let report = args.out.join("report.md");
+    write_markdown_report(&rows, &paper, Selection::BestEval, &report)?;
     eprintln!(
-        "done in {:.0} s: database {}, cache {}, runs {} (config.toml, metrics.jsonl, \
-         summary.json, checkpoints/ each). The paper's numbers are for real ICBHI at full size.",
+        "done in {:.0} s. The paper's numbers are for real ICBHI at full size.\n\
+         \x20 database  {}\n\
+         \x20 cache     {}\n\
+         \x20 runs      {} (each: config.toml, metrics.jsonl, summary.json, checkpoints/, \
+         plots/curves.png, plots/confusion.png; scl also plots/embedding.png)\n\
+         \x20 report    {} (the table with every run's plots)\n\
+         next: `auscult predict --run {} --input {}` classifies the recordings again from their WAV files",
         t0.elapsed().as_secs_f64(),
         data.display(),
         cache.display(),
-        runs.display()
+        runs.display(),
+        report.display(),
+        runs.join("ce").display(),
+        data.join("ICBHI_final_database").display()
     );
     Ok(())
 }

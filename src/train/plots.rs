@@ -37,6 +37,8 @@ pub use pca::{pca2, Pca2};
 
 /// The folder of a run dir that holds its plots.
 pub const PLOTS_DIR: &str = "plots";
+/// A contrastive run's 2-D projection of its evaluation embeddings (see `run::embedding_plot`).
+pub const EMBEDDING_PNG: &str = "embedding.png";
 /// Loss and metric curves.
 pub const CURVES_PNG: &str = "curves.png";
 /// The best epoch's confusion matrix.

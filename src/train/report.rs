@@ -529,7 +529,13 @@ pub fn write_markdown_report(
         match super::plots::ensure_plots(&r.dir) {
             Ok(files) => {
                 let (own, seeds) = files.split_at(files.len().min(2));
-                for f in own {
+                // A contrastive run's embedding plot (drawn at training time) follows its own.
+                let embedding = r
+                    .dir
+                    .join(super::plots::PLOTS_DIR)
+                    .join(super::plots::EMBEDDING_PNG);
+                let extra = embedding.is_file().then_some(embedding);
+                for f in own.iter().chain(extra.as_ref()) {
                     let alt = f.file_stem().unwrap_or_default().to_string_lossy();
                     md.push_str(&format!("![{alt}]({})\n\n", relative_link(f, &base)));
                 }

@@ -84,6 +84,58 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
     })
 }
 
+/// `plots/embedding.png`: a 2-D PCA of the evaluation split's embeddings coloured by class and,
+/// for methods trained on metadata, by sex and by age group.
+fn embedding_plot(
+    run: &RunDir,
+    cache: &CacheData,
+    data: &RunData,
+    method: &Method,
+    transform: &InputTransform,
+    exp: &Experiment,
+    metadata: bool,
+) -> Result<()> {
+    let split = &data.eval;
+    let emb = method
+        .embeddings(split, transform, exp.eval_batch_size)?
+        .to_device(&candle_core::Device::Cpu)?;
+    let dim = emb.dim(1)?;
+    let flat = emb.flatten_all()?.to_vec1::<f32>()?;
+    let name_of = |id: i64| {
+        cache
+            .classes
+            .get(id as usize)
+            .map_or_else(|| id.to_string(), |c| c.name.clone())
+    };
+    let mut panels = vec![super::plots::EmbeddingPanel {
+        title: format!("{} by class", split.name),
+        labels: split.labels.iter().map(|&l| name_of(l)).collect(),
+    }];
+    if metadata {
+        for col in ["sex", "age_group"] {
+            if let Some(values) = auscult_cache::table::string_column(&cache.table, col) {
+                panels.push(super::plots::EmbeddingPanel {
+                    title: format!("by {col}"),
+                    labels: split
+                        .cycle_ids
+                        .iter()
+                        .map(|&i| {
+                            values
+                                .get(i as usize)
+                                .cloned()
+                                .flatten()
+                                .unwrap_or_else(|| "unknown".into())
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+    let dir = run.path().join(super::plots::PLOTS_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    super::plots::embedding_png(&dir.join(super::plots::EMBEDDING_PNG), &flat, dim, &panels)
+}
+
 /// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
 /// a saved state (`checkpoints/state.safetensors`) continues after its last completed epoch;
 /// without one it starts afresh.
@@ -228,6 +280,14 @@ pub fn train_one(
         )?;
         r.terms_last = terms;
         result = Some(r);
+        // The frozen encoder's view of the evaluation split; a plot that cannot be drawn costs
+        // a warning, never the run.
+        let metadata = exp
+            .contrastive()
+            .is_some_and(|c| c.heads.is_some() || c.labels.is_some_and(|l| l != "class"));
+        if let Err(e) = embedding_plot(&run, cache, data, &probe, &transform, exp, metadata) {
+            tracing::warn!("no embedding plot for {}: {e:#}", out.display());
+        }
     }
     let result: StageResult = result.context("no stage ran")?;
     let best_eval = result.best_eval.context("no evaluation happened")?;

@@ -27,7 +27,7 @@ pub(super) struct LinearEval {
 }
 
 /// Eval-mode embeddings `[N, 512]` of a whole split.
-fn embed_split(
+pub(crate) fn embed_split(
     model: &Cnn6,
     split: &SplitData,
     transform: &InputTransform,

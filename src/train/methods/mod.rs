@@ -296,6 +296,16 @@ impl Method {
         Ok(())
     }
 
+    /// Eval-mode encoder embeddings `[N, 512]` of `split` (un-augmented, in split order).
+    pub fn embeddings(
+        &self,
+        split: &SplitData,
+        transform: &InputTransform,
+        batch: usize,
+    ) -> Result<Tensor> {
+        linear_eval::embed_split(&self.model, split, transform, batch)
+    }
+
     /// Facts about the method for the run summary (`method_info`): contrastive heads, their
     /// labels and how many training rows lack each metadata label.
     pub fn info(&self) -> serde_json::Map<String, serde_json::Value> {
