@@ -105,6 +105,30 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
         .any(|r| r.as_deref() == Some("226_1b1_Pl_sc_LittC2SE")));
     let dur = f64_column(&df, "duration_s").unwrap();
     assert_eq!(dur.iter().filter(|d| d.unwrap() > 8.0).count(), 15);
+
+    // The official split file puts patients 156 and 218 on both sides: found from the data,
+    // and the leakage-free test set is the test split without them.
+    let shared = auscult_cache::table::patients_in_several_splits(&df).unwrap();
+    assert_eq!(
+        shared.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["156", "218"]
+    );
+    let split_of: Vec<String> = split.iter().map(|s| s.clone().unwrap()).collect();
+    let patient_of = string_column(&df, "patient_id").unwrap();
+    let test: Vec<usize> = (0..split_of.len())
+        .filter(|&r| split_of[r] == "test")
+        .collect();
+    let (kept, dropped) =
+        auscult::train::data::protocol::leakage_free(&split_of, &patient_of, "train", &test);
+    assert_eq!((kept.len(), test.len()), (2636, 2756));
+    assert_eq!(dropped.into_iter().collect::<Vec<_>>(), ["156", "218"]);
+    let shown = auscult_pipeline::inspect::inspect(out.path())
+        .unwrap()
+        .to_string();
+    assert!(
+        shown.contains("2 patient(s) in more than one split: 156 (test, train); 218 (test, train)"),
+        "{shown}"
+    );
 }
 
 #[test]

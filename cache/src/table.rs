@@ -70,6 +70,25 @@ pub fn f64_column(df: &DataFrame, name: &str) -> Option<Vec<Option<f64>>> {
     Some(s.f64().ok()?.iter().collect())
 }
 
+/// Patients whose rows lie in more than one split (patient → those splits), from the `split`
+/// and `patient_id` columns; None when the table has no `patient_id`. ICBHI's official split
+/// file puts patients 156 and 218 on both sides.
+pub fn patients_in_several_splits(
+    df: &DataFrame,
+) -> Option<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>> {
+    let split = string_column(df, "split")?;
+    let patient = string_column(df, "patient_id")?;
+    let mut of: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (s, p) in split.into_iter().zip(patient) {
+        if let (Some(s), Some(p)) = (s, p) {
+            of.entry(p).or_default().insert(s);
+        }
+    }
+    of.retain(|_, s| s.len() > 1);
+    Some(of)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

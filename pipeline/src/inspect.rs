@@ -66,6 +66,8 @@ pub struct Inspection {
     /// column → value → rows, for the categorical columns present (device, chest_location, …).
     pub categories: BTreeMap<String, BTreeMap<String, u64>>,
     pub duration_s: Option<Stats>,
+    /// Patients with rows in more than one split (patient → splits); None without `patient_id`.
+    pub shared_patients: Option<BTreeMap<String, std::collections::BTreeSet<String>>>,
     /// Rows whose span is longer than the cached length (cropped).
     pub longer_than_target: usize,
     pub target_s: f64,
@@ -144,6 +146,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, PipelineError> {
         by_split_label,
         categories,
         longer_than_target: durations.iter().filter(|d| **d > target_s).count(),
+        shared_patients: auscult_cache::table::patients_in_several_splits(&df),
         duration_s: Stats::of(durations),
         target_s,
     })
@@ -232,6 +235,30 @@ impl std::fmt::Display for Inspection {
                 self.target_s,
                 self.longer_than_target
             )?;
+        }
+        if let Some(shared) = &self.shared_patients {
+            if shared.is_empty() {
+                writeln!(
+                    f,
+                    "{:<20} none (splits are patient-disjoint)",
+                    "shared patients"
+                )?;
+            } else {
+                let list: Vec<String> = shared
+                    .iter()
+                    .map(|(p, s)| {
+                        format!("{p} ({})", s.iter().cloned().collect::<Vec<_>>().join(", "))
+                    })
+                    .collect();
+                writeln!(
+                    f,
+                    "{:<20} {} patient(s) in more than one split: {} \
+                     (`auscult train --protocol leakage-free` evaluates without them)",
+                    "shared patients",
+                    shared.len(),
+                    list.join("; ")
+                )?;
+            }
         }
         Ok(())
     }

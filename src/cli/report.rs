@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use auscult::train::report::{
-    collect_runs, default_paper_results, parse_paper_results, render, write_markdown_report,
-    Format, Selection,
+    collect_runs, default_paper_results, parse_paper_results, render, render_paper_layout,
+    render_selections, write_markdown_report, Format, Selection,
 };
 use clap::{Args, ValueEnum};
 
@@ -14,6 +14,15 @@ pub enum FormatArg {
     Md,
     /// Comma-separated values.
     Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LayoutArg {
+    /// One row per run dir, with the paper's row it reproduces beside it.
+    Runs,
+    /// The paper's Tables 1–3, each paper row with the runs that reproduce it (or "not run"),
+    /// Δ Score and Δ in units of the paper's std.
+    Paper,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -44,6 +53,14 @@ pub struct ReportArgs {
     /// Which epoch of each run to report.
     #[arg(long, value_enum, default_value = "best-eval")]
     pub select: SelectArg,
+    /// Table layout (markdown).
+    #[arg(long, value_enum, default_value = "runs")]
+    pub layout: LayoutArg,
+    /// Also print each run's Score under every epoch selection side by side (best test epoch,
+    /// best validation epoch, last epoch): how much of a number is epoch selection on the test
+    /// set.
+    #[arg(long)]
+    pub protocols: bool,
     /// Paper numbers keyed by config stem (default: the compiled-in configs/paper_results.toml).
     #[arg(long, value_name = "TOML")]
     pub paper: Option<PathBuf>,
@@ -72,7 +89,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         None => default_paper_results(),
     };
     let rows = collect_runs(&args.runs, selection)?;
-    print!("{}", render(&rows, &paper, format, selection));
+    match (args.layout, format) {
+        (LayoutArg::Paper, Format::Markdown) => {
+            print!("{}", render_paper_layout(&rows, &paper, selection))
+        }
+        _ => print!("{}", render(&rows, &paper, format, selection)),
+    }
+    if args.protocols {
+        print!("\n{}", render_selections(&args.runs)?);
+    }
     let out = args.out.unwrap_or_else(|| args.runs[0].join("report.md"));
     write_markdown_report(&rows, &paper, selection, &out)?;
     eprintln!("wrote {}", out.display());

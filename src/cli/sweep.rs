@@ -9,7 +9,7 @@ use auscult::sweep::{
     measured_throughput, sbatch_script, Grid, SlurmOptions, SweepIndex, Task, TaskState,
 };
 use auscult::train::experiment::Experiment;
-use auscult::train::report::{collect_runs, default_paper_results, render, Format, Selection};
+use auscult::train::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::train::resume::{install_interrupt_handler, interrupted};
 use auscult::train::runtime::Runtime;
 use clap::Args;
@@ -138,12 +138,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
     let rows = collect_runs(&[index.out.clone()], Selection::BestEval)?;
     print!(
         "{}",
-        render(
-            &rows,
-            &default_paper_results(),
-            Format::Markdown,
-            Selection::BestEval
-        )
+        render_paper_layout(&rows, &default_paper_results(), Selection::BestEval)
     );
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use auscult::train::experiment::{Experiment, MethodKind, DEFAULT_MSCL_HEADS};
+use auscult::train::experiment::{Experiment, MethodKind, Protocol, DEFAULT_MSCL_HEADS};
 use auscult::train::resume::{install_interrupt_handler, Interrupted};
 use auscult::train::runtime::{DataResidency, Runtime};
 use auscult::train::seeds::MultiRunSummary;
@@ -30,7 +30,7 @@ pub struct TrainArgs {
         value_name = "RUN_DIR",
         conflicts_with_all = [
             "method", "config", "out", "seed", "runs", "pretrained", "epochs", "lr",
-            "batch_size", "val_fraction", "eval_split", "no_class_weights", "labels", "heads",
+            "batch_size", "val_fraction", "eval_split", "protocol", "fold", "no_class_weights", "labels", "heads",
             "alpha", "temperature", "set",
         ]
     )]
@@ -64,6 +64,15 @@ pub struct TrainArgs {
     /// Hold out this fraction of training patients to select the epoch honestly.
     #[arg(long)]
     pub val_fraction: Option<f64>,
+    /// Evaluation protocol: `official` (the paper's: best epoch on the test split), `val` (the
+    /// epoch chosen on patients held out of train, --val-fraction, default 0.2), `leakage-free`
+    /// (the test split without patients who also appear in train), `kfold:K` (patient-wise
+    /// folds over all recordings; every fold is run, mean ± std over folds).
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<Protocol>,
+    /// kfold:K only: run this one fold (0..K) instead of all.
+    #[arg(long, requires = "protocol")]
+    pub fold: Option<usize>,
     /// Split evaluated each epoch (default: the cache's, e.g. test for ICBHI, inter_test for
     /// SPRSound).
     #[arg(long)]
@@ -155,6 +164,12 @@ impl TrainArgs {
         }
         if self.eval_split.is_some() {
             e.data.eval_split = self.eval_split.clone();
+        }
+        if let Some(p) = self.protocol {
+            e.data.protocol = p;
+        }
+        if self.fold.is_some() {
+            e.data.fold = self.fold;
         }
         if self.no_class_weights {
             e.class_weights = false;

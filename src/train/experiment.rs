@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::data::protocol::Protocol;
+
 use super::transforms::{MinMax, SpecAugmentParams, Standardize};
 
 /// The methods of the paper (and SimCLR), each a loss plus heads over the one training loop.
@@ -165,6 +167,14 @@ pub struct DataConfig {
     /// Streamed runs only: shards whose rows are shuffled together in a training epoch. (Resident
     /// runs shuffle globally, as `DataLoader(shuffle=True)`; a streamed epoch's order differs.)
     pub stream_window: usize,
+    /// Evaluation protocol: `official`, `val`, `leakage-free` or `kfold:K` (see
+    /// [`crate::train::data::protocol`]).
+    pub protocol: Protocol,
+    /// `kfold:K`: the fold evaluated (0..K); unset, `auscult train` runs every fold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold: Option<usize>,
+    /// `kfold:K`: the seed that deals patients into folds (the same folds for every run seed).
+    pub fold_seed: u64,
 }
 
 impl Default for DataConfig {
@@ -174,6 +184,18 @@ impl Default for DataConfig {
             eval_split: None,
             val_fraction: 0.0,
             stream_window: 4,
+            protocol: Protocol::Official,
+            fold: None,
+            fold_seed: 0,
+        }
+    }
+}
+
+impl DataConfig {
+    /// `val` without a `val_fraction` holds out [`Protocol::DEFAULT_VAL_FRACTION`].
+    pub fn apply_protocol_defaults(&mut self) {
+        if self.protocol == Protocol::Val && self.val_fraction == 0.0 {
+            self.val_fraction = Protocol::DEFAULT_VAL_FRACTION;
         }
     }
 }

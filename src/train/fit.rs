@@ -132,6 +132,8 @@ pub struct Trainer<'a> {
     pub elapsed_before: f64,
     /// … and when this session started.
     pub started: Instant,
+    /// Writes each epoch's state in the background.
+    pub state_writer: resume::StateWriter,
 }
 
 impl Trainer<'_> {
@@ -219,6 +221,7 @@ impl Trainer<'_> {
             for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
                 if resume::interrupted() {
                     bar.finish_and_clear();
+                    self.state_writer.wait()?;
                     return Err(interrupted(epoch).into());
                 }
                 let batch = batch?;
@@ -340,20 +343,24 @@ impl Trainer<'_> {
                 last: last.clone(),
                 terms_last: terms_last.clone(),
                 pretrain_terms: self.pretrain_terms.clone(),
-                metrics_bytes: self.log.len(),
+                metrics_bytes: self.log.bytes(),
                 elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
             };
-            resume::save(
+            self.state_writer.save(
                 &self.run.state_path(),
                 &state,
                 &method.state_vars(),
                 &opt.moments(),
+                self.log.handle()?,
             )?;
             if resume::interrupted() && epoch < plan.epochs {
                 bar.finish_and_clear();
+                self.state_writer.wait()?;
                 return Err(interrupted(epoch + 1).into());
             }
         }
+        // The stage's last state is on disk before anything reads or removes it.
+        self.state_writer.wait()?;
         bar.finish_and_clear();
         method.save(&ck("last"))?;
         Ok(StageResult {

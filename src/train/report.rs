@@ -125,6 +125,8 @@ pub struct RunRow {
     /// What the run did (None for summaries written before auscult recorded it).
     pub signature: Option<Signature>,
     pub seeds: usize,
+    /// The run's evaluation protocol (`official` for summaries written before it was recorded).
+    pub protocol: String,
     /// None when the summary has no such selection (e.g. `best_by_val` without validation).
     pub metrics: Option<RowMetrics>,
 }
@@ -135,6 +137,9 @@ pub struct RunRow {
 pub struct PaperRow {
     /// e.g. `Table 1`.
     pub table: String,
+    /// The row's place in the paper (rows without one come last, by key).
+    #[serde(default)]
+    pub order: Option<u32>,
     /// The row as the paper names it, e.g. `SCL (AudioSet)`.
     pub row: String,
     /// What the row's runs did: dataset (`icbhi`, `sprsound`), method, `init` (`scratch` or
@@ -277,6 +282,7 @@ pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError>
         eval_split: text_of("eval_split"),
         signature,
         seeds,
+        protocol: text_of("protocol").unwrap_or_else(|| "official".into()),
         metrics,
     })
 }
@@ -354,6 +360,138 @@ fn delta_score(row: &RunRow, p: Option<&PaperRow>) -> Option<f64> {
     let ours = row.metrics?.score.mean * 100.0;
     let theirs = p?.score.as_ref()?.first()?;
     Some(ours - theirs)
+}
+
+/// The tables of the paper with our runs in them: per table (in the paper's order), each
+/// paper row with the runs that reproduce it (or "not run"), ours beside the paper's numbers,
+/// Δ Score and Δ in units of the paper's std. Runs that match no paper row are listed after.
+pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Selection) -> String {
+    let mut order: Vec<(&String, &PaperRow)> = paper.iter().collect();
+    order.sort_by(|a, b| {
+        (&a.1.table, a.1.order.unwrap_or(u32::MAX), a.0).cmp(&(
+            &b.1.table,
+            b.1.order.unwrap_or(u32::MAX),
+            b.0,
+        ))
+    });
+    let mut out = format!(
+        "Selection: {}. Values ×100; ours mean ± std (population) over seeds, the paper's mean ± \
+         std over 10 runs (Moummad & Farrugia 2023). Δ = ours − paper; Δ/σ in units of the \
+         paper's std.\n",
+        selection.describe()
+    );
+    let mut table = "";
+    for (_, p) in &order {
+        if p.table != table {
+            table = &p.table;
+            out.push_str(&format!(
+                "\n### {table}\n\n| Paper row | Run | Protocol | Seeds | Sp | Se | Score | HS | \
+                 Paper Sp | Paper Se | Paper Score | Paper HS | Δ Score | Δ/σ |\n\
+                 |:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+            ));
+        }
+        let theirs = [&p.sp, &p.se, &p.score, &p.hs].map(paper_cell);
+        let mine: Vec<&RunRow> = rows
+            .iter()
+            .filter(|r| {
+                r.signature
+                    .as_ref()
+                    .is_some_and(|s| p.matches(&r.dataset, s))
+            })
+            .collect();
+        if mine.is_empty() {
+            out.push_str(&format!(
+                "| {} | not run | | | | | | | {} | {} | {} | {} | | |\n",
+                p.row, theirs[0], theirs[1], theirs[2], theirs[3]
+            ));
+        }
+        for r in mine {
+            let ours: [String; 4] = match &r.metrics {
+                Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
+                None => std::array::from_fn(|_| "–".to_string()),
+            };
+            let delta = delta_score(r, Some(p));
+            let sigma = delta
+                .zip(
+                    p.score
+                        .as_ref()
+                        .and_then(|v| v.get(1))
+                        .filter(|s| **s > 0.0),
+                )
+                .map(|(d, s)| format!("{:+.1}", d / s))
+                .unwrap_or_else(|| "–".into());
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {sigma} |\n",
+                p.row,
+                r.name,
+                r.protocol,
+                r.seeds,
+                ours[0],
+                ours[1],
+                ours[2],
+                ours[3],
+                theirs[0],
+                theirs[1],
+                theirs[2],
+                theirs[3],
+                delta.map_or_else(|| "–".into(), |d| format!("{d:+.2}")),
+            ));
+        }
+    }
+    let unmatched: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| paper_of(r, paper).is_none())
+        .collect();
+    if !unmatched.is_empty() {
+        out.push_str("\n### Runs matching no row of the paper\n\n| Run | Method | Protocol | Seeds | Sp | Se | Score | HS |\n|:--|:--|:--|--:|--:|--:|--:|--:|\n");
+        for r in unmatched {
+            let ours: [String; 4] = match &r.metrics {
+                Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
+                None => std::array::from_fn(|_| "–".to_string()),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.name, r.method, r.protocol, r.seeds, ours[0], ours[1], ours[2], ours[3]
+            ));
+        }
+    }
+    out
+}
+
+/// Each run's Score under every epoch selection, side by side: the paper's (best epoch on the
+/// test split), the honest one (best epoch on held-out validation patients; runs with
+/// `val_fraction` > 0 or `--protocol val`) and the last epoch. "Test-selection gain" is the
+/// first minus the second: how much of a number is the choice of epoch on the test set.
+pub fn render_selections(paths: &[PathBuf]) -> Result<String, ReportError> {
+    let of = |s| collect_runs(paths, s);
+    let (eval, val, last) = (
+        of(Selection::BestEval)?,
+        of(Selection::BestVal)?,
+        of(Selection::Final)?,
+    );
+    let mut out = String::from(
+        "Score ×100 (mean ± std over seeds) of the epoch chosen three ways.\n\n\
+         | Run | Protocol | Seeds | best test epoch (paper) | best validation epoch | last epoch | test-selection gain |\n\
+         |:--|:--|--:|--:|--:|--:|--:|\n",
+    );
+    for ((e, v), l) in eval.iter().zip(&val).zip(&last) {
+        let score = |r: &RunRow| r.metrics.map(|m| m.score);
+        let cell = |s: Option<Stat>| s.as_ref().map_or_else(|| "–".into(), pct);
+        let gain = score(e).zip(score(v)).map_or_else(
+            || "–".into(),
+            |(a, b)| format!("{:+.2}", 100.0 * (a.mean - b.mean)),
+        );
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {gain} |\n",
+            e.name,
+            e.protocol,
+            e.seeds,
+            cell(score(e)),
+            cell(score(v)),
+            cell(score(l))
+        ));
+    }
+    Ok(out)
 }
 
 /// Renders the table.

@@ -110,89 +110,127 @@ pub struct SavedState {
     pub tensors: HashMap<String, Tensor>,
 }
 
-/// Writes `state` and the tensors to `path` (temporary name, then rename).
-pub fn save(
-    path: &Path,
-    state: &StageState,
-    method_vars: &[(String, Var)],
-    adam: &[Option<(u64, Tensor, Tensor)>],
-) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = method_vars
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_detached_tensor()))
-        .collect();
-    for (i, s) in adam.iter().enumerate() {
-        if let Some((_, m, v)) = s {
-            tensors.push((format!("adam.{i}.m"), m.clone()));
-            tensors.push((format!("adam.{i}.v"), v.clone()));
+/// Writes states in the background: [`StateWriter::save`] copies the tensors to the host at
+/// the epoch boundary (the snapshot), then a thread serialises them, writes the file under a
+/// temporary name, fsyncs and renames it while the next epoch trains. A save first waits for
+/// the previous one, so at most one write is in flight and states land in order.
+#[derive(Default)]
+pub struct StateWriter {
+    pending: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl StateWriter {
+    /// Snapshots `state`, the method's variables and Adam's moments now; writes them to `path`
+    /// in the background, after flushing `log` (the `metrics.jsonl` lines the state counts) to
+    /// disk, so a state never counts lines a power cut could lose.
+    pub fn save(
+        &mut self,
+        path: &Path,
+        state: &StageState,
+        method_vars: &[(String, Var)],
+        adam: &[Option<(u64, Tensor, Tensor)>],
+        log: std::fs::File,
+    ) -> Result<()> {
+        self.wait()?;
+        let mut tensors: Vec<(String, HostTensor)> = Vec::new();
+        for (n, v) in method_vars {
+            tensors.push((n.clone(), HostTensor::of(v.as_tensor())?));
+        }
+        for (i, s) in adam.iter().enumerate() {
+            if let Some((_, m, v)) = s {
+                tensors.push((format!("adam.{i}.m"), HostTensor::of(m)?));
+                tensors.push((format!("adam.{i}.v"), HostTensor::of(v)?));
+            }
+        }
+        let meta = HashMap::from([(META_KEY.to_string(), serde_json::to_string(state)?)]);
+        let path = path.to_path_buf();
+        self.pending = Some(std::thread::spawn(move || {
+            log.sync_data().context("flushing metrics.jsonl")?;
+            let bytes = safetensors::serialize(tensors, Some(meta))
+                .context("serialising the training state")?;
+            auscult_cache::write_atomic(&path, &bytes)
+                .with_context(|| format!("writing {}", path.display()))
+        }));
+        Ok(())
+    }
+
+    /// Waits for the write in flight, if any, and returns its result.
+    pub fn wait(&mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the state writer thread panicked"))?,
+            None => Ok(()),
         }
     }
-    let meta = HashMap::from([(META_KEY.to_string(), serde_json::to_string(state)?)]);
-    let bytes = safetensors::serialize(tensors_view(&tensors)?, Some(meta))
-        .context("serialising the training state")?;
-    auscult_cache::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Host copies of the tensors as safetensors views.
-fn tensors_view(tensors: &[(String, Tensor)]) -> Result<Vec<(String, OwnedView)>> {
-    tensors
-        .iter()
-        .map(|(n, t)| Ok((n.clone(), OwnedView::of(t)?)))
-        .collect()
+impl Drop for StateWriter {
+    fn drop(&mut self) {
+        if let Err(e) = self.wait() {
+            tracing::warn!("{e:#}");
+        }
+    }
 }
 
-/// A tensor's bytes on the host, viewable by safetensors.
-struct OwnedView {
-    dtype: safetensors::Dtype,
+/// A tensor copied to the host, viewable by safetensors (bytes made when serialised).
+struct HostTensor {
     shape: Vec<usize>,
-    data: Vec<u8>,
+    data: HostData,
 }
 
-impl OwnedView {
+enum HostData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+}
+
+impl HostTensor {
     fn of(t: &Tensor) -> Result<Self> {
         use candle_core::DType;
         let shape = t.dims().to_vec();
-        let t = t.to_device(&Device::Cpu)?.flatten_all()?;
-        let (dtype, data) = match t.dtype() {
-            DType::F32 => (
-                safetensors::Dtype::F32,
-                t.to_vec1::<f32>()?
-                    .iter()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect(),
-            ),
-            DType::I64 => (
-                safetensors::Dtype::I64,
-                t.to_vec1::<i64>()?
-                    .iter()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect(),
-            ),
-            DType::F64 => (
-                safetensors::Dtype::F64,
-                t.to_vec1::<f64>()?
-                    .iter()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect(),
-            ),
+        let flat = t.flatten_all()?;
+        let data = match t.dtype() {
+            DType::F32 => HostData::F32(flat.to_vec1()?),
+            DType::F64 => HostData::F64(flat.to_vec1()?),
+            DType::I64 => HostData::I64(flat.to_vec1()?),
             other => anyhow::bail!("the training state cannot hold {other:?} tensors"),
         };
-        Ok(OwnedView { dtype, shape, data })
+        Ok(HostTensor { shape, data })
     }
 }
 
-impl safetensors::View for OwnedView {
+impl safetensors::View for HostTensor {
     fn dtype(&self) -> safetensors::Dtype {
-        self.dtype
+        match self.data {
+            HostData::F32(_) => safetensors::Dtype::F32,
+            HostData::F64(_) => safetensors::Dtype::F64,
+            HostData::I64(_) => safetensors::Dtype::I64,
+        }
     }
     fn shape(&self) -> &[usize] {
         &self.shape
     }
     fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(&self.data)
+        fn le<const N: usize, T: Copy>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(v.len() * N);
+            for &x in v {
+                out.extend_from_slice(&f(x));
+            }
+            out
+        }
+        std::borrow::Cow::Owned(match &self.data {
+            HostData::F32(v) => le(v, f32::to_le_bytes),
+            HostData::F64(v) => le(v, f64::to_le_bytes),
+            HostData::I64(v) => le(v, i64::to_le_bytes),
+        })
     }
     fn data_len(&self) -> usize {
-        self.data.len()
+        match &self.data {
+            HostData::F32(v) => v.len() * 4,
+            HostData::F64(v) => v.len() * 8,
+            HostData::I64(v) => v.len() * 8,
+        }
     }
 }
 

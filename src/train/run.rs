@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cnn6::{Cnn6, Cnn6Config};
 use super::data::{CacheData, Placement, RunData, SplitData};
-use super::experiment::{EncoderCheckpoint, Experiment, Signature};
+use super::experiment::{EncoderCheckpoint, Experiment, Protocol, Signature};
 use super::fit::{Selected, StagePlan, StageResult, Trainer};
 use super::methods::Method;
 use super::run_dir::{git_revision, RunDir};
@@ -30,6 +30,11 @@ pub struct RunSummary {
     /// What `auscult report` matches against the paper's rows.
     pub signature: Signature,
     pub seed: u64,
+    /// The evaluation protocol, and the fold evaluated under `kfold:K`.
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<usize>,
     pub dataset: String,
     pub eval_split: String,
     /// The cache's class names in id order: the rows and columns of every confusion matrix
@@ -214,6 +219,7 @@ pub fn train_one(
         pretrain_terms,
         elapsed_before,
         started,
+        state_writer: Default::default(),
     };
     let contrastive = exp.contrastive();
     // A state saved during linear evaluation skips the contrastive stage: its encoder is in
@@ -296,6 +302,8 @@ pub fn train_one(
         config_name: config_name.map(str::to_string),
         signature: exp.signature(),
         seed: exp.seed,
+        protocol: exp.data.protocol,
+        fold: exp.data.fold,
         dataset: cache.dataset.clone(),
         eval_split: data.eval.name.clone(),
         class_names: cache.classes.iter().map(|c| c.name.clone()).collect(),

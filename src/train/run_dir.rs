@@ -134,8 +134,15 @@ impl MetricsLog {
         Ok(())
     }
 
+    /// Another handle to the file (to flush it from another thread).
+    pub fn handle(&self) -> Result<std::fs::File> {
+        self.file
+            .try_clone()
+            .with_context(|| format!("{}", self.path.display()))
+    }
+
     /// Bytes written so far (the resumable state's `metrics_bytes`).
-    pub fn len(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         self.len
     }
 }

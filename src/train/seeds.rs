@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::data::{CacheData, RunData, SplitData};
-use super::experiment::{Experiment, MatmulPrecision, Signature};
+use super::experiment::{Experiment, MatmulPrecision, Protocol, Signature};
 use super::metrics::{Metrics, MetricsSummary, StdKind};
 use super::run::{train_one, RunSummary};
 use super::run_dir::write_json_atomic;
@@ -20,6 +20,10 @@ pub struct MultiRunSummary {
     /// Stem of the config file the runs were started from.
     pub config_name: Option<String>,
     pub signature: Signature,
+    /// The evaluation protocol (`official`, `val`, `leakage-free`, `kfold:K`: then one run per
+    /// fold, and the mean ± std is over folds).
+    #[serde(default)]
+    pub protocol: Protocol,
     pub dataset: String,
     pub seeds: Vec<u64>,
     /// Population std (ddof 0, like `np.std`).
@@ -111,7 +115,38 @@ fn train_in(
 ) -> Result<MultiRunSummary> {
     let mut exp = exp.clone();
     exp.fill_method_section();
+    exp.data.apply_protocol_defaults();
     exp.validate()?;
+    // One run dir per seed, or per fold of `kfold:K` (one seed each).
+    let members: Vec<(Experiment, PathBuf)> = match (exp.data.protocol, exp.data.fold) {
+        (Protocol::KFold(k), None) => {
+            anyhow::ensure!(
+                exp.runs == 1,
+                "protocol kfold:{k} runs one seed per fold (runs = {}): vary `seed` instead",
+                exp.runs
+            );
+            (0..k)
+                .map(|f| {
+                    let mut e = exp.clone();
+                    e.data.fold = Some(f);
+                    (e, out.join(format!("fold_{f}")))
+                })
+                .collect()
+        }
+        _ if exp.runs == 1 => vec![(exp.clone(), out.to_path_buf())],
+        _ => (0..exp.runs as u64)
+            .map(|r| {
+                let e = Experiment {
+                    seed: exp.seed + r,
+                    runs: 1,
+                    ..exp.clone()
+                };
+                let dir = out.join(format!("seed_{}", e.seed));
+                (e, dir)
+            })
+            .collect(),
+    };
+    let several = members.len() > 1;
     runtime.apply_threads();
     let device = runtime.device()?;
     let tf32 = exp.matmul_precision == MatmulPrecision::Tf32;
@@ -132,32 +167,18 @@ fn train_in(
             runtime: runtime.clone(),
         };
         write_json_atomic(&invocation_path(out), &inv)?;
-        if exp.runs > 1 && !resuming {
+        if several && !resuming {
             auscult_cache::write_atomic(&out.join("config.toml"), exp.to_toml().as_bytes())
                 .with_context(|| format!("writing {}", out.join("config.toml").display()))?;
         }
     }
     let mut summaries: Vec<RunSummary> = Vec::new();
     let mut dirs = Vec::new();
-    for r in 0..exp.runs {
-        let seed_exp = Experiment {
-            seed: exp.seed + r as u64,
-            runs: 1,
-            ..exp.clone()
-        };
-        let dir = if exp.runs == 1 {
-            out.to_path_buf()
-        } else {
-            out.join(format!("seed_{}", seed_exp.seed))
-        };
+    let n = members.len();
+    for (r, (seed_exp, dir)) in members.into_iter().enumerate() {
         if resuming {
             if let Some(done) = finished(&dir)? {
-                tracing::info!(
-                    "run {}/{}: seed {} finished earlier",
-                    r + 1,
-                    exp.runs,
-                    done.seed
-                );
+                tracing::info!("run {}/{n}: seed {} finished earlier", r + 1, done.seed);
                 summaries.push(done);
                 dirs.push(dir.display().to_string());
                 continue;
@@ -165,9 +186,8 @@ fn train_in(
         }
         let data = RunData::load(&cache, &seed_exp.data, seed_exp.seed, runtime, &device)?;
         tracing::info!(
-            "run {}/{}: seed {}, {} train / {} val / {} {} rows",
+            "run {}/{n}: seed {}, {} train / {} val / {} {} rows",
             r + 1,
-            exp.runs,
             seed_exp.seed,
             data.train.len(),
             data.val.as_ref().map_or(0, SplitData::len),
@@ -186,7 +206,7 @@ fn train_in(
         dirs.push(dir.display().to_string());
     }
     let multi = aggregate(&exp, config_name, &summaries, dirs)?;
-    if exp.runs > 1 {
+    if several {
         write_json_atomic(&out.join("summary.json"), &multi)?;
         multi_plots(out);
     }
@@ -216,6 +236,7 @@ pub fn aggregate(
         method: exp.method()?.name().to_string(),
         config_name: config_name.map(str::to_string),
         signature: exp.signature(),
+        protocol: exp.data.protocol,
         dataset: summaries
             .first()
             .map(|s| s.dataset.clone())

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use candle_core::Device;
 
+use super::protocol::{self, Protocol};
 use super::{CacheData, Placement, SplitData};
 use crate::train::experiment::DataConfig;
 use crate::train::metrics::ConfusionMatrix;
@@ -32,18 +33,61 @@ impl RunData {
         runtime: &Runtime,
         device: &Device,
     ) -> Result<RunData> {
-        let eval_split = match &data.eval_split {
-            Some(s) => s.clone(),
-            None => cache.default_eval_split.clone().with_context(|| {
-                format!(
-                    "the cache names no default evaluation split: set data.eval_split \
+        let named_eval = || -> Result<String> {
+            Ok(match &data.eval_split {
+                Some(s) => s.clone(),
+                None => cache.default_eval_split.clone().with_context(|| {
+                    format!(
+                        "the cache names no default evaluation split: set data.eval_split \
                      (--eval-split) to one of {}",
-                    cache.split_names().join(", ")
-                )
-            })?,
+                        cache.split_names().join(", ")
+                    )
+                })?,
+            })
         };
-        let train_rows = cache.rows_of(&data.train_split);
-        let eval_rows = cache.rows_of(&eval_split);
+        let (train_rows, eval_rows, eval_split) = match data.protocol {
+            Protocol::Official | Protocol::Val => {
+                let eval_split = named_eval()?;
+                (
+                    cache.rows_of(&data.train_split),
+                    cache.rows_of(&eval_split),
+                    eval_split,
+                )
+            }
+            Protocol::LeakageFree => {
+                let eval_split = named_eval()?;
+                let all = cache.rows_of(&eval_split);
+                let (kept, dropped) = protocol::leakage_free(
+                    &cache.split_of,
+                    &cache.patient_of,
+                    &data.train_split,
+                    &all,
+                );
+                tracing::info!(
+                    "leakage-free: {} of {} `{eval_split}` rows kept; dropped the rows of {} \
+                     patient(s) also in `{}`: {}",
+                    kept.len(),
+                    all.len(),
+                    dropped.len(),
+                    data.train_split,
+                    dropped.into_iter().collect::<Vec<_>>().join(", ")
+                );
+                (cache.rows_of(&data.train_split), kept, eval_split)
+            }
+            Protocol::KFold(k) => {
+                let f = data.fold.with_context(|| {
+                    format!("kfold:{k}: data.fold (the fold to evaluate, 0..{k}) is not set")
+                })?;
+                let (t, e) = protocol::kfold(&cache.patient_of, k, f, data.fold_seed)
+                    .map_err(anyhow::Error::msg)?;
+                tracing::info!(
+                    "kfold:{k} fold {f}: {} train / {} evaluation rows (patient-wise over all splits)",
+                    t.len(),
+                    e.len()
+                );
+                (t, e, format!("fold_{f}"))
+            }
+        };
         let have = || cache.split_names().join(", ");
         anyhow::ensure!(
             !train_rows.is_empty(),
