@@ -65,7 +65,12 @@ fn predict_from_wav_equals_the_trainers_evaluation_of_the_cached_cycles() {
     let rt = Runtime::default();
     let best = run.join("checkpoints/best.safetensors");
     let predictor = Predictor::load(&run, &best, &rt).unwrap();
-    let (ids, labels, probs) = predictor.cache_rows(cache.path(), None).unwrap();
+    let rows_of_cache = predictor.cache_rows(cache.path(), None).unwrap();
+    let (ids, labels, probs) = (
+        rows_of_cache.cycle_ids,
+        rows_of_cache.labels,
+        rows_of_cache.probabilities,
+    );
     let df = auscult_cache::table::read_table(&cache.path().join("metadata.parquet")).unwrap();
     let rec = auscult_cache::table::string_column(&df, "recording").unwrap();
     let onset = auscult_cache::table::f64_column(&df, "onset_s").unwrap();

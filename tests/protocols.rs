@@ -207,34 +207,26 @@ fn protocols_select_the_rows_they_promise_and_report_shows_them_side_by_side() {
 fn kfold_refuses_several_seeds_and_a_fold_out_of_range() {
     let (_db, cache, _) = leaky_cache();
     let runs = tempfile::tempdir().unwrap();
-    let o = auscult(&[
-        "train",
-        "ce",
-        "--data",
-        cache.path().to_str().unwrap(),
-        "--protocol",
-        "kfold:3",
-        "--runs",
-        "2",
-        "--out",
-        runs.path().join("a").to_str().unwrap(),
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("one seed per fold"));
-    let o = auscult(&[
-        "train",
-        "ce",
-        "--data",
-        cache.path().to_str().unwrap(),
-        "--protocol",
-        "kfold:3",
-        "--fold",
-        "3",
-        "--out",
-        runs.path().join("b").to_str().unwrap(),
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("fold 3 of kfold:3"));
+    let refused = |out: &str, extra: &[&str], why: &str| {
+        let out = runs.path().join(out);
+        let mut a = vec![
+            "train",
+            "ce",
+            "--data",
+            cache.path().to_str().unwrap(),
+            "--protocol",
+            "kfold:3",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        let o = auscult(&a);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{err}");
+    };
+    refused("a", &["--runs", "2"], "one seed per fold");
+    refused("b", &["--fold", "3"], "fold 3 of kfold:3");
     let o = auscult(&["train", "ce", "--data", "x", "--protocol", "kfold:1"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("K ≥ 2"));

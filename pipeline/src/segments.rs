@@ -113,8 +113,11 @@ struct Span {
     span_ms: Option<(u64, u64)>,
 }
 
+/// A span's label: class id and name, in the annotation's dataset.
+type Label = (i64, String);
+
 /// Spans of an annotation file as the dataset readers make them, with each span's label.
-fn annotated_spans(path: &Path, text: &str) -> Result<Vec<(Span, (i64, String))>, PipelineError> {
+fn annotated_spans(path: &Path, text: &str) -> Result<Vec<(Span, Label)>, PipelineError> {
     let record = |onset_s, offset_s, span_ms| Span {
         onset_s,
         offset_s,

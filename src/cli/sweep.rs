@@ -135,7 +135,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         return slurm(&index, &index_path, &pending, &a);
     }
     local(&index, &index_path, &pending, &a)?;
-    let rows = collect_runs(&[index.out.clone()], Selection::BestEval)?;
+    let rows = collect_runs(std::slice::from_ref(&index.out), Selection::BestEval)?;
     print!(
         "{}",
         render_paper_layout(&rows, &default_paper_results(), Selection::BestEval)

@@ -67,6 +67,14 @@ impl FeatureSpec {
     }
 }
 
+/// Class probabilities of cache rows ([`Predictor::cache_rows`]).
+pub struct CacheRows {
+    pub cycle_ids: Vec<i64>,
+    pub labels: Vec<i64>,
+    /// `[N][n_classes]`, in the order of `cycle_ids`.
+    pub probabilities: Vec<Vec<f32>>,
+}
+
 /// A run's checkpoint, ready to classify features.
 pub struct Predictor {
     model: Cnn6,
@@ -123,7 +131,7 @@ impl Predictor {
         let [m, t] = self.spec.feature_shape;
         let row = m * t;
         anyhow::ensure!(
-            row > 0 && features.len() % row == 0,
+            row > 0 && features.len().is_multiple_of(row),
             "{} feature values are not whole rows of {m}×{t}",
             features.len()
         );
@@ -148,11 +156,7 @@ impl Predictor {
 
     /// Probabilities of the cache rows of `split` (every row with None), in cache order, with
     /// their cycle ids and labels: the trainer's view of the same cycles.
-    pub fn cache_rows(
-        &self,
-        cache_dir: &Path,
-        split: Option<&str>,
-    ) -> Result<(Vec<i64>, Vec<i64>, Vec<Vec<f32>>)> {
+    pub fn cache_rows(&self, cache_dir: &Path, split: Option<&str>) -> Result<CacheRows> {
         let cache = CacheData::open(cache_dir)?;
         let rows: Vec<usize> = match split {
             Some(s) => cache.rows_of(s),
@@ -170,7 +174,11 @@ impl Predictor {
         for b in data.ordered(self.batch, true)? {
             feats.extend(b?.x()?.flatten_all()?.to_vec1::<f32>()?);
         }
-        let p = self.probabilities(&feats)?;
-        Ok((data.cycle_ids.clone(), data.labels.clone(), p))
+        let probabilities = self.probabilities(&feats)?;
+        Ok(CacheRows {
+            cycle_ids: data.cycle_ids.clone(),
+            labels: data.labels.clone(),
+            probabilities,
+        })
     }
 }

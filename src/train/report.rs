@@ -333,6 +333,19 @@ fn pct(s: &Stat) -> String {
     }
 }
 
+/// Sp, Se, Score, HS of a run (×100, mean ± std), "–" when it has no such selection.
+fn our_cells(r: &RunRow) -> [String; 4] {
+    match &r.metrics {
+        Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
+        None => std::array::from_fn(|_| "–".to_string()),
+    }
+}
+
+/// A Markdown table row.
+fn md_row(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
 fn paper_cell(v: &Option<Vec<f64>>) -> String {
     match v.as_deref() {
         Some([m, s]) => format!("{m:.2} ± {s:.2}"),
@@ -406,10 +419,6 @@ pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Sel
             ));
         }
         for r in mine {
-            let ours: [String; 4] = match &r.metrics {
-                Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
-                None => std::array::from_fn(|_| "–".to_string()),
-            };
             let delta = delta_score(r, Some(p));
             let sigma = delta
                 .zip(
@@ -420,22 +429,17 @@ pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Sel
                 )
                 .map(|(d, s)| format!("{:+.1}", d / s))
                 .unwrap_or_else(|| "–".into());
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {sigma} |\n",
-                p.row,
-                r.name,
-                r.protocol,
-                r.seeds,
-                ours[0],
-                ours[1],
-                ours[2],
-                ours[3],
-                theirs[0],
-                theirs[1],
-                theirs[2],
-                theirs[3],
-                delta.map_or_else(|| "–".into(), |d| format!("{d:+.2}")),
-            ));
+            let mut cells = vec![
+                p.row.clone(),
+                r.name.clone(),
+                r.protocol.clone(),
+                r.seeds.to_string(),
+            ];
+            cells.extend(our_cells(r));
+            cells.extend(theirs.iter().cloned());
+            cells.push(delta.map_or_else(|| "–".into(), |d| format!("{d:+.2}")));
+            cells.push(sigma);
+            out.push_str(&md_row(&cells));
         }
     }
     let unmatched: Vec<&RunRow> = rows
@@ -445,14 +449,14 @@ pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Sel
     if !unmatched.is_empty() {
         out.push_str("\n### Runs matching no row of the paper\n\n| Run | Method | Protocol | Seeds | Sp | Se | Score | HS |\n|:--|:--|:--|--:|--:|--:|--:|--:|\n");
         for r in unmatched {
-            let ours: [String; 4] = match &r.metrics {
-                Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
-                None => std::array::from_fn(|_| "–".to_string()),
-            };
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                r.name, r.method, r.protocol, r.seeds, ours[0], ours[1], ours[2], ours[3]
-            ));
+            let mut cells = vec![
+                r.name.clone(),
+                r.method.clone(),
+                r.protocol.clone(),
+                r.seeds.to_string(),
+            ];
+            cells.extend(our_cells(r));
+            out.push_str(&md_row(&cells));
         }
     }
     out
@@ -516,17 +520,8 @@ fn render_markdown(rows: &[RunRow], paper: &PaperResults, selection: Selection) 
     out.push_str("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for r in rows {
         let p = paper_of(r, paper);
-        let ours: [String; 4] = match &r.metrics {
-            Some(m) => [pct(&m.sp), pct(&m.se), pct(&m.score), pct(&m.hs)],
-            None => std::array::from_fn(|_| "–".to_string()),
-        };
         let theirs: [String; 4] = match p {
-            Some(p) => [
-                paper_cell(&p.sp),
-                paper_cell(&p.se),
-                paper_cell(&p.score),
-                paper_cell(&p.hs),
-            ],
+            Some(p) => [&p.sp, &p.se, &p.score, &p.hs].map(paper_cell),
             None => std::array::from_fn(|_| "–".to_string()),
         };
         let paper_row = p
@@ -535,22 +530,16 @@ fn render_markdown(rows: &[RunRow], paper: &PaperResults, selection: Selection) 
         let delta = delta_score(r, p)
             .map(|d| format!("{d:+.2}"))
             .unwrap_or_else(|| "–".into());
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.name,
+        let mut cells = vec![
+            r.name.clone(),
             paper_row,
-            r.method,
-            r.seeds,
-            ours[0],
-            ours[1],
-            ours[2],
-            ours[3],
-            theirs[0],
-            theirs[1],
-            theirs[2],
-            theirs[3],
-            delta
-        ));
+            r.method.clone(),
+            r.seeds.to_string(),
+        ];
+        cells.extend(our_cells(r));
+        cells.extend(theirs);
+        cells.push(delta);
+        out.push_str(&md_row(&cells));
     }
     out
 }
