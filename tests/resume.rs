@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::{auscult, lines_without_timing, synth_icbhi_cache};
 
 /// A cache of 0.5 s, 16-mel clips.
-fn tiny_cache() -> (tempfile::TempDir, tempfile::TempDir) {
-    synth_icbhi_cache(16, 21, 8000, 16, None)
+fn tiny_cache(shard_size: Option<usize>) -> (tempfile::TempDir, tempfile::TempDir) {
+    synth_icbhi_cache(16, 21, 8000, 16, shard_size)
 }
 
 const CE: &str = "method = \"ce\"\nepochs = 6\nbatch_size = 16\n";
@@ -123,9 +123,17 @@ fn state_stamp(dir: &Path) -> Option<std::time::SystemTime> {
 /// Starts the run and, for each of `delays_ms`, waits for a newly saved state, lets it run
 /// that much longer, kills it with SIGKILL and resumes it; then lets the last resume finish.
 /// Returns (kills that landed while it ran, resumes that continued from a saved state).
-fn kill_and_resume(cfg: &Path, cache: &Path, out: &Path, delays_ms: &[u64]) -> (usize, usize) {
+fn kill_and_resume(
+    cfg: &Path,
+    cache: &Path,
+    out: &Path,
+    delays_ms: &[u64],
+    runtime: &[&str],
+) -> (usize, usize) {
     let (mut landed, mut from_state) = (0, 0);
-    let mut child = spawn(&args(cfg, cache, out));
+    let mut first = args(cfg, cache, out);
+    first.extend_from_slice(runtime);
+    let mut child = spawn(&first);
     let resumed = |stderr: &[u8]| String::from_utf8_lossy(stderr).contains("resumed after epoch");
     for (i, &d) in delays_ms.iter().enumerate() {
         let start = Instant::now();
@@ -169,13 +177,20 @@ fn check_same(reference: &Path, resumed: &Path) {
 }
 
 fn run_case(config: &str, delays_ms: &[u64]) {
-    let (_db, cache) = tiny_cache();
+    run_case_with(config, delays_ms, &[], None);
+}
+
+/// [`run_case`] with extra runtime flags for both runs, on a cache of `shard_size`-row shards.
+fn run_case_with(config: &str, delays_ms: &[u64], runtime: &[&str], shard_size: Option<usize>) {
+    let (_db, cache) = tiny_cache(shard_size);
     let work = tempfile::tempdir().unwrap();
     let cfg = work.path().join("exp.toml");
     std::fs::write(&cfg, config).unwrap();
     let (reference, resumed) = (work.path().join("ref"), work.path().join("resumed"));
-    ok(&auscult(&args(&cfg, cache.path(), &reference)));
-    let (landed, from_state) = kill_and_resume(&cfg, cache.path(), &resumed, delays_ms);
+    let mut a = args(&cfg, cache.path(), &reference);
+    a.extend_from_slice(runtime);
+    ok(&auscult(&a));
+    let (landed, from_state) = kill_and_resume(&cfg, cache.path(), &resumed, delays_ms, runtime);
     assert!(
         landed >= 2,
         "only {landed} kills landed before the run finished"
@@ -194,6 +209,13 @@ fn ce_killed_at_arbitrary_moments_resumes_to_identical_metrics_and_checkpoints()
 }
 
 #[test]
+fn streamed_data_resumes_identically_too() {
+    // Streaming shuffles windows of shards and the rows within them, drawing from the run's
+    // generator: 8-row shards make that order matter.
+    run_case_with(CE, &[3, 29], &["--data-residency", "stream"], Some(8));
+}
+
+#[test]
 fn multi_seed_scl_with_linear_eval_resumes_at_the_seed_and_stage_it_was_in() {
     // Two seeds × (3 SCL + 3 linear evaluation epochs): kills land in both stages and seeds.
     run_case(SCL, &[11, 0, 53, 5, 29]);
@@ -201,7 +223,7 @@ fn multi_seed_scl_with_linear_eval_resumes_at_the_seed_and_stage_it_was_in() {
 
 #[test]
 fn sigterm_stops_cleanly_with_the_resume_command_and_resume_finishes_identically() {
-    let (_db, cache) = tiny_cache();
+    let (_db, cache) = tiny_cache(None);
     let work = tempfile::tempdir().unwrap();
     let cfg = work.path().join("exp.toml");
     std::fs::write(&cfg, CE).unwrap();

@@ -286,3 +286,59 @@ fn grids_of_the_paper_name_existing_configs() {
     let e = format!("{:#}", auscult::sweep::Grid::load(&p).unwrap_err());
     assert!(e.contains("missing.toml"), "{e}");
 }
+
+#[test]
+fn plan_projects_hours_from_measured_samples_per_second() {
+    let (_db, cache) = synth_icbhi_cache(12, 41, 8000, 16, None);
+    let work = tempfile::tempdir().unwrap();
+    let g = grid(work.path(), 3);
+    // Measured throughput (made slow so a tiny cache takes hours): ce at 0.01 samples/s, scl at
+    // 0.005, linear evaluation at 1 (the fastest last epoch of each stage counts).
+    let bench = work.path().join("bench");
+    for (dir, lines) in [
+        ("a", vec![("ce", 0.004), ("ce", 0.01)]),
+        ("b", vec![("scl", 0.005), ("linear_eval", 1.0)]),
+    ] {
+        let d = bench.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        let text: String = lines
+            .iter()
+            .map(|(st, sps)| format!("{{\"stage\":\"{st}\",\"samples_per_s\":{sps}}}\n"))
+            .collect();
+        std::fs::write(d.join("metrics.jsonl"), text).unwrap();
+    }
+    let out = work.path().join("runs");
+    let (stdout, _) = ok(&auscult(&[
+        "sweep",
+        "--grid",
+        s(&g),
+        "--data",
+        s(cache.path()),
+        "--out",
+        s(&out),
+        "--plan",
+        "--throughput",
+        s(&bench),
+    ]));
+    assert!(!out.exists(), "--plan starts nothing");
+    let train = auscult_cache::CacheReader::open_manifest_only(cache.path())
+        .unwrap()
+        .manifest()
+        .split_rows("train")
+        .unwrap() as f64;
+    // ce: 2 epochs × train rows at 0.01/s; scl: 1 epoch at 0.005/s + 2 linear epochs at 1/s.
+    let ce_h = 2.0 * train / 0.01 / 3600.0;
+    let scl_h = train / 0.005 / 3600.0 + 2.0 * train / 1.0 / 3600.0;
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("{name}: {stdout}"))
+            .to_string()
+    };
+    assert!(row("ce_small").contains(&format!("| {ce_h:.2} |")), "{stdout}");
+    assert!(row("scl_small").contains(&format!("| {scl_h:.2} |")), "{stdout}");
+    assert!(stdout.contains("6 runs (2 configs × 3 seeds), 6 left"), "{stdout}");
+    let total = 3.0 * (ce_h + scl_h);
+    assert!(stdout.contains(&format!(": {total:.1} h of training")), "{stdout}");
+}
