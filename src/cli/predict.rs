@@ -132,9 +132,14 @@ fn annotation_of(audio: &Path, given: Option<&Path>, single: bool) -> Option<Pat
         Some(p) => p.to_path_buf(),
         None => audio.parent()?.to_path_buf(),
     };
+    // By name, not `with_extension`: SPRSound stems hold dots (`44165864_7.5_1_p4_844`).
     ["txt", "json"]
         .iter()
-        .map(|e| dir.join(stem).with_extension(e))
+        .map(|e| {
+            let mut name = stem.to_os_string();
+            name.push(format!(".{e}"));
+            dir.join(name)
+        })
         .find(|p| p.is_file())
 }
 
