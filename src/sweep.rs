@@ -102,6 +102,9 @@ pub struct SweepIndex {
     /// The sweep's folder (absolute).
     pub out: PathBuf,
     pub seeds: usize,
+    /// `field=value` overrides applied to every config (`--set`, `--protocol`), in order.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     pub tasks: Vec<Task>,
 }
 
@@ -110,7 +113,7 @@ pub struct SweepIndex {
 pub enum TaskState {
     /// `summary.json` written.
     Finished,
-    /// A saved state to resume from.
+    /// Begun (its invocation and config are written): resumed, keeping what it finished.
     Started,
     /// Nothing yet.
     Pending,
@@ -140,8 +143,20 @@ impl SweepIndex {
             data: abs(data)?,
             out,
             seeds,
+            overrides: Vec::new(),
             tasks,
         })
+    }
+
+    /// The experiment of `config` with the sweep's overrides applied.
+    pub fn experiment(&self, config: &Path) -> Result<Experiment> {
+        let mut exp = Experiment::load(config)?;
+        for o in &self.overrides {
+            exp.set(o)
+                .with_context(|| format!("override `{o}` on {}", config.display()))?;
+        }
+        exp.fill_method_section();
+        Ok(exp)
     }
 
     /// `<out>/sweep-index.json`.
@@ -178,9 +193,10 @@ impl Task {
     pub fn state(&self) -> TaskState {
         if self.run_dir.join("summary.json").is_file() {
             TaskState::Finished
-        } else if self.run_dir.join("checkpoints/state.safetensors").is_file()
-            && seeds::invocation_path(&self.run_dir).is_file()
+        } else if seeds::invocation_path(&self.run_dir).is_file()
+            && self.run_dir.join("config.toml").is_file()
         {
+            // Begun: resuming keeps what is finished in it (a saved state, finished folds).
             TaskState::Started
         } else {
             TaskState::Pending
@@ -199,7 +215,7 @@ impl Task {
                     .with_context(|| format!("resuming {}", self.run_dir.display()))?;
             }
             TaskState::Pending => {
-                let mut exp = Experiment::load(&self.config)?;
+                let mut exp = index.experiment(&self.config)?;
                 exp.seed = self.seed;
                 exp.runs = 1;
                 seeds::train_named(&exp, runtime, Some(&self.name), &index.data, &self.run_dir)
@@ -223,8 +239,7 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
         }
     }
     let first = tasks.first().context("no such config in the sweep")?;
-    let mut exp = Experiment::load(&first.config)?;
-    exp.fill_method_section();
+    let mut exp = index.experiment(&first.config)?;
     exp.seed = first.seed;
     exp.runs = tasks.len();
     let dirs = tasks

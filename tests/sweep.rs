@@ -72,6 +72,8 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
         s(&cache),
         "--out",
         s(&out),
+        "--protocol",
+        "val",
     ];
     args.extend(slurm);
     let mut dry = args.clone();
@@ -107,6 +109,7 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
         serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
     let tasks = index["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 6);
+    assert_eq!(index["overrides"], serde_json::json!(["data.protocol=val"]));
     for (i, t) in tasks.iter().enumerate() {
         let (name, seed) = (if i < 3 { "ce_small" } else { "scl_small" }, (i % 3) as u64);
         assert_eq!(t["id"], i);
@@ -124,6 +127,23 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
                 .join(format!("seed_{seed}"))
         );
     }
+
+    // A bad override is refused before anything is written.
+    let o = auscult(&[
+        "sweep",
+        "--grid",
+        s(&g),
+        "--data",
+        s(&cache),
+        "--out",
+        s(&work.path().join("other")),
+        "--set",
+        "epochs=-3",
+        "--slurm",
+        "--dry-run",
+    ]);
+    assert!(!o.status.success());
+    assert!(!work.path().join("other").exists());
 
     // Submission through a fake sbatch on PATH.
     let bin = work.path().join("bin");
@@ -336,9 +356,21 @@ fn plan_projects_hours_from_measured_samples_per_second() {
             .unwrap_or_else(|| panic!("{name}: {stdout}"))
             .to_string()
     };
-    assert!(row("ce_small").contains(&format!("| {ce_h:.2} |")), "{stdout}");
-    assert!(row("scl_small").contains(&format!("| {scl_h:.2} |")), "{stdout}");
-    assert!(stdout.contains("6 runs (2 configs × 3 seeds), 6 left"), "{stdout}");
+    assert!(
+        row("ce_small").contains(&format!("| {ce_h:.2} |")),
+        "{stdout}"
+    );
+    assert!(
+        row("scl_small").contains(&format!("| {scl_h:.2} |")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("6 runs (2 configs × 3 seeds), 6 left"),
+        "{stdout}"
+    );
     let total = 3.0 * (ce_h + scl_h);
-    assert!(stdout.contains(&format!(": {total:.1} h of training")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(": {total:.1} h of training")),
+        "{stdout}"
+    );
 }

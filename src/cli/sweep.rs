@@ -8,7 +8,6 @@ use anyhow::{bail, Context};
 use auscult::sweep::{
     measured_throughput, sbatch_script, Grid, SlurmOptions, SweepIndex, Task, TaskState,
 };
-use auscult::train::experiment::Experiment;
 use auscult::train::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::train::resume::{install_interrupt_handler, interrupted};
 use auscult::train::runtime::Runtime;
@@ -50,6 +49,13 @@ pub struct SweepArgs {
     /// --threads is given; on a GPU they share it).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Evaluation protocol of every run (official, val, leakage-free, kfold:K; see `auscult
+    /// train --help`); use another --out per protocol.
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// Any experiment field for every config, as `auscult train --set` (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
     /// Print the runs and projected hours, start nothing.
     #[arg(long)]
     pub plan: bool,
@@ -112,7 +118,17 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "sweep".into()),
         )
     });
-    let index = SweepIndex::new(&grid, &data, seeds, &out)?;
+    let mut index = SweepIndex::new(&grid, &data, seeds, &out)?;
+    index.overrides = a.set.clone();
+    if let Some(p) = &a.protocol {
+        p.parse::<auscult::train::experiment::Protocol>()
+            .map_err(anyhow::Error::msg)?;
+        index.overrides.push(format!("data.protocol={p}"));
+    }
+    // Refuse a bad override before anything is written.
+    for c in &grid.configs {
+        index.experiment(c)?.validate()?;
+    }
     if a.plan {
         return plan(&index, &a.throughput);
     }
@@ -393,8 +409,7 @@ fn plan(index: &SweepIndex, throughput: &[PathBuf]) -> anyhow::Result<()> {
             .filter(|t| t.state() != TaskState::Finished)
             .count();
         runs_left += left;
-        let mut exp = Experiment::load(&tasks[0].config)?;
-        exp.fill_method_section();
+        let exp = index.experiment(&tasks[0].config)?;
         let method = exp.method()?.name().to_string();
         let train = (rows_of(&exp.data.train_split) as f64 * (1.0 - exp.data.val_fraction)).round();
         let le_epochs = exp.contrastive().map(|_| exp.linear_eval().epochs);
