@@ -9,7 +9,7 @@ use std::path::Path;
 
 use auscult::train::predict::Predictor;
 use auscult::train::runtime::Runtime;
-use common::{auscult, synth_icbhi_cache};
+use common::{auscult, build_cache, synth_icbhi_cache};
 
 fn ok(o: &std::process::Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -21,20 +21,24 @@ fn trained() -> (tempfile::TempDir, tempfile::TempDir, tempfile::TempDir) {
     // 1 s clips, 16 mels: cheap, and long enough for several windows per recording.
     let (db, cache) = synth_icbhi_cache(14, 5, 16000, 16, None);
     let work = tempfile::tempdir().unwrap();
-    let run = work.path().join("run");
-    ok(&auscult(&[
+    train_ce(cache.path(), &work.path().join("run"), &["--epochs", "3"]);
+    (db, cache, work)
+}
+
+/// `auscult train ce` at batch 16 on `cache` into `run`, which must succeed.
+fn train_ce(cache: &Path, run: &Path, extra: &[&str]) {
+    let mut a = vec![
         "train",
         "ce",
         "--data",
-        cache.path().to_str().unwrap(),
-        "--epochs",
-        "3",
+        cache.to_str().unwrap(),
         "--batch-size",
         "16",
         "--out",
         run.to_str().unwrap(),
-    ]));
-    (db, cache, work)
+    ];
+    a.extend_from_slice(extra);
+    ok(&auscult(&a));
 }
 
 fn wavs(db: &Path) -> std::path::PathBuf {
@@ -166,34 +170,19 @@ fn sprsound_json_events_predict_as_the_cache_holds_them() {
     let o = auscult_synth::sprsound::SprsoundSynthOptions {
         recordings: 10,
         seed: 3,
-        ..Default::default()
     };
     auscult_synth::sprsound::synth_sprsound(db.path(), &o).unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let mut b = auscult_pipeline::build::BuildOptions::new(
+    let cache = build_cache(
         auscult_pipeline::build::Dataset::Sprsound,
         db.path(),
-        cache.path(),
+        8000,
+        16,
+        None,
     );
-    b.features.target_samples = 8000;
-    b.features.n_mels = 16;
-    auscult_pipeline::build::build(&b).unwrap();
     let work = tempfile::tempdir().unwrap();
     let run = work.path().join("run");
-    ok(&auscult(&[
-        "train",
-        "ce",
-        "--data",
-        cache.path().to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "16",
-        // A few recordings leave some of the 7 classes out of train.
-        "--no-class-weights",
-        "--out",
-        run.to_str().unwrap(),
-    ]));
+    // A few recordings leave some of the 7 classes out of train: no class weights.
+    train_ce(cache.path(), &run, &["--epochs", "1", "--no-class-weights"]);
     let year = db.path().join("BioCAS2022");
     let (ids, ..) = predict_matches_cache(
         &run,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use auscult_cache::table::{read_table, string_column};
-use common::{auscult, synth_icbhi_db};
+use common::{auscult, build_cache, synth_icbhi_db};
 
 fn ok(o: &std::process::Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -60,15 +60,13 @@ fn leaky_cache() -> (tempfile::TempDir, tempfile::TempDir, String) {
         })
         .collect();
     std::fs::write(&split_file, out.join("\n") + "\n").unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = auscult_pipeline::build::BuildOptions::new(
+    let cache = build_cache(
         auscult_pipeline::build::Dataset::Icbhi,
         db.path(),
-        cache.path(),
+        8000,
+        16,
+        None,
     );
-    o.features.target_samples = 8000;
-    o.features.n_mels = 16;
-    auscult_pipeline::build::build(&o).unwrap();
     (db, cache, shared)
 }
 

@@ -54,19 +54,34 @@ pub fn synth_icbhi_cache(
     shard_size: Option<usize>,
 ) -> (tempfile::TempDir, tempfile::TempDir) {
     let db = synth_icbhi_db(recordings, seed);
-    let cache = tempfile::tempdir().unwrap();
-    let mut o = auscult_pipeline::build::BuildOptions::new(
+    let cache = build_cache(
         auscult_pipeline::build::Dataset::Icbhi,
         db.path(),
-        cache.path(),
+        samples,
+        mels,
+        shard_size,
     );
+    (db, cache)
+}
+
+/// The cache of database `db` of `dataset` in a temp dir, with clips of `samples` samples and
+/// `mels` mel bands (`shard_size` rows per shard; None: the default).
+pub fn build_cache(
+    dataset: auscult_pipeline::build::Dataset,
+    db: &Path,
+    samples: usize,
+    mels: usize,
+    shard_size: Option<usize>,
+) -> tempfile::TempDir {
+    let cache = tempfile::tempdir().unwrap();
+    let mut o = auscult_pipeline::build::BuildOptions::new(dataset, db, cache.path());
     o.features.target_samples = samples;
     o.features.n_mels = mels;
     if let Some(n) = shard_size {
         o.shard_size = n;
     }
     auscult_pipeline::build::build(&o).unwrap();
-    (db, cache)
+    cache
 }
 
 /// A cache manifest's classes as `(id, name, normal)`.
