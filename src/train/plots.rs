@@ -310,10 +310,7 @@ pub fn write_run_plots(run_dir: &Path) -> Result<Vec<PathBuf>> {
         "{title}: {split} confusion at epoch {} (best {split} Score)",
         info.best_by_eval.epoch
     );
-    let confusion = out.join(CONFUSION_PNG);
-    render_png(&confusion, CONFUSION_SIZE, |root| {
-        draw_confusion(root, &conf_title, &names, &counts)
-    })?;
+    let confusion = write_confusion(&out, &conf_title, &names, &counts)?;
     Ok(vec![curves, confusion])
 }
 
@@ -385,11 +382,22 @@ pub fn write_multi_plots(parent: &Path) -> Result<Vec<PathBuf>> {
             multi.dataset.as_deref(),
         )
     );
-    let confusion = out.join(CONFUSION_PNG);
-    render_png(&confusion, CONFUSION_SIZE, |root| {
-        draw_confusion(root, &conf_title, &names, &total)
-    })?;
+    let confusion = write_confusion(&out, &conf_title, &names, &total)?;
     Ok(vec![curves, confusion])
+}
+
+/// `<out>/confusion.png` of `counts` (rows: true class), titled `title`.
+fn write_confusion(
+    out: &Path,
+    title: &str,
+    names: &[String],
+    counts: &[Vec<u64>],
+) -> Result<PathBuf> {
+    let path = out.join(CONFUSION_PNG);
+    render_png(&path, CONFUSION_SIZE, |root| {
+        draw_confusion(root, title, names, counts)
+    })?;
+    Ok(path)
 }
 
 /// The plots of a run dir (single- or multi-seed), drawn when any is missing: `curves.png`,
