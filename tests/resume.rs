@@ -250,8 +250,23 @@ fn sigterm_stops_cleanly_with_the_resume_command_and_resume_finishes_identically
         "{err}"
     );
     assert!(resumed.join("checkpoints/state.safetensors").exists());
-    ok(&auscult(&["train", "--resume", resumed.to_str().unwrap()]));
+    // A runtime flag given with --resume overrides that one setting; the rest stay as recorded.
+    ok(&auscult(&[
+        "train",
+        "--resume",
+        resumed.to_str().unwrap(),
+        "--stream-prefetch",
+        "3",
+    ]));
     check_same(&reference, &resumed);
+    let rt = &serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(resumed.join("summary.json")).unwrap(),
+    )
+    .unwrap()["runtime"];
+    assert_eq!(
+        (rt["threads"].as_u64(), rt["stream_prefetch"].as_u64()),
+        (Some(1), Some(3))
+    );
     // Resuming a finished run trains nothing and leaves it as it is.
     let before = std::fs::read(resumed.join("metrics.jsonl")).unwrap();
     let o = auscult(&["train", "--resume", resumed.to_str().unwrap()]);

@@ -173,12 +173,7 @@ fn run_task(index: &Path, id: usize, a: &SweepArgs) -> anyhow::Result<()> {
     let task = index.task(id)?;
     let before = task
         .run(&index, &runtime(a, a.threads))
-        .inspect_err(|e| {
-            if let Some(i) = e.downcast_ref::<auscult::train::resume::Interrupted>() {
-                eprintln!("{i}");
-                std::process::exit(130);
-            }
-        })
+        .inspect_err(super::train::exit_if_interrupted)
         .with_context(|| format!("task {id}: {} seed {}", task.name, task.seed))?;
     let what = match before {
         TaskState::Finished => "already finished",

@@ -102,34 +102,24 @@ pub struct TrainArgs {
     /// input.specaugment.apply=official-randn --set linear_eval.epochs=20`.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
-    /// cpu or cuda:N (CUDA needs a `--features cuda` build).
-    #[arg(long, default_value = "cpu", help_heading = RUNTIME)]
-    pub device: String,
-    /// CPU threads (default: all cores).
+    /// cpu or cuda:N (CUDA needs a `--features cuda` build) [default: cpu].
+    #[arg(long, help_heading = RUNTIME)]
+    pub device: Option<String>,
+    /// CPU threads [default: all cores].
     #[arg(long, help_heading = RUNTIME)]
     pub threads: Option<usize>,
     /// Where the features live while training: `auto` (resident on the device when train +
     /// validation + evaluation fit --memory-budget-mib, else streamed), `resident`, or `stream`
     /// (bounded memory). A streamed epoch shuffles within windows of `data.stream_window`
-    /// shards, so its order (not its statistics) differs from a resident one.
-    #[arg(
-        long,
-        value_name = "auto|resident|stream",
-        default_value = "auto",
-        help_heading = RUNTIME
-    )]
-    pub data_residency: DataResidency,
-    /// `auto` residency: the most MiB of f32 features kept resident.
-    #[arg(
-        long,
-        value_name = "MIB",
-        default_value_t = 4096,
-        help_heading = RUNTIME
-    )]
-    pub memory_budget_mib: u64,
-    /// Streaming: shards read and verified ahead by a background thread.
-    #[arg(long, default_value_t = 2, help_heading = RUNTIME)]
-    pub stream_prefetch: usize,
+    /// shards, so its order (not its statistics) differs from a resident one [default: auto].
+    #[arg(long, value_name = "auto|resident|stream", help_heading = RUNTIME)]
+    pub data_residency: Option<DataResidency>,
+    /// `auto` residency: the most MiB of f32 features kept resident [default: 4096].
+    #[arg(long, value_name = "MIB", help_heading = RUNTIME)]
+    pub memory_budget_mib: Option<u64>,
+    /// Streaming: shards read and verified ahead by a background thread [default: 2].
+    #[arg(long, help_heading = RUNTIME)]
+    pub stream_prefetch: Option<usize>,
 }
 
 impl TrainArgs {
@@ -213,21 +203,21 @@ impl TrainArgs {
         Ok(e)
     }
 
-    /// The runtime flags.
-    pub fn runtime(&self) -> Runtime {
+    /// The runtime flags given, over `base` (the defaults, or a resumed run's recorded runtime).
+    pub fn runtime_over(&self, base: &Runtime) -> Runtime {
         Runtime {
-            device: self.device.clone(),
-            threads: self.threads,
-            data_residency: self.data_residency,
-            memory_budget_mib: self.memory_budget_mib,
-            stream_prefetch: self.stream_prefetch,
+            device: self.device.clone().unwrap_or_else(|| base.device.clone()),
+            threads: self.threads.or(base.threads),
+            data_residency: self.data_residency.unwrap_or(base.data_residency),
+            memory_budget_mib: self.memory_budget_mib.unwrap_or(base.memory_budget_mib),
+            stream_prefetch: self.stream_prefetch.unwrap_or(base.stream_prefetch),
         }
     }
 }
 
 /// Ends a stopped run with exit status 130 (the shell's code for SIGINT) after saying how to
 /// continue it.
-fn exit_if_interrupted(e: &anyhow::Error) {
+pub(super) fn exit_if_interrupted(e: &anyhow::Error) {
     if let Some(i) = e.downcast_ref::<Interrupted>() {
         eprintln!("{i}");
         std::process::exit(130);
@@ -237,20 +227,10 @@ fn exit_if_interrupted(e: &anyhow::Error) {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     install_interrupt_handler().context("installing the SIGINT/SIGTERM handler")?;
     if let Some(dir) = &args.resume {
-        // Runtime flags left at their defaults keep the recorded runtime.
-        let given = std::env::args().any(|a| {
-            [
-                "--device",
-                "--threads",
-                "--data-residency",
-                "--memory-budget-mib",
-                "--stream-prefetch",
-            ]
-            .iter()
-            .any(|f| a == *f || a.starts_with(&format!("{f}=")))
-        });
-        let rt = args.runtime();
-        let s = auscult::train::seeds::resume(dir, args.data.as_deref(), given.then_some(&rt))
+        // Runtime flags given here override the recorded ones, one by one.
+        let recorded = auscult::train::seeds::read_invocation(dir)?.runtime;
+        let rt = args.runtime_over(&recorded);
+        let s = auscult::train::seeds::resume(dir, args.data.as_deref(), Some(&rt))
             .inspect_err(exit_if_interrupted)
             .with_context(|| format!("resuming {}", dir.display()))?;
         print_result(&s.method, &s, dir);
@@ -269,7 +249,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     });
     let s = auscult::train::seeds::train_named(
         &exp,
-        &args.runtime(),
+        &args.runtime_over(&Runtime::default()),
         config_name.as_deref(),
         &data,
         &out,
