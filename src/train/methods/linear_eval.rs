@@ -75,6 +75,11 @@ impl LinearEval {
         !self.embeddings.is_empty()
     }
 
+    /// The embeddings of the whole split with key `key`, when they were computed once.
+    pub(super) fn split_embeddings(&self, key: u64) -> Option<&Tensor> {
+        self.embeddings.get(&key)
+    }
+
     /// Frozen-encoder embeddings of `batch`, a batch of the split with key `key`.
     pub(super) fn embed(
         &self,

@@ -296,13 +296,19 @@ impl Method {
         Ok(())
     }
 
-    /// Eval-mode encoder embeddings `[N, 512]` of `split` (un-augmented, in split order).
+    /// Eval-mode encoder embeddings `[N, 512]` of `split` (un-augmented, in split order); those
+    /// linear evaluation already computed are reused.
     pub fn embeddings(
         &self,
         split: &SplitData,
         transform: &InputTransform,
         batch: usize,
     ) -> Result<Tensor> {
+        if let Stage::LinearEval(le) = &self.stage {
+            if let Some(e) = le.split_embeddings(split.key()) {
+                return Ok(e.clone());
+            }
+        }
         linear_eval::embed_split(&self.model, split, transform, batch)
     }
 
