@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::runtime::{cpu_gemm_kernel, DataResidency, Kernels, Runtime};
 use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
@@ -77,6 +77,10 @@ pub struct BenchTrainArgs {
     /// f32 or tf32 (the experiment's `matmul_precision`; GPU only).
     #[arg(long, default_value = "f32")]
     pub matmul_precision: String,
+    /// CNN6 block kernels: auto, generic (im2col + GEMM convolutions, what a GPU without cuDNN
+    /// runs: its peak memory can be measured on CPU) or cudnn.
+    #[arg(long, default_value = "auto", value_name = "auto|generic|cudnn")]
+    pub kernels: Kernels,
     /// Working folder (database, cache, runs); default a temporary folder, removed afterwards.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -152,6 +156,7 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
     let runtime = Runtime {
         device: a.device.clone(),
         threads: Some(a.threads),
+        kernels: a.kernels,
         ..Runtime::default()
     };
     runtime.apply_threads();
@@ -193,10 +198,13 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         rows.push((a.methods[i].clone(), sps, secs));
     }
     println!(
-        "device {}, {} threads, batch {}, input [B, 1, 64, 251], load average {}",
+        "device {}, kernels {}, {} threads, batch {}, input [B, 1, 64, 251], CPU {} (GEMM {}), load average {}",
         a.device,
+        a.kernels,
         a.threads,
         a.batch_size,
+        cpu_model(),
+        cpu_gemm_kernel(),
         std::fs::read_to_string("/proc/loadavg")
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "n/a".into())
@@ -221,7 +229,22 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
     for (name, sps, _) in &rows {
         println!("{name}_samples_per_s={sps:.3}");
     }
+    println!("cpu_gemm_kernel={}", cpu_gemm_kernel());
+    println!("kernels={}", a.kernels);
     Ok(())
+}
+
+/// The CPU's model name (`/proc/cpuinfo`), or `unknown`.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// (`samples_per_s`, `seconds`) of the last epoch of stage `stage` in a run's `metrics.jsonl`.

@@ -10,7 +10,7 @@ use auscult::sweep::{
 };
 use auscult::train::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::train::resume::{install_interrupt_handler, interrupted};
-use auscult::train::runtime::Runtime;
+use auscult::train::runtime::{Kernels, Runtime};
 use clap::Args;
 
 const SLURM: &str = "Slurm (--slurm)";
@@ -95,6 +95,9 @@ pub struct SweepArgs {
     /// CPU threads per run (default: all cores split between --jobs).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// CNN6 block kernels for every run: auto, generic or cudnn (see `auscult train --help`).
+    #[arg(long, default_value = "auto", value_name = "auto|generic|cudnn")]
+    pub kernels: Kernels,
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<()> {
@@ -163,6 +166,7 @@ fn runtime(a: &SweepArgs, threads: Option<usize>) -> Runtime {
     Runtime {
         device: a.device.clone(),
         threads,
+        kernels: a.kernels,
         ..Runtime::default()
     }
 }
@@ -218,6 +222,7 @@ fn local(
                 .args(["sweep", "--index"])
                 .arg(index_path)
                 .args(["--task", &t.id.to_string(), "--device", &a.device])
+                .args(["--kernels", &a.kernels.to_string()])
                 .args(["--threads", &threads.to_string()])
                 .stdout(Stdio::null())
                 .stderr(file)
@@ -303,7 +308,12 @@ fn slurm(
         return Ok(());
     }
     let exe = std::env::current_exe().context("locating the auscult executable")?;
-    let mut task_args = vec!["--device".to_string(), a.device.clone()];
+    let mut task_args = vec![
+        "--device".to_string(),
+        a.device.clone(),
+        "--kernels".to_string(),
+        a.kernels.to_string(),
+    ];
     if let (Some(t), None) = (a.threads, a.cpus_per_task) {
         task_args.extend(["--threads".to_string(), t.to_string()]);
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind, Protocol, DEFAULT_MSCL_HEADS};
 use auscult::train::resume::{install_interrupt_handler, Interrupted};
-use auscult::train::runtime::{DataResidency, Runtime};
+use auscult::train::runtime::{DataResidency, Kernels, Runtime};
 use auscult::train::seeds::MultiRunSummary;
 use clap::Args;
 
@@ -120,6 +120,11 @@ pub struct TrainArgs {
     /// Streaming: shards read and verified ahead by a background thread [default: 2].
     #[arg(long, help_heading = RUNTIME)]
     pub stream_prefetch: Option<usize>,
+    /// CNN6 block kernels: `auto` (fused CPU kernels on CPU; cuDNN convolutions on CUDA in a
+    /// `--features cudnn` build, GEMM ones otherwise), `generic` (im2col + GEMM convolutions on
+    /// any device), `cudnn` (cuDNN convolutions) [default: auto].
+    #[arg(long, value_name = "auto|generic|cudnn", help_heading = RUNTIME)]
+    pub kernels: Option<Kernels>,
 }
 
 impl TrainArgs {
@@ -211,6 +216,8 @@ impl TrainArgs {
             data_residency: self.data_residency.unwrap_or(base.data_residency),
             memory_budget_mib: self.memory_budget_mib.unwrap_or(base.memory_budget_mib),
             stream_prefetch: self.stream_prefetch.unwrap_or(base.stream_prefetch),
+            kernels: self.kernels.unwrap_or(base.kernels),
+            cpu_gemm: None,
         }
     }
 }

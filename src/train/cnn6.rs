@@ -13,9 +13,16 @@
 //! [`Cnn6::trainable_vars`]; `num_batches_tracked` is an `i64` scalar as in PyTorch.
 //!
 //! On CPU (`f32`) each block runs as one fused custom op with its own backward (im2col + GEMM
-//! convolution, BatchNorm / ReLU / pool kernels); elsewhere as candle ops. Same results.
+//! convolution, BatchNorm / ReLU / pool kernels); elsewhere as the device block op (cuDNN or
+//! GEMM convolutions, BatchNorm from tensor ops, batch chunks). Same results ([`Kernels`]).
+//!
+//! Evaluation ([`Cnn6::embed`] / [`Cnn6::forward`] with `train = false`) reads detached weights
+//! and records no graph. Dropout (off in the paper) draws its masks on the host from a ChaCha
+//! stream seeded by the run's RNG ([`Cnn6::embed_train`]): the same seed gives the same masks on
+//! every device and after `--resume`.
 
 mod bn_relu_pool;
+mod device_block;
 mod fused_block;
 
 use bn_relu_pool::BnStats;
@@ -23,8 +30,9 @@ use candle_core::{bail, DType, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
 use fused_block::conv_bn_relu_pool;
 use rand::distributions::{Distribution, Uniform};
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -44,15 +52,43 @@ pub const DROPOUT_P: f32 = 0.2;
 /// Smallest mel / time extent that survives the four 2×2 poolings.
 pub const MIN_EXTENT: usize = 16;
 
-/// Which implementation runs the conv → BN → ReLU → pool blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which implementation runs the conv → BN → ReLU → pool blocks (`--kernels`; results agree to
+/// f32 rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kernels {
-    /// The fused CPU kernels on CPU `f32`, the device-generic ops elsewhere (default).
+    /// The fused CPU kernels on CPU `f32`; on CUDA the device block op with cuDNN convolutions
+    /// in a `--features cudnn` build, with GEMM convolutions otherwise (default).
     #[default]
     Auto,
-    /// The device-generic ops everywhere (im2col + GEMM conv, BN from tensor ops): what a GPU
-    /// runs, run on CPU to test it.
+    /// The device block op with im2col + GEMM convolutions from candle ops, on any device: the
+    /// fallback without cuDNN, and its CPU-testable twin.
     Generic,
+    /// The device block op with cuDNN convolutions (CUDA, `--features cudnn`); on CPU the same
+    /// op runs the fused CPU convolution kernels.
+    Cudnn,
+}
+
+impl std::str::FromStr for Kernels {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(Kernels::Auto),
+            "generic" => Ok(Kernels::Generic),
+            "cudnn" => Ok(Kernels::Cudnn),
+            _ => Err(format!("kernels `{s}`: expected auto, generic or cudnn")),
+        }
+    }
+}
+
+impl std::fmt::Display for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kernels::Auto => "auto",
+            Kernels::Generic => "generic",
+            Kernels::Cudnn => "cudnn",
+        })
+    }
 }
 
 /// What the network looks like.
@@ -229,9 +265,14 @@ impl ConvBlock {
         })
     }
 
-    /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics.
+    /// conv → BN → ReLU → avg-pool 2×2; in train mode also updates the running statistics. In
+    /// eval mode the weights are read detached: nothing is recorded for autograd.
     pub fn forward(&self, x: &Tensor, train: bool, kernels: Kernels) -> Result<Tensor> {
         let bn = &self.bn;
+        let t = |v: &Var| match train {
+            true => v.as_tensor().clone(),
+            false => v.as_detached_tensor(),
+        };
         let (rm, rv) = (
             bn.running_mean.as_detached_tensor(),
             bn.running_var.as_detached_tensor(),
@@ -246,9 +287,9 @@ impl ConvBlock {
         };
         let (out, moments) = conv_bn_relu_pool(
             x,
-            self.conv_weight.as_tensor(),
-            bn.weight.as_tensor(),
-            bn.bias.as_tensor(),
+            &t(&self.conv_weight),
+            &t(&bn.weight),
+            &t(&bn.bias),
             stats,
             PADDING,
             BN_EPS,
@@ -338,26 +379,54 @@ impl Cnn6 {
 
     /// The 512-d embedding `[B, 512]` of `x: [B, 1, mel, time]` (max + mean over mel of the
     /// time-averaged last feature map). `train` selects batch statistics (and updates the
-    /// running ones) and enables dropout when configured.
+    /// running ones); `train = false` records no graph. A network with dropout trains through
+    /// [`Cnn6::embed_train`], which has the run's RNG.
     pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if train && self.config.dropout {
+            bail!(
+                "CNN6 with dropout trains through embed_train (its masks come from the run's RNG)"
+            );
+        }
+        self.embed_inner(x, train, None)
+    }
+
+    /// Train-mode [`Cnn6::embed`] with dropout (when configured) drawn from `rng`: one `u64`
+    /// per call seeds every block's mask, so a run's masks follow its seed and its resumed RNG.
+    pub fn embed_train(&self, x: &Tensor, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        let seed = self.config.dropout.then(|| rng.next_u64());
+        self.embed_inner(x, true, seed)
+    }
+
+    fn embed_inner(&self, x: &Tensor, train: bool, dropout_seed: Option<u64>) -> Result<Tensor> {
         let dims = x.dims();
         if dims.len() != 4 || dims[1] != 1 || dims[2] < MIN_EXTENT || dims[3] < MIN_EXTENT {
             bail!("CNN6 expects input [batch, 1, mel >= {MIN_EXTENT}, time >= {MIN_EXTENT}], got {dims:?}");
         }
-        let mut h = x.clone();
-        for block in &self.blocks {
+        let mut h = match train {
+            true => x.clone(),
+            false => x.detach(),
+        };
+        for (k, block) in self.blocks.iter().enumerate() {
             h = block.forward(&h, train, self.config.kernels)?;
-            if train && self.config.dropout {
-                h = candle_nn::ops::dropout(&h, DROPOUT_P)?;
+            if let Some(seed) = dropout_seed {
+                let mask = dropout_mask(h.shape(), DROPOUT_P, seed, k as u64, h.device())?;
+                h = h.broadcast_mul(&mask.to_dtype(h.dtype())?)?;
             }
         }
         let h = h.mean(3)?; // [B, 512, mel']
         h.max(2)? + h.mean(2)?
     }
 
-    /// Logits `[B, num_classes]` of the linear head on [`Cnn6::embed`].
+    /// Logits `[B, num_classes]` of the linear head on [`Cnn6::embed`] (no graph when
+    /// `train = false`).
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.head(&self.embed(x, train)?)
+        let e = self.embed(x, train)?;
+        match train {
+            true => self.head(&e),
+            false => e
+                .matmul(&self.linear_weight.as_detached_tensor().t()?)?
+                .broadcast_add(&self.linear_bias.as_detached_tensor()),
+        }
     }
 
     /// The linear head alone on an embedding `[B, 512]`.
@@ -464,6 +533,36 @@ impl Cnn6 {
         }
         Ok(())
     }
+}
+
+/// Inverted-dropout mask of `shape` (values 0 or `1/(1−p)`): element `i` is dropped when the
+/// `i`-th `u32` of ChaCha8(`seed`, stream `stream`) is below `p·2³²`. Drawn in blocks at fixed
+/// stream positions, in parallel: the mask does not depend on the thread count.
+pub(crate) fn dropout_mask(
+    shape: &candle_core::Shape,
+    p: f32,
+    seed: u64,
+    stream: u64,
+    device: &candle_core::Device,
+) -> Result<Tensor> {
+    const BLOCK: usize = 1 << 16;
+    let threshold = (p as f64 * 4_294_967_296.0).round() as u64;
+    let keep = 1.0 / (1.0 - p);
+    let mut v = vec![0f32; shape.elem_count()];
+    v.par_chunks_mut(BLOCK).enumerate().for_each(|(i, block)| {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        r.set_stream(stream);
+        // One u32 per element: word position = element index.
+        r.set_word_pos((i * BLOCK) as u128);
+        for m in block {
+            *m = if u64::from(r.next_u32()) >= threshold {
+                keep
+            } else {
+                0.0
+            };
+        }
+    });
+    Tensor::from_vec(v, shape, device)
 }
 
 /// Sets `var` from `t` after checking the shape; converts dtype and device.
@@ -612,6 +711,84 @@ mod tests {
                 false
             )
             .is_err());
+    }
+
+    #[test]
+    fn evaluation_records_no_graph_for_any_kernels() {
+        let (_, m) = model(2, 3);
+        let x = Tensor::randn(0f32, 1.0, (2, 1, 64, 32), &Device::Cpu).unwrap();
+        for kernels in [Kernels::Auto, Kernels::Generic, Kernels::Cudnn] {
+            let m = Cnn6 {
+                config: Cnn6Config {
+                    kernels,
+                    ..m.config
+                },
+                ..m.clone()
+            };
+            let out = m.forward(&x, false).unwrap();
+            assert!(!out.track_op(), "{kernels}: eval logits carry a graph");
+            let grads = out.sum_all().unwrap().backward().unwrap();
+            for v in m.trainable_vars() {
+                assert!(grads.get(v.as_tensor()).is_none(), "{kernels}");
+            }
+            // Train mode does record one, and reaches every trainable variable.
+            let out = m.forward(&x, true).unwrap();
+            let grads = out.sum_all().unwrap().backward().unwrap();
+            for v in m.trainable_vars() {
+                assert!(grads.get(v.as_tensor()).is_some(), "{kernels}");
+            }
+        }
+    }
+
+    #[test]
+    fn dropout_masks_follow_the_run_rng() {
+        let shape = candle_core::Shape::from((3, 5, 70_000));
+        let mask = |seed, stream| -> Vec<f32> {
+            dropout_mask(&shape, 0.2, seed, stream, &Device::Cpu)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let a = mask(11, 0);
+        assert_eq!(a, mask(11, 0));
+        assert_ne!(a, mask(12, 0));
+        assert_ne!(a, mask(11, 1));
+        let dropped = a.iter().filter(|v| **v == 0.0).count() as f64 / a.len() as f64;
+        assert!((dropped - 0.2).abs() < 0.01, "{dropped}");
+        assert!(a.iter().all(|v| *v == 0.0 || (*v - 1.25).abs() < 1e-6));
+        // Through the network: same RNG state, same output; the RNG moves one draw per pass.
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let cfg = Cnn6Config {
+            num_classes: 2,
+            dropout: true,
+            ..Default::default()
+        };
+        let m = Cnn6::new_seeded(vb, cfg, 0).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, 1, 64, 32), &Device::Cpu).unwrap();
+        let run = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let e: Vec<f32> = m
+                .embed_train(&x, &mut rng)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            (e, rng.next_u64())
+        };
+        let (e1, next1) = run(5);
+        let (e2, next2) = run(5);
+        let (e3, _) = run(6);
+        assert_eq!(e1, e2);
+        assert_eq!(next1, next2);
+        assert_ne!(e1, e3);
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        r.next_u64();
+        assert_eq!(next1, r.next_u64(), "one draw per pass");
+        assert!(m.embed(&x, true).is_err(), "dropout without the run's RNG");
     }
 
     #[test]

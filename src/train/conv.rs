@@ -1,22 +1,82 @@
-//! Stride-1 2-D convolution kernels on CPU `f32` slices, forward *and* backward, that we own.
+//! Stride-1 2-D convolutions, forward *and* backward, that we own.
 //!
-//! candle 0.11's own CPU `conv2d` backward goes through conv-transpose and dominates a CNN6
-//! training step (15 of 18 s at batch 32). These kernels are im2col + GEMM for the forward and
-//! for both gradients (`grad_w = Σ_b grad_out_b · cols_bᵀ`, `grad_x_b = col2im(Wᵀ · grad_out_b)`),
-//! parallel over the batch with rayon. The fused CNN6 block op
-//! ([`fused_block`](super::cnn6)) is their one user. On other devices (and on CPU when asked:
-//! [`Kernels::Generic`](super::cnn6::Kernels)) CNN6 uses [`conv2d_gemm`], im2col + GEMM built from
-//! candle ops.
+//! - CPU kernels on `f32` slices (`cpu`, `im2col`): candle 0.11's own CPU `conv2d` backward
+//!   goes through conv-transpose and dominates a CNN6 training step (15 of 18 s at batch 32).
+//!   These are im2col + GEMM for the forward and both gradients, parallel over the batch with
+//!   rayon; the fused CPU block op ([`fused_block`](super::cnn6)) uses them directly.
+//! - Two engines for the device block op, each a forward and a backward over detached tensors
+//!   ([`ConvEngine`]): `gemm` (im2col + rank-2 GEMM from candle ops, any device) and `cudnn`
+//!   (custom ops calling cuDNN on CUDA, the CPU kernels on CPU).
 
 mod cpu;
+mod cudnn;
 mod gemm;
 mod im2col;
 
 pub(crate) use cpu::{conv_backward, conv_forward};
-pub use gemm::conv2d_gemm;
 pub(crate) use im2col::ConvGeom;
 
-use candle_core::{bail, CpuStorage, Layout, Result, Shape};
+use candle_core::{bail, CpuStorage, Device, Layout, Result, Shape, Tensor};
+
+/// The largest element count one GPU kernel launch is trusted to index (candle's CUDA kernels,
+/// cuBLAS' and cuDNN's dimensions are 32-bit signed).
+pub(crate) const INDEX_LIMIT: usize = (1 << 31) - 1;
+
+/// Which implementation runs the convolutions of the device block op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConvEngine {
+    /// im2col + GEMM from candle ops (any device).
+    Gemm,
+    /// cuDNN on CUDA, the fused CPU kernels on CPU.
+    Cudnn,
+}
+
+impl ConvEngine {
+    /// `conv(x, w)` with zero padding `pad`, stride 1; detached inputs, no graph.
+    pub fn forward(self, x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
+        match self {
+            ConvEngine::Gemm => gemm::forward(x, w, pad),
+            ConvEngine::Cudnn => cudnn::forward(x, w, pad),
+        }
+    }
+
+    /// The input gradient (when `need_x`) and weight gradient (when `need_w`) given `dy`.
+    pub fn backward(
+        self,
+        x: &Tensor,
+        w: &Tensor,
+        dy: &Tensor,
+        pad: usize,
+        need_x: bool,
+        need_w: bool,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        match self {
+            ConvEngine::Gemm => gemm::backward(x, w, dy, pad, need_x, need_w),
+            ConvEngine::Cudnn => cudnn::backward(x, w, dy, pad, need_x, need_w),
+        }
+    }
+
+    /// Samples per chunk: the block op runs a batch in chunks so that no transient buffer
+    /// passes a budget (the GEMM engine's column matrices: 256 MiB on CPU, 1 GiB elsewhere;
+    /// cuDNN's conv outputs: 512 MiB) and no kernel indexes past [`INDEX_LIMIT`]. An example
+    /// too large for one chunk on its own is refused, naming the limit.
+    pub fn chunk_len(self, g: &ConvGeom, device: &Device) -> Result<usize> {
+        let (per_sample, budget, what) = match self {
+            ConvEngine::Gemm => (
+                gemm::cols_per_sample(g),
+                if device.is_cpu() { 1 << 26 } else { 1 << 28 },
+                "im2col column matrix",
+            ),
+            ConvEngine::Cudnn => (g.in_len().max(g.out_len()), 1 << 27, "conv input/output"),
+        };
+        if per_sample > INDEX_LIMIT {
+            bail!(
+                "one example's {what} has {per_sample} elements, past the {INDEX_LIMIT} (2^31 − 1) a GPU kernel can index: use a shorter input"
+            );
+        }
+        Ok((budget / per_sample).max(1))
+    }
+}
 
 /// Borrows the contiguous `f32` data of a CPU storage (`what` names it in errors).
 pub(crate) fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {

@@ -74,7 +74,7 @@ pub fn embed(
     let cfg = Cnn6Config {
         num_classes: cache.n_classes(),
         dropout: exp.dropout,
-        ..Default::default()
+        kernels: runtime.kernels,
     };
     let model = Cnn6::new(vb, cfg)?;
     model

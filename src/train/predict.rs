@@ -101,7 +101,7 @@ impl Predictor {
             Cnn6Config {
                 num_classes: spec.classes.len(),
                 dropout: exp.dropout,
-                ..Default::default()
+                kernels: runtime.kernels,
             },
         )?;
         model

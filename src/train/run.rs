@@ -183,7 +183,7 @@ pub fn train_one(
         Cnn6Config {
             num_classes: data.n_classes,
             dropout: exp.dropout,
-            ..Default::default()
+            kernels: runtime.kernels,
         },
         exp.seed,
     )?;
@@ -313,7 +313,7 @@ pub fn train_one(
         loss_terms_last_epoch: result.terms_last,
         method_info,
         input_stats: transform.standardize,
-        runtime: runtime.clone(),
+        runtime: runtime.recorded(),
         placement: match data.placement {
             Placement::Resident => "resident".into(),
             Placement::Streamed { .. } => "streamed".into(),

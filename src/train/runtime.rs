@@ -8,6 +8,8 @@
 
 use anyhow::{Context, Result};
 use candle_core::Device;
+
+pub use super::cnn6::Kernels;
 use serde::{Deserialize, Serialize};
 
 /// Where the splits' features are held during training.
@@ -50,6 +52,14 @@ pub struct Runtime {
     pub memory_budget_mib: u64,
     /// Streaming: shards read and verified ahead by a background thread.
     pub stream_prefetch: usize,
+    /// Which implementation runs the CNN6 blocks (absent in runs written before it existed:
+    /// `auto`).
+    #[serde(default)]
+    pub kernels: Kernels,
+    /// Recorded, not set: the GEMM micro-kernels the CPU dispatched to ([`cpu_gemm_kernel`]),
+    /// written into `summary.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_gemm: Option<String>,
 }
 
 impl Default for Runtime {
@@ -60,11 +70,41 @@ impl Default for Runtime {
             data_residency: DataResidency::Auto,
             memory_budget_mib: 4096,
             stream_prefetch: 2,
+            kernels: Kernels::Auto,
+            cpu_gemm: None,
         }
     }
 }
 
+/// The micro-kernels the `gemm` crate (our CPU convolutions and candle's CPU matmul) runs on
+/// this CPU, chosen at run time as it chooses them: `avx512f` (built with its `x86-v4`
+/// feature), `fma` (AVX2 + FMA), or `scalar`; other architectures by name.
+pub fn cpu_gemm_kernel() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            "avx512f"
+        } else if std::arch::is_x86_feature_detected!("fma") {
+            "fma"
+        } else {
+            "scalar"
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH
+    }
+}
+
 impl Runtime {
+    /// This runtime as recorded in `summary.json`: with the CPU's GEMM kernels.
+    pub fn recorded(&self) -> Runtime {
+        Runtime {
+            cpu_gemm: Some(cpu_gemm_kernel().to_string()),
+            ..self.clone()
+        }
+    }
+
     /// The device this runtime names.
     pub fn device(&self) -> Result<Device> {
         parse_device(&self.device)

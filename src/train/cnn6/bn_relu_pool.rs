@@ -1,12 +1,14 @@
 //! The tail of a CNN6 block: BatchNorm2d → ReLU → avg-pool 2×2 (floor). CPU kernels on `f32`
-//! slices (used by the fused block op) and the same computation with plain candle ops for other
-//! devices (also the reference in tests).
+//! slices (used by the fused block op) and, for the tests, the same computation with plain
+//! candle ops (the reference; other devices run [`super::device_block`]).
 //!
 //! Semantics are PyTorch's: train mode normalises with the biased batch variance (eps inside
 //! the sqrt) and reports the batch mean / biased variance so the caller can update running
 //! statistics; eval mode normalises with the running statistics.
 
-use candle_core::{Result, Tensor};
+#[cfg(test)]
+use candle_core::Result;
+use candle_core::Tensor;
 use rayon::prelude::*;
 
 /// Which statistics normalise the input.
@@ -28,9 +30,11 @@ pub(crate) struct BatchMoments {
     pub count: usize,
 }
 
-/// `avg_pool2x2(relu(batch_norm(x)))` with candle ops (any device / dtype), for
+/// `avg_pool2x2(relu(batch_norm(x)))` with candle ops (any device / dtype): the tests'
+/// reference for the fused and device block ops. For
 /// `x: [B, C, H, W]`, `gamma`/`beta: [C]`. Returns the pooled `[B, C, H/2, W/2]` and, in batch
 /// mode, the batch moments.
+#[cfg(test)]
 pub(crate) fn bn_relu_pool_generic(
     x: &Tensor,
     gamma: &Tensor,

@@ -10,11 +10,12 @@
 //! Other devices use [`conv2d`] + [`bn_relu_pool_generic`] (same maths, candle ops).
 
 use super::bn_relu_pool::{
-    batch_norm_params, bn_relu_pool_generic, forward as bn_forward, grad_input, grad_sums, Affine,
-    BatchMoments, BnStats, Dims, Norm,
+    batch_norm_params, forward as bn_forward, grad_input, grad_sums, Affine, BatchMoments, BnStats,
+    Dims, Norm,
 };
+use super::device_block::device_block;
 use super::Kernels;
-use crate::train::conv::{conv2d_gemm, conv_backward, conv_forward, f32_data, geometry};
+use crate::train::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
@@ -22,9 +23,10 @@ use std::sync::{Arc, Mutex};
 /// `weight: [O, C, K, K]`, `gamma`/`beta: [O]`; returns the pooled output and, with batch
 /// statistics, the batch moments (for the running-statistics update).
 ///
-/// The fused CPU op runs for `f32` CPU tensors unless `kernels` is [`Kernels::Generic`];
-/// otherwise (other devices, or asked) the same computation runs as candle ops:
-/// [`conv2d_gemm`] then [`bn_relu_pool_generic`].
+/// [`Kernels::Auto`] runs the fused CPU op for `f32` CPU tensors, the device block op
+/// ([`device_block`]) elsewhere — with cuDNN's convolutions in a `cudnn` build on CUDA, the
+/// GEMM engine otherwise; [`Kernels::Generic`] and [`Kernels::Cudnn`] pick the device block op
+/// and its engine on any device.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_bn_relu_pool(
     x: &Tensor,
@@ -39,9 +41,17 @@ pub(crate) fn conv_bn_relu_pool(
     let all_f32 = [x, weight, gamma, beta]
         .iter()
         .all(|t| t.dtype() == DType::F32);
-    if !(x.device().is_cpu() && all_f32) || kernels == Kernels::Generic {
-        let y = conv2d_gemm(x, weight, padding)?;
-        return bn_relu_pool_generic(&y, gamma, beta, stats, eps);
+    let fused_cpu = x.device().is_cpu() && all_f32;
+    let engine = match kernels {
+        Kernels::Auto if fused_cpu => None,
+        Kernels::Auto if x.device().is_cuda() && cfg!(feature = "cudnn") && all_f32 => {
+            Some(ConvEngine::Cudnn)
+        }
+        Kernels::Auto | Kernels::Generic => Some(ConvEngine::Gemm),
+        Kernels::Cudnn => Some(ConvEngine::Cudnn),
+    };
+    if let Some(engine) = engine {
+        return device_block(x, weight, gamma, beta, stats, padding, eps, engine);
     }
     let fixed = match stats {
         BnStats::Batch => None,
@@ -315,6 +325,7 @@ impl std::ops::DerefMut for RecycledBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::super::bn_relu_pool::bn_relu_pool_generic;
     use super::*;
     use candle_core::Var;
 
@@ -358,7 +369,7 @@ mod tests {
                     .unwrap();
                 // The fused CPU op and the device-generic path (what a GPU runs), each against
                 // the reference.
-                for kernels in [Kernels::Auto, Kernels::Generic] {
+                for kernels in [Kernels::Auto, Kernels::Generic, Kernels::Cudnn] {
                     let (ya, ma) =
                         conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5, kernels).unwrap();
                     assert!(
@@ -372,6 +383,11 @@ mod tests {
                         assert_eq!(ma.count, b * h * w);
                     }
                     let grads_a = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
+                    if !train && kernels != Kernels::Auto {
+                        // The device block op records nothing in evaluation.
+                        assert!(grads_a.get(x.as_tensor()).is_none());
+                        continue;
+                    }
                     for v in [&x, &wt, &gamma, &beta] {
                         let (a, e) = (
                             grads_a.get(v.as_tensor()).unwrap(),

@@ -1,52 +1,117 @@
-//! The device-generic convolution: im2col by tensor copies, then one batched GEMM — built only
-//! from candle ops that have kernels on every device (zero padding, `narrow`, `cat`, `reshape`,
-//! `matmul`), so on CUDA the forward *and* both gradients run through cuBLAS:
+//! The device-generic convolution: im2col by one tensor copy, then one rank-2 GEMM — built only
+//! from candle ops that have kernels on every device (zero padding, `narrow`, `cat`, `matmul`),
+//! so on CUDA every product runs through cuBLAS. All three passes take detached tensors and
+//! record nothing; the CNN6 block op ([`super::super::cnn6`]) calls them batch chunk by batch
+//! chunk and owns the gradient bookkeeping.
 //!
-//! - forward: `cols = im2col(x)` `[B, C·K·K, OH·OW]`, `y = W · cols` (`W` as `[O, C·K·K]`);
-//! - weight gradient (autograd of the matmul): `Σ_b dy_b · cols_bᵀ` — a GEMM;
-//! - input gradient (autograd of the matmul, then of the copies): `Wᵀ · dy` — a GEMM — then
-//!   col2im as the sum of the shifted copies' zero-padded gradients.
+//! Layout: the column matrix of `n` samples is `[K·K·C, n·OH·OW]`, tap-major (row `t·C + c` is
+//! kernel tap `t = i·K + j` of channel `c`), written by one `cat` of the 25 shifted views of the
+//! padded input. With the weight reordered the same way (`Wp = [O, K·K·C]`, a copy of the small
+//! weight, not of the data):
 //!
-//! It replaces candle's CUDA conv backward (a naive conv-transpose kernel for the input gradient,
-//! and a non-contiguous kernel operand that defeats cuDNN for the weight gradient). When the
-//! input is data rather than a variable (CNN6's first block) autograd records nothing for it, so
-//! its gradient is never computed. On CPU the fused kernels of [`super::super::cnn6`] are used
-//! instead; tests run this path on CPU and prove it equal to them.
+//! - forward: `yᵀ = Wp · cols` `[O, n·OH·OW]`;
+//! - weight gradient: `dWp = dyᵀ · colsᵀ` — one GEMM over the whole chunk (no per-sample
+//!   gradients, no per-sample weight copies);
+//! - input gradient: the stride-1 identity `dx = conv(dy, W flipped and transposed, K−1−pad)`,
+//!   i.e. the forward machinery again on `dy`: no col2im, no per-tap gradient buffers.
 
-use candle_core::{Result, Tensor};
+use candle_core::{bail, Result, Tensor};
 
-/// Stride-1 convolution of `x` `[B, C, H, W]` with `weight` `[O, C, KH, KW]`, zero padding
-/// `pad` on every side: `[B, O, H + 2·pad − KH + 1, W + 2·pad − KW + 1]`.
-pub fn conv2d_gemm(x: &Tensor, weight: &Tensor, pad: usize) -> Result<Tensor> {
-    let (b, c, h, w) = x.dims4()?;
-    let (o, wc, kh, kw) = weight.dims4()?;
-    if wc != c {
-        candle_core::bail!(
-            "conv2d: input has {c} channels but weight {:?} expects {wc}",
-            weight.dims()
-        );
-    }
-    if h + 2 * pad < kh || w + 2 * pad < kw {
-        candle_core::bail!(
-            "conv2d: input {:?} with padding {pad} is smaller than kernel {:?}",
-            x.dims(),
-            weight.dims()
-        );
-    }
+use super::ConvGeom;
+
+/// The column matrix `[K·K·C, n·OH·OW]` of `t` (`[n, C, H, W]`) for a `kh×kw` stride-1 kernel
+/// with zero padding `pad`: one materialised copy (plus the padded input).
+fn cols(t: &Tensor, kh: usize, kw: usize, pad: usize) -> Result<Tensor> {
+    let (n, c, h, w) = t.dims4()?;
     let (oh, ow) = (h + 2 * pad + 1 - kh, w + 2 * pad + 1 - kw);
-    let xp = x.pad_with_zeros(2, pad, pad)?.pad_with_zeros(3, pad, pad)?;
-    // One shifted copy per kernel tap, in the weight's (c, i, j) order.
+    let tp = match pad {
+        0 => t.clone(),
+        p => t.pad_with_zeros(2, p, p)?.pad_with_zeros(3, p, p)?,
+    };
+    // [C, n, Hp, Wp]: each tap's view is then [C, n, OH, OW], so the rows come out channel by
+    // channel within a tap and the columns sample by sample.
+    let tt = tp.transpose(0, 1)?;
     let mut taps = Vec::with_capacity(kh * kw);
     for i in 0..kh {
-        let rows = xp.narrow(2, i, oh)?;
+        let rows = tt.narrow(2, i, oh)?;
         for j in 0..kw {
-            taps.push(rows.narrow(3, j, ow)?.unsqueeze(2)?);
+            taps.push(rows.narrow(3, j, ow)?.unsqueeze(0)?);
         }
     }
-    // [B, C, KH·KW, OH, OW] → [B, C·KH·KW, OH·OW]
-    let cols = Tensor::cat(&taps, 2)?.reshape((b, c * kh * kw, oh * ow))?;
-    let w2 = weight.reshape((1, o, c * kh * kw))?;
-    w2.broadcast_matmul(&cols)?.reshape((b, o, oh, ow))
+    Tensor::cat(&taps, 0)?.reshape((kh * kw * c, n * oh * ow))
+}
+
+/// `w` `[O, C, KH, KW]` as `[O, KH·KW·C]` in the column matrix's tap-major order.
+fn tap_major(w: &Tensor) -> Result<Tensor> {
+    let (o, c, kh, kw) = w.dims4()?;
+    w.reshape((o, c, kh * kw))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((o, kh * kw * c))
+}
+
+/// `yᵀ` `[O, n, OH, OW]` → `y` `[n, O, OH, OW]`.
+fn batch_major(yt: Tensor, o: usize, n: usize, oh: usize, ow: usize) -> Result<Tensor> {
+    yt.reshape((o, n, oh, ow))?.transpose(0, 1)?.contiguous()
+}
+
+/// Forward: `y = conv(x, w)`, `x` `[n, C, H, W]` → `[n, O, OH, OW]`.
+pub(crate) fn forward(x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
+    let (n, _, h, wd) = x.dims4()?;
+    let (o, _, kh, kw) = w.dims4()?;
+    let (oh, ow) = (h + 2 * pad + 1 - kh, wd + 2 * pad + 1 - kw);
+    let yt = tap_major(w)?.matmul(&cols(x, kh, kw, pad)?)?;
+    batch_major(yt, o, n, oh, ow)
+}
+
+/// Backward of [`forward`] given `dy` `[n, O, OH, OW]`: the input gradient (when `need_x`) and
+/// the weight gradient (when `need_w`).
+pub(crate) fn backward(
+    x: &Tensor,
+    w: &Tensor,
+    dy: &Tensor,
+    pad: usize,
+    need_x: bool,
+    need_w: bool,
+) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let (n, c, h, wd) = x.dims4()?;
+    let (o, _, kh, kw) = w.dims4()?;
+    let dw = match need_w {
+        false => None,
+        true => {
+            let (_, _, oh, ow) = dy.dims4()?;
+            let dyt = dy
+                .transpose(0, 1)?
+                .contiguous()?
+                .reshape((o, n * oh * ow))?;
+            let dwp = dyt.matmul(&cols(x, kh, kw, pad)?.t()?)?; // [O, KK·C]
+            Some(
+                dwp.reshape((o, kh * kw, c))?
+                    .transpose(1, 2)?
+                    .contiguous()?
+                    .reshape((o, c, kh, kw))?,
+            )
+        }
+    };
+    let dx = match need_x {
+        false => None,
+        true => {
+            if kh != kw || pad >= kh {
+                bail!("conv2d input gradient: needs a square kernel wider than its padding, got {kh}×{kw} with padding {pad}");
+            }
+            // dx = conv(dy, W'), W'[c, o, i, j] = W[o, c, K−1−i, K−1−j], padding K−1−pad.
+            let wf = w.flip(&[2, 3])?.transpose(0, 1)?.contiguous()?;
+            let dxt = tap_major(&wf)?.matmul(&cols(dy, kh, kw, kh - 1 - pad)?)?;
+            Some(batch_major(dxt, c, n, h, wd)?)
+        }
+    };
+    Ok((dx, dw))
+}
+
+/// Elements of the largest column matrix one sample needs (forward / weight gradient: `K·K·C ×
+/// OH·OW`; input gradient: `K·K·O × H·W`).
+pub(crate) fn cols_per_sample(g: &ConvGeom) -> usize {
+    (g.ckk() * g.ohw()).max(g.kh * g.kw * g.o * g.h * g.w)
 }
 
 #[cfg(test)]
@@ -55,8 +120,8 @@ mod tests {
     use crate::train::test_support::{max_abs_diff, pseudo_random};
     use candle_core::Var;
 
-    /// Forward and both gradients agree with candle's own conv2d (an independent
-    /// implementation), for 5×5 and 3×3 kernels and odd sizes.
+    /// Forward and both gradients agree with candle's own conv2d and its autograd (an
+    /// independent implementation), for 5×5 and 3×3 kernels and odd sizes.
     #[test]
     fn matches_candle_conv2d_forward_and_backward() -> Result<()> {
         for (b, c, h, w, o, k, pad) in [(2, 3, 9, 11, 4, 5, 2), (3, 1, 16, 7, 2, 3, 1)] {
@@ -68,31 +133,33 @@ mod tests {
                 -1.0,
                 1.0,
             );
-            let ours = conv2d_gemm(x.as_tensor(), wt.as_tensor(), pad)?;
+            let ours = forward(&x.as_detached_tensor(), &wt.as_detached_tensor(), pad)?;
             let theirs = x.as_tensor().conv2d(wt.as_tensor(), pad, 1, 1, 1)?;
             assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-            let g1 = (ours * &gy)?.sum_all()?.backward()?;
-            let g2 = (theirs * &gy)?.sum_all()?.backward()?;
-            for v in [&x, &wt] {
-                let (a, e) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-                assert!(
-                    max_abs_diff(a, e) < 1e-4,
-                    "gradient differs by {}",
-                    max_abs_diff(a, e)
-                );
-            }
+            let g = (theirs * &gy)?.sum_all()?.backward()?;
+            let (dx, dw) = backward(
+                &x.as_detached_tensor(),
+                &wt.as_detached_tensor(),
+                &gy,
+                pad,
+                true,
+                true,
+            )?;
+            let (dx, dw) = (dx.unwrap(), dw.unwrap());
+            let d = max_abs_diff(&dx, g.get(&x).unwrap());
+            assert!(d < 1e-4, "input gradient differs by {d}");
+            let d = max_abs_diff(&dw, g.get(&wt).unwrap());
+            assert!(d < 1e-4, "weight gradient differs by {d}");
+            let (none_x, only_w) = backward(
+                &x.as_detached_tensor(),
+                &wt.as_detached_tensor(),
+                &gy,
+                pad,
+                false,
+                true,
+            )?;
+            assert!(none_x.is_none() && only_w.is_some());
         }
-        Ok(())
-    }
-
-    #[test]
-    fn data_inputs_get_no_gradient_and_bad_shapes_are_errors() -> Result<()> {
-        let x = pseudo_random(&[1, 2, 8, 8], 4, -1.0, 1.0);
-        let wt = Var::from_tensor(&pseudo_random(&[3, 2, 5, 5], 5, -1.0, 1.0))?;
-        let g = conv2d_gemm(&x, wt.as_tensor(), 2)?.sum_all()?.backward()?;
-        assert!(g.get(&x).is_none() && g.get(wt.as_tensor()).is_some());
-        let bad = pseudo_random(&[3, 4, 5, 5], 6, -1.0, 1.0);
-        assert!(conv2d_gemm(&x, &bad, 2).is_err());
         Ok(())
     }
 }

@@ -65,7 +65,8 @@ fn embed_view(
     transform: &InputTransform,
     rng: &mut ChaCha8Rng,
 ) -> Result<Tensor> {
-    Ok(model.embed(&transform.apply(x, true, rng)?, true)?)
+    let x = transform.apply(x, true, rng)?;
+    Ok(model.embed_train(&x, rng)?)
 }
 
 /// Train-mode embeddings of two independently augmented views of `x`, each in its own encoder
