@@ -219,7 +219,7 @@ pub(crate) fn backward(
 /// cuDNN's heuristics is cached per shape and math mode, the workspace is left uninitialised.
 #[cfg(feature = "cuda")]
 mod cuda {
-    use candle_core::{bail, CudaStorage, Layout, Result, Shape};
+    use candle_core::{CudaStorage, Layout, Result, Shape};
 
     /// Which of the three passes.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +241,7 @@ mod cuda {
         _a: (&CudaStorage, &Layout),
         _b: (&CudaStorage, &Layout),
     ) -> Result<CudaStorage> {
-        bail!("the cudnn convolution kernels need a build with `--features cudnn` (scripts/build-cuda.sh --cudnn); `--kernels generic` runs without cuDNN")
+        candle_core::bail!("the cudnn convolution kernels need a build with `--features cudnn` (scripts/build-cuda.sh --cudnn); `--kernels generic` runs without cuDNN")
     }
 
     #[cfg(feature = "cudnn")]
