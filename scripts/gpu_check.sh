@@ -26,12 +26,14 @@
 #   --out     default $OUT when set, else ./gpu-check.
 #   --deadline the whole check, setup included, ends within this many seconds (default 540,
 #             under the tool's 600 s per command). The steps' budgets are shares of the time left
-#             after setup, less 15 s for the last kill and the report; each step runs under
-#             `timeout -k 10 <budget>`. A step whose budget is no longer available (less than
-#             half of it left) is skipped and recorded as skipped.
-#   --quick   CPU rehearsal sizes (batch 4, 64 frames, 8 recordings, 1 epoch, 1 and 2 concurrent
-#             runs), e.g. scripts/gpu_check.sh --device cpu --quick --out /tmp/gpu-check
-#             (~1 minute on 2 cores; tests/gpu_check_rehearsal.rs runs it).
+#             after setup, less 15 s for the last kill and the report and 1 s per step for its
+#             bookkeeping; each step runs under `timeout -k 10 <budget>`, cut to the time left
+#             before the deadline; a step with less than half its budget left is skipped and
+#             recorded as skipped.
+#   --quick   CPU rehearsal sizes (parity batch 2 × 32 frames; bench runs at batch 8 on 4
+#             recordings, 1 epoch; a 2 s cache of 8 recordings for the epoch step; 1 and 2
+#             concurrent runs), e.g. scripts/gpu_check.sh --device cpu --quick --out /tmp/gpu-check
+#             (tests/gpu_check_rehearsal.rs runs it with --deadline 240).
 #
 # Limits it respects (the remote-run tool brings back at most 8 files from $OUT, 16 MiB each,
 # 64 MiB together, no folders): everything else (synthetic data, caches, runs, step outputs)
@@ -172,7 +174,7 @@ idle = info.get("idle_gpu_memory_mib")
 
 
 def memory(step):
-    if not samples or "start" not in step or "end" not in step:
+    if not samples or step.get("status") == "skipped" or "start" not in step:
         return None
     t0, t1 = step["start"], step["end"]
     inside = [m for t, m in samples if t0 <= t <= t1 + 0.2]
@@ -328,8 +330,11 @@ write_json() {
 # record NAME STATUS RC T0_NS T1_NS BUDGET REASON CMD...: one line into steps.jsonl, then the JSON.
 record() {
   local name=$1 status=$2 rc=$3 t0=$4 t1=$5 budget=$6 reason=$7; shift 7
-  local cmd
-  cmd=$(printf '%q ' "$@"); cmd=${cmd% }
+  local cmd="" a
+  for a in "$@"; do
+    [[ "$a" =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]] || a=$(printf '%q' "$a")
+    cmd+="${cmd:+ }$a"
+  done
   printf '{"name": %s, "status": %s, "rc": %s, "seconds": %s, "budget_s": %s, "start": %s, "end": %s, "command": %s, "reason": %s}\n' \
     "$(json_str "$name")" "$(json_str "$status")" "${rc:-null}" "$(secs "$t0" "$t1")" \
     "${budget:-null}" "$(secs 0 "$t0")" "$(secs 0 "$t1")" "$(json_str "$cmd")" \
@@ -355,10 +360,11 @@ ANY_FAILED=0
 
 # step NAME BUDGET_S CMD...: runs CMD under `timeout -k 10 BUDGET` (or less when the deadline is
 # nearer, or skips it when under half its budget is left), output into WORK/out/NAME.out and the
-# log, one line into steps.jsonl. Returns CMD's exit status (0 when skipped).
+# log, one line into steps.jsonl. Returns CMD's exit status (1 when skipped).
 step() {
   local name=$1 budget=$2; shift 2
   local left=$(( DEADLINE - RESERVE - $(elapsed_s) ))
+  [ "$left" -lt 0 ] && left=0
   if [ "$left" -lt "$budget" ]; then
     local need=$(( (budget + 1) / 2 ))
     [ "$need" -lt 5 ] && need=5
@@ -367,7 +373,7 @@ step() {
       log "== $name: skipped (budget ${budget} s, ${left} s left before the deadline)"
       record "$name" skipped "" "$t" "$t" "$budget" \
         "deadline: ${left} s left of --deadline ${DEADLINE} s, budget ${budget} s" "$@"
-      return 0
+      return 1
     fi
     budget=$left
   fi
@@ -577,16 +583,22 @@ for k in "${!SHARE[@]}"; do
     concurrent_*) [[ " $CONCURRENCY " == *" ${k#concurrent_} "* ]] || unset "SHARE[$k]" ;;
   esac
 done
-total=0
-for k in "${!SHARE[@]}"; do total=$(( total + SHARE[$k] )); done
-AVAIL=$(( DEADLINE - RESERVE - $(elapsed_s) ))
+total=0 planned=0
+for k in "${!SHARE[@]}"; do total=$(( total + SHARE[$k] )); planned=$(( planned + 1 )); done
+# Each step also costs its bookkeeping (the JSON rewritten, the log): about 1 s on a busy machine.
+AVAIL=$(( DEADLINE - RESERVE - $(elapsed_s) - planned ))
+[ "$AVAIL" -lt "$planned" ] && AVAIL=$planned
 declare -A BUDGET
-for k in "${!SHARE[@]}"; do
+for k in parity_generic parity_cudnn race_auscult_f32_cudnn race_auscult_f32_generic race_torch_f32 \
+    race_auscult_tf32_cudnn race_auscult_tf32_generic race_torch_tf32 mem_auscult_ce_cudnn \
+    mem_auscult_scl_cudnn mem_auscult_ce_generic mem_auscult_scl_generic mem_torch_ce mem_torch_scl \
+    synth build epoch concurrent_1 concurrent_2 concurrent_4; do
+  [ -n "${SHARE[$k]:-}" ] || continue
   BUDGET[$k]=$(( SHARE[$k] * AVAIL / total ))
   [ "${BUDGET[$k]}" -lt 1 ] && BUDGET[$k]=1
   printf '%s\t%s\n' "$k" "${BUDGET[$k]}" >> "$PLAN"
 done
-log "setup took $(elapsed_s) s; ${AVAIL} s of step budgets, ${RESERVE} s reserve"
+log "setup took $(elapsed_s) s; ${AVAIL} s of step budgets, ${planned} s of bookkeeping, ${RESERVE} s reserve"
 write_json
 
 A=("$BIN")
@@ -631,14 +643,20 @@ for M in ce scl; do
 done
 
 # 4. one full ICBHI-sized CE epoch on a cache built once
+BUILD=("${A[@]}" pipeline build --dataset icbhi --input "$WORK/data" --output "$WORK/cache"
+  --jobs "$NPROC" ${CACHE_OPTS[@]+"${CACHE_OPTS[@]}"})
+EPOCH=("${A[@]}" train ce --data "$WORK/cache" --out "$WORK/run" --epochs 1 --batch-size "$BATCH"
+  --device "$DEVICE" --threads "$NPROC" --kernels cudnn)
 if step synth "${BUDGET[synth]}" "${A[@]}" pipeline synth --dataset icbhi --output "$WORK/data" \
-     --recordings "$CACHE_REC" --seed 0 \
-   && step build "${BUDGET[build]}" "${A[@]}" pipeline build --dataset icbhi --input "$WORK/data" \
-     --output "$WORK/cache" --jobs "$NPROC" ${CACHE_OPTS[@]+"${CACHE_OPTS[@]}"}; then
-  step epoch "${BUDGET[epoch]}" "${A[@]}" train ce --data "$WORK/cache" --out "$WORK/run" \
-    --epochs 1 --batch-size "$BATCH" --device "$DEVICE" --threads "$NPROC" --kernels cudnn
+    --recordings "$CACHE_REC" --seed 0; then
+  if step build "${BUDGET[build]}" "${BUILD[@]}"; then
+    step epoch "${BUDGET[epoch]}" "${EPOCH[@]}"
+  else
+    skip epoch "no cache: the build step did not pass" "${EPOCH[@]}"
+  fi
 else
-  skip epoch "no cache: synth or build failed" "${A[@]}" train ce --data "$WORK/cache"
+  skip build "no database: the synth step did not pass" "${BUILD[@]}"
+  skip epoch "no cache: the synth step did not pass" "${EPOCH[@]}"
 fi
 
 # 5. N CE trainings at once on the one device

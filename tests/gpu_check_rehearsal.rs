@@ -49,7 +49,9 @@ fn have(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipping: `{tool}` not found (scripts/gpu_check.sh needs bash, timeout, python3)");
+        eprintln!(
+            "skipping: `{tool}` not found (scripts/gpu_check.sh needs bash, timeout, python3)"
+        );
     }
     ok
 }
@@ -74,7 +76,9 @@ fn run_check(bin: &Path, out: &Path, deadline: u64, quick: bool) -> (Output, Dur
 fn tail(s: &[u8], n: usize) -> String {
     let s = String::from_utf8_lossy(s);
     let start = s.len().saturating_sub(n);
-    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
     s[start..].to_string()
 }
 
@@ -100,7 +104,11 @@ fn assert_returnable(out: &Path, ctx: &str) {
         .iter()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(entries.len() <= 6, "{} files in --out: {names:?}\n{ctx}", entries.len());
+    assert!(
+        entries.len() <= 6,
+        "{} files in --out: {names:?}\n{ctx}",
+        entries.len()
+    );
     for e in &entries {
         assert!(
             e.file_type().unwrap().is_file(),
@@ -170,14 +178,24 @@ fn quick_cpu_rehearsal_fits_its_deadline_and_returns_a_few_files_naming_every_st
     assert_returnable(out.path(), &ctx);
     let json = read_json(out.path(), &ctx);
     assert_eq!(json["final"], true, "{ctx}");
-    assert_eq!(json["exit_code"].as_i64(), o.status.code().map(i64::from), "{ctx}");
+    assert_eq!(
+        json["exit_code"].as_i64(),
+        o.status.code().map(i64::from),
+        "{ctx}"
+    );
     let steps = steps(&json);
     let names: Vec<&str> = steps.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(names, STEPS, "{ctx}");
     for (name, status, s) in &steps {
-        assert!(STATUSES.contains(&status.as_str()), "{name}: {status}\n{ctx}");
+        assert!(
+            STATUSES.contains(&status.as_str()),
+            "{name}: {status}\n{ctx}"
+        );
         if status == "skipped" {
-            assert!(s["reason"].is_string(), "{name} skipped without a reason\n{ctx}");
+            assert!(
+                s["reason"].is_string(),
+                "{name} skipped without a reason\n{ctx}"
+            );
         }
     }
     // Steps that need no `--kernels` pass whatever the binary.
@@ -191,7 +209,11 @@ fn quick_cpu_rehearsal_fits_its_deadline_and_returns_a_few_files_naming_every_st
             "this binary has no --kernels flag yet: the steps using it fail (recorded), \
              so the exit status is not checked"
         );
-        assert_ne!(o.status.code(), Some(0), "failing steps must fail the run\n{ctx}");
+        assert_ne!(
+            o.status.code(),
+            Some(0),
+            "failing steps must fail the run\n{ctx}"
+        );
         return;
     }
     assert_eq!(o.status.code(), Some(0), "{ctx}");
@@ -205,7 +227,10 @@ fn quick_cpu_rehearsal_fits_its_deadline_and_returns_a_few_files_naming_every_st
     for k in ["cudnn", "generic"] {
         for m in ["ce", "scl"] {
             let v = &fig["race_samples_per_s"]["f32"]["auscult"][k][m];
-            assert!(v.as_f64().is_some_and(|x| x > 0.0), "race f32 {k} {m}: {v}\n{ctx}");
+            assert!(
+                v.as_f64().is_some_and(|x| x > 0.0),
+                "race f32 {k} {m}: {v}\n{ctx}"
+            );
         }
         assert!(
             !fig["parity"][k]["reports"].as_array().unwrap().is_empty(),
@@ -213,7 +238,9 @@ fn quick_cpu_rehearsal_fits_its_deadline_and_returns_a_few_files_naming_every_st
         );
     }
     assert!(
-        fig["epoch"]["samples_per_s"].as_f64().is_some_and(|x| x > 0.0),
+        fig["epoch"]["samples_per_s"]
+            .as_f64()
+            .is_some_and(|x| x > 0.0),
         "epoch: {}\n{ctx}",
         fig["epoch"]
     );
@@ -237,15 +264,26 @@ fn a_binary_that_cannot_start_ends_the_check_at_once_with_the_json_written() {
         let (o, wall) = run_check(&bin, out.path(), 540, false);
         let ctx = context(&o, out.path());
         assert_eq!(o.status.code(), Some(3), "{}\n{ctx}", bin.display());
-        assert!(wall < Duration::from_secs(20), "{:.1} s\n{ctx}", wall.as_secs_f64());
+        assert!(
+            wall < Duration::from_secs(20),
+            "{:.1} s\n{ctx}",
+            wall.as_secs_f64()
+        );
         assert_returnable(out.path(), &ctx);
         let json = read_json(out.path(), &ctx);
         assert_eq!(json["exit_code"], 3, "{ctx}");
         let steps = steps(&json);
         assert_eq!(steps.len(), 1, "only the version step runs\n{ctx}");
-        assert_eq!((steps[0].0.as_str(), steps[0].1.as_str()), ("version", "failed"), "{ctx}");
+        assert_eq!(
+            (steps[0].0.as_str(), steps[0].1.as_str()),
+            ("version", "failed"),
+            "{ctx}"
+        );
         let fatal = json["machine"]["fatal"].as_str().unwrap_or_default();
-        assert!(fatal.contains("cannot start"), "machine.fatal: {fatal:?}\n{ctx}");
+        assert!(
+            fatal.contains("cannot start"),
+            "machine.fatal: {fatal:?}\n{ctx}"
+        );
         assert_eq!(json["failed_steps"][0], "version", "{ctx}");
     }
 }
