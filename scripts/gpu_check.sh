@@ -550,10 +550,12 @@ fi
 # rows, 7 batches of 128) per bench run, 48 (one batch and a bit) to measure memory.
 if [ "$QUICK" = 1 ]; then
   PAR_BATCH=2 PAR_FRAMES=32 BATCH=8 RACE_REC=4 RACE_EPOCHS=1 MEM_REC=4 CACHE_REC=8
-  CACHE_OPTS=(--duration 2) CONC_REC=4 CONC_EPOCHS=1 CONCURRENCY="1 2" TORCH_WARMUP=1 TORCH_STEPS=2
+  CACHE_OPTS=(--duration 2) CONC_REC=4 CONC_EPOCHS=1 CONCURRENCY="1 2" TORCH_WARMUP=1 TORCH_STEPS=1
+  TORCH_MEM=(--warmup 0 --steps 1)
 else
   PAR_BATCH=32 PAR_FRAMES=251 BATCH=128 RACE_REC=240 RACE_EPOCHS=2 MEM_REC=48 CACHE_REC=920
   CACHE_OPTS=() CONC_REC=240 CONC_EPOCHS=2 CONCURRENCY="1 2 4" TORCH_WARMUP=3 TORCH_STEPS=20
+  TORCH_MEM=(--warmup 1 --steps 2)
 fi
 # Shares of the time left after setup (full: seconds of a 540 s deadline, the first steps get
 # more; quick: what each costs on 2 CPU cores). Steps that will not run (no PyTorch, a
@@ -561,20 +563,22 @@ fi
 if [ "$QUICK" = 1 ]; then
   declare -A SHARE=(
     [parity_generic]=15 [parity_cudnn]=15
-    [race_auscult_f32_cudnn]=30 [race_auscult_f32_generic]=30 [race_torch_f32]=15
-    [race_auscult_tf32_cudnn]=30 [race_auscult_tf32_generic]=30 [race_torch_tf32]=15
+    [race_auscult_f32_cudnn]=30 [race_auscult_f32_generic]=30 [race_torch_f32]=30
+    [race_auscult_tf32_cudnn]=30 [race_auscult_tf32_generic]=30 [race_torch_tf32]=30
     [mem_auscult_ce_cudnn]=12 [mem_auscult_scl_cudnn]=17 [mem_auscult_ce_generic]=12
-    [mem_auscult_scl_generic]=17 [mem_torch_ce]=8 [mem_torch_scl]=8
+    [mem_auscult_scl_generic]=17 [mem_torch_ce]=12 [mem_torch_scl]=17
     [synth]=2 [build]=2 [epoch]=8 [concurrent_1]=10 [concurrent_2]=18 [concurrent_4]=30
   )
 else
+  # Parity's CPU side (the fused f32 reference and the f64 run, batch 32 × 251 frames) is
+  # ~240 CPU-s a run (extrapolated from batch 4 on the 2-core development machine).
   declare -A SHARE=(
-    [parity_generic]=35 [parity_cudnn]=35
-    [race_auscult_f32_cudnn]=40 [race_auscult_f32_generic]=40 [race_torch_f32]=25
-    [race_auscult_tf32_cudnn]=40 [race_auscult_tf32_generic]=40 [race_torch_tf32]=25
-    [mem_auscult_ce_cudnn]=12 [mem_auscult_scl_cudnn]=12 [mem_auscult_ce_generic]=12
-    [mem_auscult_scl_generic]=12 [mem_torch_ce]=12 [mem_torch_scl]=12
-    [synth]=8 [build]=12 [epoch]=45 [concurrent_1]=20 [concurrent_2]=25 [concurrent_4]=38
+    [parity_generic]=55 [parity_cudnn]=55
+    [race_auscult_f32_cudnn]=38 [race_auscult_f32_generic]=38 [race_torch_f32]=22
+    [race_auscult_tf32_cudnn]=38 [race_auscult_tf32_generic]=38 [race_torch_tf32]=22
+    [mem_auscult_ce_cudnn]=10 [mem_auscult_scl_cudnn]=10 [mem_auscult_ce_generic]=10
+    [mem_auscult_scl_generic]=10 [mem_torch_ce]=10 [mem_torch_scl]=10
+    [synth]=6 [build]=10 [epoch]=42 [concurrent_1]=15 [concurrent_2]=22 [concurrent_4]=32
   )
 fi
 for k in "${!SHARE[@]}"; do
@@ -634,7 +638,7 @@ for K in cudnn generic; do
 done
 for M in ce scl; do
   TCMD=("$PY" scripts/bench_methods_torch.py --device "$TDEV" --batch "$BATCH" --methods "$M"
-    --warmup 1 --steps 2 --threads "$NPROC")
+    "${TORCH_MEM[@]}" --threads "$NPROC")
   if [ "$HAVE_TORCH" = 1 ]; then
     step "mem_torch_$M" "${BUDGET[mem_torch_$M]}" "${TCMD[@]}"
   else
