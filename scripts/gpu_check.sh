@@ -539,8 +539,9 @@ fi
 TDEV=cpu; [ -n "$GPU_INDEX" ] && TDEV=cuda
 
 if [ "$HAVE_NVSMI" = 1 ]; then
-  nvidia-smi -i "$GPU_INDEX" --query-gpu=timestamp,memory.used --format=csv,nounits -lms 100 \
-    > "$MEMCSV" 2>/dev/null < /dev/null &
+  LINEBUF=(); command -v stdbuf >/dev/null 2>&1 && LINEBUF=(stdbuf -oL)   # each sample as taken
+  ${LINEBUF[@]+"${LINEBUF[@]}"} nvidia-smi -i "$GPU_INDEX" --query-gpu=timestamp,memory.used \
+    --format=csv,nounits -lms 100 > "$MEMCSV" 2>/dev/null < /dev/null &
   SAMPLER_PID=$!
 fi
 
