@@ -8,10 +8,10 @@ batches [B, 1, 64, 251] with torch.set_num_threads(THREADS):
   * SCL: two independently augmented views -> CNN6 embeddings -> projector (512-512-ReLU-128) ->
     L2 normalise -> SupCon (temperature 0.06) -> backward -> Adam.
 The masks are drawn with plain torch ops (no torchaudio needed); their cost is negligible next to
-the network. Prints `ce_samples_per_s=<x>` and `scl_samples_per_s=<y>`.
+the network. Prints `ce_samples_per_s=<x>` and `scl_samples_per_s=<y>` (only those of --methods).
 `--device cuda` times the same on a GPU (synchronised before and after the timed steps).
 Usage: python scripts/bench_methods_torch.py [--threads 2] [--batch 32] [--warmup 2] [--steps 4]
-       [--device cpu|cuda]
+       [--device cpu|cuda] [--precision f32|tf32] [--methods ce,scl]
 """
 
 import argparse
@@ -104,7 +104,16 @@ def main():
         default="f32",
         help="f32: TF32 off for both cuDNN convs and matmuls; tf32: on for both",
     )
+    ap.add_argument(
+        "--methods",
+        default="ce,scl",
+        help="comma-separated methods to time (ce, scl); one alone keeps the other's model off the"
+        " device (scripts/gpu_check.sh measures each one's peak memory)",
+    )
     args = ap.parse_args()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods or any(m not in ("ce", "scl") for m in methods):
+        ap.error(f"--methods: ce and/or scl, got {args.methods!r}")
     tf32 = args.precision == "tf32"
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -116,34 +125,40 @@ def main():
     y = torch.randint(0, 4, (args.batch,)).to(dev)
     weights = torch.tensor([0.1, 0.2, 0.3, 0.4]).to(dev)
 
-    ce_model = Cnn6(num_classes=4).to(dev)
-    ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
+    def make_ce_step():
+        ce_model = Cnn6(num_classes=4).to(dev)
+        ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
 
-    def ce_step():
-        ce_opt.zero_grad()
-        logits = ce_model(standardise(augment(minmax(x))))
-        F.cross_entropy(logits, y, weight=weights).backward()
-        ce_opt.step()
+        def ce_step():
+            ce_opt.zero_grad()
+            logits = ce_model(standardise(augment(minmax(x))))
+            F.cross_entropy(logits, y, weight=weights).backward()
+            ce_opt.step()
 
-    scl_model, projector = Cnn6(num_classes=4).to(dev), Projector().to(dev)
-    scl_opt = torch.optim.Adam(
-        list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
-    )
+        return ce_step
 
-    def scl_step():
-        scl_opt.zero_grad()
-        scaled = minmax(x)
-        v1, v2 = standardise(augment(scaled)), standardise(augment(scaled))
-        z1, z2 = projector(scl_model.embed(v1)), projector(scl_model.embed(v2))
-        supcon(z1, z2, y).backward()
-        scl_opt.step()
+    def make_scl_step():
+        scl_model, projector = Cnn6(num_classes=4).to(dev), Projector().to(dev)
+        scl_opt = torch.optim.Adam(
+            list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
+        )
 
-    ce_s = time_steps(ce_step, args.warmup, args.steps, sync)
-    scl_s = time_steps(scl_step, args.warmup, args.steps, sync)
+        def scl_step():
+            scl_opt.zero_grad()
+            scaled = minmax(x)
+            v1, v2 = standardise(augment(scaled)), standardise(augment(scaled))
+            z1, z2 = projector(scl_model.embed(v1)), projector(scl_model.embed(v2))
+            supcon(z1, z2, y).backward()
+            scl_opt.step()
+
+        return scl_step
+
+    makers = {"ce": make_ce_step, "scl": make_scl_step}
+    seconds = {m: time_steps(makers[m](), args.warmup, args.steps, sync) for m in methods}
     where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{args.threads} threads"
     print(f"torch {torch.__version__}, {where}, batch {args.batch}, precision {args.precision}")
-    print(f"ce_samples_per_s={args.batch / ce_s:.3f}")
-    print(f"scl_samples_per_s={args.batch / scl_s:.3f}")
+    for m in methods:
+        print(f"{m}_samples_per_s={args.batch / seconds[m]:.3f}")
 
 
 if __name__ == "__main__":

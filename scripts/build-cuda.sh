@@ -15,7 +15,8 @@
 #                           minutes on 2 cores (PTX kernels); keep the folder to reuse it.
 # On the GPU machine: gunzip -c dist/auscult-cuda.gz > auscult && chmod +x auscult, then
 #   LD_LIBRARY_PATH=<site-packages>/nvidia/cu13/lib ./auscult train ... --device cuda:0
-# (PyTorch's own wheels carry those libraries; `ldd ./auscult` shows what is still missing).
+# and, for a --cudnn build, <site-packages>/nvidia/cudnn/lib too (PyTorch's own wheels carry
+# those libraries; `ldd ./auscult` shows what is still missing; scripts/gpu_check.sh sets both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FEATURES=cuda
@@ -50,10 +51,22 @@ fi
 
 # Unversioned names for the linker.
 mkdir -p "$LINK"
-for lib in cublas cublasLt cudart curand nvrtc cudnn; do
-  real=$(ls "$CU"/lib/lib$lib.so.* 2>/dev/null | sort | head -n 1 || true)
-  [ -n "$real" ] && ln -sf "$real" "$LINK/lib$lib.so"
+for lib in cublas cublasLt cudart curand nvrtc; do
+  real=$(ls "$CU"/lib/lib$lib.so.* 2>/dev/null | sort -V | head -n 1 || true)
+  [ -n "$real" ] || { echo "lib$lib.so.* not found in $CU/lib" >&2; exit 1; }
+  ln -sf "$real" "$LINK/lib$lib.so"
 done
+# cuDNN is not in nvidia/cu13/lib: the nvidia-cudnn-cu13 wheel installs to nvidia/cudnn/lib
+# (libcudnn.so.9 beside its libcudnn_*.so.9 engines, which libcudnn.so.9 loads at run time).
+if [ "$FEATURES" = cudnn ]; then
+  CUDNN_LIB="$SITE/nvidia/cudnn/lib"
+  real=$(ls "$CUDNN_LIB"/libcudnn.so.* 2>/dev/null | sort -V | head -n 1 || true)
+  [ -n "$real" ] || { echo "libcudnn.so.* not found in $CUDNN_LIB (nvidia-cudnn-cu13 wheel)" >&2; exit 1; }
+  ln -sf "$real" "$LINK/libcudnn.so"
+  echo "cuDNN: $LINK/libcudnn.so -> $real" >&2
+else
+  rm -f "$LINK/libcudnn.so"
+fi
 
 # A stub libcuda.so (soname libcuda.so.1) exporting every driver function cudarc declares.
 cudarc=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-* 2>/dev/null | sort -V | tail -n 1 || true)
