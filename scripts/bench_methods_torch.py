@@ -9,9 +9,11 @@ batches [B, 1, 64, 251] with torch.set_num_threads(THREADS):
     L2 normalise -> SupCon (temperature 0.06) -> backward -> Adam.
 The masks are drawn with plain torch ops (no torchaudio needed); their cost is negligible next to
 the network. Prints `ce_samples_per_s=<x>` and `scl_samples_per_s=<y>`.
+`--methods scl` (or `ce`) builds and times that method alone: nothing of the other is allocated,
+so the process's peak RSS is that method's (scripts/bench_memory.sh).
 `--device cuda` times the same on a GPU (synchronised before and after the timed steps).
 Usage: python scripts/bench_methods_torch.py [--threads 2] [--batch 32] [--warmup 2] [--steps 4]
-       [--device cpu|cuda]
+       [--methods ce,scl] [--device cpu|cuda]
 """
 
 import argparse
@@ -99,12 +101,21 @@ def main():
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--device", default="cpu")
     ap.add_argument(
+        "--methods",
+        default="ce,scl",
+        help="comma-separated methods to time (ce, scl); only those are built",
+    )
+    ap.add_argument(
         "--precision",
         choices=["f32", "tf32"],
         default="f32",
         help="f32: TF32 off for both cuDNN convs and matmuls; tf32: on for both",
     )
     args = ap.parse_args()
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - {"ce", "scl"})
+    if unknown or not methods:
+        ap.error(f"--methods: expected a comma-separated list of ce, scl; got {args.methods!r}")
     tf32 = args.precision == "tf32"
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -116,34 +127,45 @@ def main():
     y = torch.randint(0, 4, (args.batch,)).to(dev)
     weights = torch.tensor([0.1, 0.2, 0.3, 0.4]).to(dev)
 
-    ce_model = Cnn6(num_classes=4).to(dev)
-    ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
+    def ce_step_of():
+        ce_model = Cnn6(num_classes=4).to(dev)
+        ce_opt = torch.optim.Adam(ce_model.parameters(), lr=1e-3, weight_decay=1e-4)
 
-    def ce_step():
-        ce_opt.zero_grad()
-        logits = ce_model(standardise(augment(minmax(x))))
-        F.cross_entropy(logits, y, weight=weights).backward()
-        ce_opt.step()
+        def ce_step():
+            ce_opt.zero_grad()
+            logits = ce_model(standardise(augment(minmax(x))))
+            F.cross_entropy(logits, y, weight=weights).backward()
+            ce_opt.step()
 
-    scl_model, projector = Cnn6(num_classes=4).to(dev), Projector().to(dev)
-    scl_opt = torch.optim.Adam(
-        list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
-    )
+        return ce_step
 
-    def scl_step():
-        scl_opt.zero_grad()
-        scaled = minmax(x)
-        v1, v2 = standardise(augment(scaled)), standardise(augment(scaled))
-        z1, z2 = projector(scl_model.embed(v1)), projector(scl_model.embed(v2))
-        supcon(z1, z2, y).backward()
-        scl_opt.step()
+    def scl_step_of():
+        scl_model, projector = Cnn6(num_classes=4).to(dev), Projector().to(dev)
+        scl_opt = torch.optim.Adam(
+            list(scl_model.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=1e-4
+        )
 
-    ce_s = time_steps(ce_step, args.warmup, args.steps, sync)
-    scl_s = time_steps(scl_step, args.warmup, args.steps, sync)
+        def scl_step():
+            scl_opt.zero_grad()
+            scaled = minmax(x)
+            v1, v2 = standardise(augment(scaled)), standardise(augment(scaled))
+            z1, z2 = projector(scl_model.embed(v1)), projector(scl_model.embed(v2))
+            supcon(z1, z2, y).backward()
+            scl_opt.step()
+
+        return scl_step
+
+    step_of = {"ce": ce_step_of, "scl": scl_step_of}
+    # Built and timed one after the other (in CE, SCL order, as before), each model and optimiser
+    # freed before the next is built.
+    seconds = {}
+    for m in ["ce", "scl"]:
+        if m in methods:
+            seconds[m] = time_steps(step_of[m](), args.warmup, args.steps, sync)
     where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{args.threads} threads"
     print(f"torch {torch.__version__}, {where}, batch {args.batch}, precision {args.precision}")
-    print(f"ce_samples_per_s={args.batch / ce_s:.3f}")
-    print(f"scl_samples_per_s={args.batch / scl_s:.3f}")
+    for m, secs in seconds.items():
+        print(f"{m}_samples_per_s={args.batch / secs:.3f}")
 
 
 if __name__ == "__main__":
