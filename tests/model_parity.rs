@@ -234,10 +234,16 @@ fn train_mode_outputs_running_stats_and_gradients_match_pytorch() {
 /// comparison against a GPU).
 #[test]
 fn the_device_generic_path_equals_the_fused_cpu_kernels() {
+    use auscult::train::cnn6::Kernels;
     use auscult::train::experiment::MethodKind;
-    use auscult::train::parity::compare;
-    for method in [MethodKind::Ce, MethodKind::Scl] {
-        let r = compare(method, &Device::Cpu, 6, 40, 7).unwrap();
+    use auscult::train::parity::{compare, Criterion};
+    for (method, kernels) in [
+        (MethodKind::Ce, Kernels::Generic),
+        (MethodKind::Scl, Kernels::Generic),
+        (MethodKind::Ce, Kernels::Cudnn),
+        (MethodKind::Scl, Kernels::Cudnn),
+    ] {
+        let r = compare(method, &Device::Cpu, kernels, 6, 40, 7).unwrap();
         assert!(r.checks.len() > 30, "{method}: {} checks", r.checks.len());
         assert!(r
             .checks
@@ -247,22 +253,25 @@ fn the_device_generic_path_equals_the_fused_cpu_kernels() {
             .checks
             .iter()
             .any(|c| c.name.starts_with("after one Adam step")));
+        // On this small input the two f32 paths agree within RTOL outright (Adam's updates
+        // aside: its first step is ≈ −lr·sign(g), and a gradient element within f32 rounding of
+        // zero may step either way; each update is checked against its own gradient below)…
         let worst = r.worst();
+        assert!(!worst.is_adam());
         eprintln!("{method}: worst {} {:.2e}", worst.name, worst.max_rel);
-        // On this small input the two f32 paths agree within RTOL outright…
         assert!(
             worst.max_rel < RTOL,
             "{method}: {} differs by {:.2e}",
             worst.name,
             worst.max_rel
         );
-        // …and each is close to the f64 result.
+        // …and each is close to the f64 result (an update: to Adam in f64 of its gradient).
         for c in &r.checks {
             assert!(
                 c.candidate_error < 1e-3 && c.reference_error < 1e-3,
                 "{method}: {c:?}"
             );
         }
-        assert!(r.failures(RTOL).is_empty());
+        assert!(r.failures(&Criterion::default()).is_empty());
     }
 }

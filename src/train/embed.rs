@@ -93,14 +93,11 @@ pub fn embed(
     let mut parts = Vec::new();
     for b in data.ordered(exp.eval_batch_size, true)? {
         let x = transform.apply(&b?.x()?, false, &mut rng)?;
-        parts.push(
-            model
-                .embed(&x, false)?
-                .to_device(&candle_core::Device::Cpu)?,
-        );
+        parts.push(model.embed(&x, false)?);
     }
     Ok(Embeddings {
-        embedding: Tensor::cat(&parts, 0)?,
+        // Gathered on the device, read once.
+        embedding: super::readback::to_host(&Tensor::cat(&parts, 0)?)?,
         cycle_id: data.cycle_ids.clone(),
         label: data.labels.clone(),
         checkpoint,

@@ -137,7 +137,7 @@ impl Predictor {
         );
         let n = features.len() / row;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let mut out = Vec::with_capacity(n);
+        let mut parts = Vec::new();
         for start in (0..n).step_by(self.batch.max(1)) {
             let b = self.batch.max(1).min(n - start);
             let x = Tensor::from_slice(
@@ -149,9 +149,13 @@ impl Predictor {
                 .model
                 .forward(&self.transform.apply(&x, false, &mut rng)?, false)?;
             let p = candle_nn::ops::softmax_last_dim(&logits)?;
-            out.extend(p.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
+            parts.push(p);
         }
-        Ok(out)
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Gathered on the device, read once.
+        Ok(super::readback::to_host(&Tensor::cat(&parts, 0)?)?.to_vec2::<f32>()?)
     }
 
     /// Probabilities of the cache rows of `split` (every row with None), in cache order, with
@@ -172,6 +176,7 @@ impl Predictor {
             .context("one split")?;
         let mut feats = Vec::new();
         for b in data.ordered(self.batch, true)? {
+            // Loaded on `Device::Cpu`: host memory, not a device read.
             feats.extend(b?.x()?.flatten_all()?.to_vec1::<f32>()?);
         }
         let probabilities = self.probabilities(&feats)?;

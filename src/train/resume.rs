@@ -111,7 +111,8 @@ pub struct SavedState {
 }
 
 /// Writes states in the background: [`StateWriter::save`] copies the tensors to the host at
-/// the epoch boundary (the snapshot), then a thread serialises them, writes the file under a
+/// the epoch boundary (the snapshot, through [`super::readback::to_host_all`]: one counted read
+/// per dtype), then a thread serialises them, writes the file under a
 /// temporary name, fsyncs and renames it while the next epoch trains. A save first waits for
 /// the previous one, so at most one write is in flight and states land in order.
 #[derive(Default)]
@@ -132,20 +133,31 @@ impl StateWriter {
         log: std::fs::File,
     ) -> Result<()> {
         self.wait()?;
-        let mut tensors: Vec<(String, HostTensor)> = Vec::new();
+        let mut names = Vec::new();
+        let mut device = Vec::new();
         for (n, v) in method_vars {
-            tensors.push((n.clone(), HostTensor::of(v.as_tensor())?));
+            names.push(n.clone());
+            device.push(v.as_tensor().clone());
         }
         for (i, s) in adam.iter().enumerate() {
             if let Some((_, m, v)) = s {
-                tensors.push((format!("adam.{i}.m"), HostTensor::of(m)?));
-                tensors.push((format!("adam.{i}.v"), HostTensor::of(v)?));
+                names.push(format!("adam.{i}.m"));
+                device.push(m.clone());
+                names.push(format!("adam.{i}.v"));
+                device.push(v.clone());
             }
         }
+        // The snapshot: one counted read per dtype (f32 weights and moments, i64 counters).
+        let host = super::readback::to_host_all(&device)?;
         let meta = HashMap::from([(META_KEY.to_string(), serde_json::to_string(state)?)]);
         let path = path.to_path_buf();
         self.pending = Some(std::thread::spawn(move || {
             log.sync_data().context("flushing metrics.jsonl")?;
+            let tensors = names
+                .into_iter()
+                .zip(&host)
+                .map(|(n, t)| Ok((n, HostTensor::of(t)?)))
+                .collect::<Result<Vec<_>>>()?;
             let bytes = safetensors::serialize(tensors, Some(meta))
                 .context("serialising the training state")?;
             auscult_cache::write_atomic(&path, &bytes)
@@ -173,7 +185,7 @@ impl Drop for StateWriter {
     }
 }
 
-/// A tensor copied to the host, viewable by safetensors (bytes made when serialised).
+/// A host tensor's values, viewable by safetensors (bytes made when serialised).
 struct HostTensor {
     shape: Vec<usize>,
     data: HostData,
@@ -186,8 +198,13 @@ enum HostData {
 }
 
 impl HostTensor {
+    /// From a host tensor (a [`super::readback`] copy: these `to_vec1`s read no device).
     fn of(t: &Tensor) -> Result<Self> {
         use candle_core::DType;
+        anyhow::ensure!(
+            t.device().is_cpu(),
+            "the state snapshot must be on the host"
+        );
         let shape = t.dims().to_vec();
         let flat = t.flatten_all()?;
         let data = match t.dtype() {

@@ -101,9 +101,8 @@ fn embedding_plot(
     metadata: bool,
 ) -> Result<()> {
     let split = &data.eval;
-    let emb = method
-        .embeddings(split, transform, exp.eval_batch_size)?
-        .to_device(&candle_core::Device::Cpu)?;
+    let emb =
+        super::readback::to_host(&method.embeddings(split, transform, exp.eval_batch_size)?)?;
     let dim = emb.dim(1)?;
     let flat = emb.flatten_all()?.to_vec1::<f32>()?;
     let name_of = |id: i64| {

@@ -143,9 +143,26 @@ pub fn parse_device(s: &str) -> Result<Device> {
             let n: usize = n
                 .parse()
                 .with_context(|| format!("device `{s}`: expected cuda:N"))?;
-            Device::new_cuda(n).with_context(|| {
+            let device = Device::new_cuda(n).with_context(|| {
                 format!("device `{s}`: CUDA unavailable (build with `--features cuda` on a machine with an NVIDIA driver)")
-            })
+            })?;
+            #[cfg(feature = "cuda")]
+            if let Device::Cuda(cuda) = &device {
+                // SAFETY: cudarc's event tracking gives every allocation a read and a write
+                // event so that work on *several* streams can be ordered; it records and waits
+                // on them only once the context is in multi-stream mode (a stream made by
+                // `new_stream` or `fork`). `Device::new_cuda` queues everything on one stream,
+                // the per-thread default stream (cuBLAS, and cuDNN where built, on the same
+                // one), and auscult makes no other stream; all device work (training,
+                // evaluation, the savers' reads through `readback`) is queued from the thread
+                // that owns the run, while the state writer's thread and the cache's prefetch
+                // thread touch only host memory. One stream runs its work in order, so no
+                // tensor can be freed, read or written out of order, and the events were never
+                // used: tracking only cost two `cuEventCreate` (and destroy) per allocation. It
+                // affects tensors created after this call; this device has none yet.
+                unsafe { cuda.disable_event_tracking() };
+            }
+            Ok(device)
         }
         _ => anyhow::bail!("device `{s}`: expected cpu or cuda:N"),
     }

@@ -26,6 +26,7 @@ use super::data::{Batch, CacheData, RunData, SplitData};
 use super::experiment::Experiment;
 pub use super::experiment::{MethodKind, DEFAULT_MSCL_HEADS};
 use super::losses::cross_entropy;
+use super::readback;
 use super::transforms::InputTransform;
 use contrastive::Contrastive;
 use hybrid::Hybrid;
@@ -84,6 +85,15 @@ fn embed_two_views(
 }
 
 /// `<dir>/<stem>.projectors.safetensors` beside a checkpoint.
+/// Writes host `tensors` to `tmp`, then renames it to `dest` (no partial file on failure).
+fn write_safetensors(tensors: &HashMap<String, Tensor>, dest: &Path, tmp: &Path) -> Result<()> {
+    if let Err(e) = candle_core::safetensors::save(tensors, tmp) {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e).with_context(|| format!("writing {}", tmp.display()));
+    }
+    std::fs::rename(tmp, dest).with_context(|| format!("writing {}", dest.display()))
+}
+
 fn projectors_path(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
@@ -252,32 +262,54 @@ impl Method {
         model.chain(projectors).collect()
     }
 
-    /// Writes the encoder (+ head) with the official `_CNN6` key names to `path`, and the
-    /// projectors (if any) to `<stem>.projectors.safetensors` beside it (keys
+    /// Writes the encoder (+ head) with the official `_CNN6` key names to `path` (the file
+    /// `Cnn6::save_state_dict` writes: f32 tensors, `num_batches_tracked` as i64 scalars), and
+    /// the projectors (if any) to `<stem>.projectors.safetensors` beside it (keys
     /// `head<i>.linear{1,2}.{weight,bias}`). Both are written to a temporary name first. A
     /// method without projectors removes a stale projectors file of the same name.
+    ///
+    /// All tensors come to the host in one [`readback::to_host_all`] (one counted read per
+    /// dtype: two, f32 and i64).
     pub fn save(&self, path: &Path) -> Result<()> {
-        self.model.save_state_dict(path, "")?;
         let projectors = self.projectors();
-        if projectors.is_empty() {
-            let stale = projectors_path(path);
-            if stale.exists() {
-                std::fs::remove_file(&stale)
-                    .with_context(|| format!("removing stale {}", stale.display()))?;
-            }
-            return Ok(());
-        }
-        let tensors: HashMap<String, Tensor> = projectors
+        let model: Vec<(String, Tensor)> = self
+            .model
+            .state_dict()
+            .into_iter()
+            .map(|e| (e.name, e.var.as_detached_tensor()))
+            .collect();
+        let heads: Vec<(String, Tensor)> = projectors
             .iter()
             .flat_map(|(prefix, p)| p.named(prefix))
             .map(|(n, v)| (n, v.as_detached_tensor()))
             .collect();
+        let all: Vec<Tensor> = model.iter().chain(&heads).map(|(_, t)| t.clone()).collect();
+        let mut host = readback::to_host_all(&all)?.into_iter();
+        let mut named = |entries: Vec<(String, Tensor)>| -> HashMap<String, Tensor> {
+            entries
+                .into_iter()
+                .map(|(n, _)| (n, host.next().expect("one host copy per tensor")))
+                .collect()
+        };
+        let (model, heads) = (named(model), named(heads));
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        write_safetensors(
+            &model,
+            path,
+            &path.with_file_name(format!(".{file_name}.tmp")),
+        )?;
         let dest = projectors_path(path);
-        let tmp = dest.with_extension("safetensors.tmp");
-        candle_core::safetensors::save(&tensors, &tmp)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
-        Ok(())
+        if projectors.is_empty() {
+            if dest.exists() {
+                std::fs::remove_file(&dest)
+                    .with_context(|| format!("removing stale {}", dest.display()))?;
+            }
+            return Ok(());
+        }
+        write_safetensors(&heads, &dest, &dest.with_extension("safetensors.tmp"))
     }
 
     /// Restores what [`Method::save`] wrote (projectors too when their file exists).
