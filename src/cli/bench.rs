@@ -126,7 +126,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn parity(a: BenchParityArgs) -> anyhow::Result<()> {
-    use auscult::train::cnn6::Kernels;
     use auscult::train::parity::compare;
     let device = auscult::train::runtime::parse_device(&a.device)?;
     let criterion = Criterion {

@@ -60,8 +60,8 @@ pub(crate) fn device_block(
     let count = b * g.oh * g.ow;
     let n = count as f64;
     // Two passes (the mean, then centred squares): no cancellation in the variance.
-    let mean = (channel_sum(&ys, |y| Ok(y.clone()))? / n)?;
-    let var = (channel_sum(&ys, |y| y.broadcast_sub(&mean)?.sqr())? / n)?;
+    let mean = (channel_sum(&ys, |y| Ok(y.clone()))? / n)?.to_dtype(dtype)?;
+    let var = (channel_sum(&ys, |y| y.broadcast_sub(&mean)?.sqr())? / n)?.to_dtype(dtype)?;
     let invstd = (&var + eps)?.sqrt()?.recip()?;
     let (scale, shift) = affine(&gamma_c, &beta_c, &mean, &invstd)?;
     let outs = ys
@@ -111,11 +111,18 @@ fn affine(
     Ok((scale, shift))
 }
 
-/// `Σ f(y)` over batch, height and width of every chunk: `[1, O, 1, 1]`.
+/// Per-channel sum of `t` (`[n, O, H, W]` → `[1, O, 1, 1]`), accumulated in f64 (as the fused
+/// CPU kernels do): BatchNorm's backward subtracts these sums' means from the gradient, and
+/// where the two nearly cancel (SupCon's gradients do) f32 sums lose the result's digits.
+fn csum(t: &Tensor) -> Result<Tensor> {
+    t.to_dtype(candle_core::DType::F64)?.sum_keepdim((0, 2, 3))
+}
+
+/// `Σ f(y)` over batch, height and width of every chunk: `[1, O, 1, 1]`, in f64.
 fn channel_sum(ys: &[Tensor], f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
     let mut acc: Option<Tensor> = None;
     for y in ys {
-        let s = f(y)?.sum_keepdim((0, 2, 3))?;
+        let s = csum(&f(y)?)?;
         acc = Some(match acc {
             None => s,
             Some(a) => (a + s)?,
@@ -274,8 +281,8 @@ impl CustomOp3 for BlockOp {
         let mut sums: Option<(Tensor, Tensor)> = None;
         for (y, &(start, len)) in s.ys.iter().zip(&s.chunks) {
             let (dz, xhat) = s.grad_z(y, &gp.narrow(0, start, len)?)?;
-            let db = dz.sum_keepdim((0, 2, 3))?;
-            let dg = (&dz * &xhat)?.sum_keepdim((0, 2, 3))?;
+            let db = csum(&dz)?;
+            let dg = csum(&(&dz * &xhat)?)?;
             sums = Some(match sums {
                 None => (db, dg),
                 Some((a, b)) => ((a + db)?, (b + dg)?),
@@ -286,6 +293,8 @@ impl CustomOp3 for BlockOp {
         // Pass 2: dy = γ·invstd·(dz − (dβ + x̂·dγ)/n), then the conv backward of the chunk.
         let n = s.count as f64;
         let k = (&s.gamma * &s.invstd)?;
+        let dtype = x.dtype();
+        let (dbeta, dgamma) = (dbeta.to_dtype(dtype)?, dgamma.to_dtype(dtype)?);
         let (db_n, dg_n) = ((&dbeta / n)?, (&dgamma / n)?);
         let mut dxs = Vec::with_capacity(s.chunks.len());
         let mut dw: Option<Tensor> = None;
