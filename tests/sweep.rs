@@ -99,7 +99,7 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
     let exec = script.lines().find(|l| l.starts_with("exec ")).unwrap();
     assert!(
         exec.ends_with(&format!(
-            "sweep --index {} --task \"$SLURM_ARRAY_TASK_ID\" --threads \"$SLURM_CPUS_PER_TASK\" --device cuda:0",
+            "sweep --index {} --task \"$SLURM_ARRAY_TASK_ID\" --threads \"$SLURM_CPUS_PER_TASK\" --device cuda:0 --kernels auto",
             index_path.display()
         )),
         "{exec}"
