@@ -7,7 +7,7 @@
 //!  [--train-batch 32] [--infer-batch 64] [--phases]` (`--phases` also times forward, backward
 //! and update separately). Prints `train_samples_per_s=` and `infer_samples_per_s=` lines.
 
-use auscult::train::cnn6::{Cnn6, Cnn6Config};
+use auscult::model::cnn6::{Cnn6, Cnn6Config};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap, SGD};
 use std::time::Instant;

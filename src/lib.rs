@@ -1,5 +1,29 @@
 //! auscult: respiratory-sound representation learning. The binary's CLI sits on top of this
-//! library; the trainer lives in [`train`].
+//! library. One folder per concern, the arrows pointing one way:
+//!
+//! ```text
+//! tensor ◀── model ◀── train ──▶ rundir ◀── report
+//!    ▲          ▲        │  ▲        ▲   ▲
+//!    └── data ◀─┼────────┘  └ sweep  │   └ infer ──▶ model, data
+//!         eval ◀┘ (scores, used by train, infer and report)
+//! ```
+//!
+//! - [`tensor`]: host ↔ device reads and deterministic synthetic tensors.
+//! - [`model`]: CNN6 and its conv kernels, the projector, AudioSet (PANNs) import.
+//! - [`data`]: the cache opened for training: splits, protocols, labels, input transforms.
+//! - [`eval`]: confusion matrices and the challenge's scores.
+//! - [`train`]: experiments, the runtime, the one loop, methods, losses, optimiser, resume.
+//! - [`rundir`]: the run folder's files.
+//! - [`report`]: tables beside the paper's numbers, report.md, plots.
+//! - [`infer`]: predict and embed with a finished run.
+//! - [`sweep`]: grids of experiments × seeds, locally or on Slurm.
 
+pub mod data;
+pub mod eval;
+pub mod infer;
+pub mod model;
+pub mod report;
+pub mod rundir;
 pub mod sweep;
+pub mod tensor;
 pub mod train;

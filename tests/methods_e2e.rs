@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::launch::{train, train_named};
 use auscult::train::runtime::Runtime;
-use auscult::train::seeds::{train, train_named};
 use auscult_cache::table::{read_table, string_column};
 use common::synth_icbhi_cache;
 use serde_json::Value;
@@ -44,7 +44,7 @@ fn run(
     exp: &Experiment,
     cache: &Path,
     out: &Path,
-) -> anyhow::Result<auscult::train::seeds::MultiRunSummary> {
+) -> anyhow::Result<auscult::train::launch::MultiRunSummary> {
     train(exp, &Runtime::default(), cache, out)
 }
 

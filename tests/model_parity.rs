@@ -2,7 +2,7 @@
 //! `scripts/golden_model.py` (tests/fixtures/golden_model/cnn6.safetensors, see that script for
 //! the key layout). Run with `--nocapture` to see the max abs / relative differences.
 
-use auscult::train::cnn6::{Cnn6, Cnn6Config};
+use auscult::model::cnn6::{Cnn6, Cnn6Config};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;
@@ -234,9 +234,9 @@ fn train_mode_outputs_running_stats_and_gradients_match_pytorch() {
 /// comparison against a GPU).
 #[test]
 fn the_device_generic_path_equals_the_fused_cpu_kernels() {
-    use auscult::train::cnn6::Kernels;
+    use auscult::model::cnn6::Kernels;
+    use auscult::train::device_check::{compare, Criterion};
     use auscult::train::experiment::MethodKind;
-    use auscult::train::parity::{compare, Criterion};
     for (method, kernels) in [
         (MethodKind::Ce, Kernels::Generic),
         (MethodKind::Scl, Kernels::Generic),

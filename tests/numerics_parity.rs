@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use auscult::data::transforms::{
+    mask_band, min_max_scale, standardize, BandFormula, MeanStd, MinMax,
+};
 use auscult::train::losses::{
     class_weights, cross_entropy, multi_head_supcon, supcon_ce_loss, supcon_loss, SupConHead,
     ICBHI_TRAIN_COUNTS, OFFICIAL_TEMPERATURE,
 };
 use auscult::train::optim::{Adam, AdamParams};
 use auscult::train::schedule::CosineAnnealingLr;
-use auscult::train::transforms::{
-    mask_band, min_max_scale, standardize, BandFormula, MeanStd, MinMax,
-};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
 
@@ -307,9 +307,8 @@ fn min_max_and_standardise_match_torch() -> Result<()> {
         )?;
     }
     // Train-set statistics helper on the per-sample-scaled golden input (population std).
-    let stats =
-        auscult::train::transforms::measure_input_stats([Ok(x.clone())], MinMax::PerSample)?
-            .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
+    let stats = auscult::data::transforms::measure_input_stats([Ok(x.clone())], MinMax::PerSample)?
+        .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
     let mean = values(get(&g, "tf.per_sample_mean"))?[0];
     let std = values(get(&g, "tf.per_sample_pstd"))?[0];
     println!(

@@ -2,8 +2,8 @@
 //! with the real names and shapes; see its README). Values are checked against the fixture's
 //! expected_values.json. Tests skip with a message when the fixtures are absent.
 
-use auscult::train::cnn6::{Cnn6, Cnn6Config};
-use auscult::train::panns::{load_panns_cnn6, PannsError};
+use auscult::model::cnn6::{Cnn6, Cnn6Config};
+use auscult::model::panns::{load_panns_cnn6, PannsError};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;

@@ -119,7 +119,7 @@ fn metadata_only_on_the_real_annotations_gives_the_official_counts() {
         .filter(|&r| split_of[r] == "test")
         .collect();
     let (kept, dropped) =
-        auscult::train::data::protocol::leakage_free(&split_of, &patient_of, "train", &test);
+        auscult::data::protocol::leakage_free(&split_of, &patient_of, "train", &test);
     assert_eq!((kept.len(), test.len()), (2636, 2756));
     assert_eq!(dropped.into_iter().collect::<Vec<_>>(), ["156", "218"]);
     let shown = auscult_pipeline::inspect::inspect(out.path())

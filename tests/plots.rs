@@ -5,13 +5,13 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::plots::{
+use auscult::report::plots::{
     curves_size, embedding_png, embedding_size, write_run_plots, EmbeddingPanel, CONFUSION_PNG,
     CONFUSION_SIZE, CURVES_PNG, EMBEDDING_PNG, PLOTS_DIR,
 };
+use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
-use auscult::train::seeds::train_named;
 use common::{auscult, synth_icbhi_cache};
 
 /// A few cheap epochs of `method` (plus `linear` linear-evaluation epochs for contrastive ones).

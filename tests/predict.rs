@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
-use auscult::train::predict::Predictor;
+use auscult::infer::predict::Predictor;
 use auscult::train::runtime::Runtime;
 use common::{auscult, build_cache, synth_icbhi_cache};
 

@@ -6,10 +6,10 @@ mod common;
 
 use std::path::Path;
 
+use auscult::tensor::readback;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::readback;
+use auscult::train::launch::train;
 use auscult::train::runtime::Runtime;
-use auscult::train::seeds::train;
 
 /// Checkpoints a run wrote, replayed from its `metrics.jsonl` by the trainer's rule: per stage,
 /// `best` / `best_val` whenever the evaluation / validation score beats the stage's best so

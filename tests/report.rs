@@ -5,12 +5,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use auscult::data::labels::{parse_heads, LabelSpec};
+use auscult::data::transforms::{SpecAugmentApply, Standardize};
+use auscult::report::{collect_runs, default_paper_results, render, Format, Selection};
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::labels::{parse_heads, LabelSpec};
-use auscult::train::report::{collect_runs, default_paper_results, render, Format, Selection};
+use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
-use auscult::train::seeds::train_named;
-use auscult::train::transforms::{SpecAugmentApply, Standardize};
 use common::{auscult, synth_icbhi_cache};
 use serde_json::Value;
 
@@ -161,7 +161,7 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
     assert_eq!((rows[0].seeds, rows[1].seeds), (1, 2));
     let paper_rows = default_paper_results();
     for r in &rows {
-        let p = auscult::train::report::paper_of(r, &paper_rows).expect("a CE-from-scratch row");
+        let p = auscult::report::paper_of(r, &paper_rows).expect("a CE-from-scratch row");
         assert_eq!(p.row, "CE (scratch)", "{}: matched by what it did", r.name);
     }
 

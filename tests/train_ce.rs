@@ -3,10 +3,10 @@
 
 mod common;
 
+use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::launch::train;
 use auscult::train::runtime::Runtime;
-use auscult::train::seeds::train;
-use auscult::train::transforms::{SpecAugmentApply, Standardize};
 use common::{lines_without_timing, synth_icbhi_cache};
 
 fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {

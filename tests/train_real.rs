@@ -4,10 +4,10 @@
 
 mod common;
 
+use auscult::tensor::synthetic::max_abs_diff;
 use auscult::train::experiment::{Experiment, MethodKind};
+use auscult::train::launch::train;
 use auscult::train::runtime::{DataResidency, Runtime};
-use auscult::train::seeds::train;
-use auscult::train::test_support::max_abs_diff;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::Device;
 use common::{lines_without_timing, mini_database, shared_data};

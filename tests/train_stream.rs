@@ -4,11 +4,11 @@
 
 mod common;
 
-use auscult::train::data::{CacheData, Placement, RunData, SplitData};
+use auscult::data::transforms::{SpecAugmentApply, Standardize};
+use auscult::data::{CacheData, Placement, RunData, SplitData};
 use auscult::train::experiment::{DataConfig, Experiment, MethodKind};
+use auscult::train::launch::train;
 use auscult::train::runtime::{DataResidency, Runtime};
-use auscult::train::seeds::train;
-use auscult::train::transforms::{SpecAugmentApply, Standardize};
 use candle_core::{Device, Tensor};
 use common::lines_without_timing;
 use rand::SeedableRng;
@@ -30,7 +30,7 @@ fn train_split(cache: &CacheData, placement: Placement) -> SplitData {
 }
 
 /// (row indices, features) of one pass, concatenated over its batches.
-fn collect(batches: auscult::train::data::Batches<'_>) -> (Vec<Vec<u32>>, Tensor, usize) {
+fn collect(batches: auscult::data::Batches<'_>) -> (Vec<Vec<u32>>, Tensor, usize) {
     let mut batches = batches;
     let (mut idx, mut xs) = (Vec::new(), Vec::new());
     for b in batches.by_ref() {

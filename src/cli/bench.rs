@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use auscult::train::device_check::Criterion;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::parity::Criterion;
+use auscult::train::launch::train;
 use auscult::train::runtime::{cpu_gemm_kernel, DataResidency, Kernels, Runtime};
-use auscult::train::seeds::train;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::{Args, Subcommand};
@@ -126,7 +126,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn parity(a: BenchParityArgs) -> anyhow::Result<()> {
-    use auscult::train::parity::compare;
+    use auscult::train::device_check::compare;
     let device = auscult::train::runtime::parse_device(&a.device)?;
     let criterion = Criterion {
         factor: a.factor,

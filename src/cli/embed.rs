@@ -46,7 +46,7 @@ pub fn run(a: EmbedArgs) -> anyhow::Result<()> {
         threads: a.threads,
         ..Runtime::default()
     };
-    let e = auscult::train::embed::embed(
+    let e = auscult::infer::embed::embed(
         &a.run,
         &a.data,
         a.checkpoint.as_deref(),

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use auscult::train::embed::run_checkpoint;
-use auscult::train::metrics::ConfusionMatrix;
-use auscult::train::predict::Predictor;
+use auscult::eval::metrics::ConfusionMatrix;
+use auscult::infer::embed::run_checkpoint;
+use auscult::infer::predict::Predictor;
 use auscult::train::runtime::Runtime;
 use auscult_pipeline::audio;
 use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};

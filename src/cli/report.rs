@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use auscult::train::report::{
+use auscult::report::{
     collect_runs, default_paper_results, parse_paper_results, render, render_paper_layout,
     render_selections, write_markdown_report, Format, Selection,
 };

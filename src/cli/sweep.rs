@@ -5,10 +5,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use auscult::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::sweep::{
     measured_throughput, sbatch_script, Grid, SlurmOptions, SweepIndex, Task, TaskState,
 };
-use auscult::train::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::train::resume::{install_interrupt_handler, interrupted};
 use auscult::train::runtime::{Kernels, Runtime};
 use clap::Args;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind, Protocol, DEFAULT_MSCL_HEADS};
+use auscult::train::launch::MultiRunSummary;
 use auscult::train::resume::{install_interrupt_handler, Interrupted};
 use auscult::train::runtime::{DataResidency, Kernels, Runtime};
-use auscult::train::seeds::MultiRunSummary;
 use clap::Args;
 
 /// Help heading of the runtime flags.
@@ -235,9 +235,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     install_interrupt_handler().context("installing the SIGINT/SIGTERM handler")?;
     if let Some(dir) = &args.resume {
         // Runtime flags given here override the recorded ones, one by one.
-        let recorded = auscult::train::seeds::read_invocation(dir)?.runtime;
+        let recorded = auscult::train::launch::read_invocation(dir)?.runtime;
         let rt = args.runtime_over(&recorded);
-        let s = auscult::train::seeds::resume(dir, args.data.as_deref(), Some(&rt))
+        let s = auscult::train::launch::resume(dir, args.data.as_deref(), Some(&rt))
             .inspect_err(exit_if_interrupted)
             .with_context(|| format!("resuming {}", dir.display()))?;
         print_result(&s.method, &s, dir);
@@ -254,7 +254,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(config_name.as_deref().unwrap_or(method.name()))
     });
-    let s = auscult::train::seeds::train_named(
+    let s = auscult::train::launch::train_named(
         &exp,
         &args.runtime_over(&Runtime::default()),
         config_name.as_deref(),

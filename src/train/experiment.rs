@@ -3,7 +3,7 @@
 //! (`[scl]`, `[hybrid]`, …); every absent field takes the paper's / official code's value.
 //!
 //! Only what changes results lives here. Where a run executes (device, threads, data residency,
-//! memory budget: [`Runtime`](super::runtime::Runtime)) is given by flags and recorded in the
+//! memory budget: [`Runtime`](crate::train::runtime::Runtime)) is given by flags and recorded in the
 //! run's `summary.json`; values measured during a run (training-input statistics) are outputs
 //! (`transform.json`), never written back into the experiment. So `auscult train --config
 //! runs/x/config.toml` repeats run `x`.
@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use super::data::protocol::Protocol;
+pub use crate::data::protocol::Protocol;
 
-use super::transforms::{MinMax, SpecAugmentParams, Standardize};
+use crate::data::transforms::{MinMax, SpecAugmentParams, Standardize};
 
 /// The methods of the paper (and SimCLR), each a loss plus heads over the one training loop.
 /// (The doc comments are the `auscult train --help` text.)
@@ -168,7 +168,7 @@ pub struct DataConfig {
     /// runs shuffle globally, as `DataLoader(shuffle=True)`; a streamed epoch's order differs.)
     pub stream_window: usize,
     /// Evaluation protocol: `official`, `val`, `leakage-free` or `kfold:K` (see
-    /// [`crate::train::data::protocol`]).
+    /// [`crate::data::protocol`]).
     pub protocol: Protocol,
     /// `kfold:K`: the fold evaluated (0..K); unset, `auscult train` runs every fold.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -706,7 +706,7 @@ pub fn canonical_labels(spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::transforms::SpecAugmentApply;
+    use crate::data::transforms::SpecAugmentApply;
 
     #[test]
     fn defaults_are_the_papers() {

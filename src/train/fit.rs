@@ -12,16 +12,16 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::data::{RunData, SplitData};
-use super::experiment::ScheduleConfig;
-use super::methods::Method;
-use super::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
-use super::optim::{Adam, AdamParams};
-use super::readback;
-use super::resume::{self, BestState, RngState, SavedState, StageState};
-use super::run_dir::{MetricsLog, RunDir};
-use super::schedule::CosineAnnealingLr;
-use super::transforms::InputTransform;
+use crate::data::transforms::InputTransform;
+use crate::data::{RunData, SplitData};
+use crate::eval::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
+use crate::rundir::{MetricsLog, RunDir};
+use crate::tensor::readback;
+use crate::train::experiment::ScheduleConfig;
+use crate::train::methods::Method;
+use crate::train::optim::{Adam, AdamParams};
+use crate::train::resume::{self, BestState, RngState, SavedState, StageState};
+use crate::train::schedule::CosineAnnealingLr;
 
 /// What one stage of a run trains: its name in `metrics.jsonl`, epochs, optimiser settings and
 /// where its checkpoints go.

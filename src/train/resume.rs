@@ -24,8 +24,8 @@ use candle_core::{Device, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::fit::Selected;
-use super::schedule::CosineAnnealingLr;
+use crate::train::fit::Selected;
+use crate::train::schedule::CosineAnnealingLr;
 
 /// Format version of [`StageState`].
 pub const STATE_VERSION: u32 = 1;
@@ -111,7 +111,7 @@ pub struct SavedState {
 }
 
 /// Writes states in the background: [`StateWriter::save`] copies the tensors to the host at
-/// the epoch boundary (the snapshot, through [`super::readback::to_host_all`]: one counted read
+/// the epoch boundary (the snapshot, through [`crate::tensor::readback::to_host_all`]: one counted read
 /// per dtype), then a thread serialises them, writes the file under a
 /// temporary name, fsyncs and renames it while the next epoch trains. A save first waits for
 /// the previous one, so at most one write is in flight and states land in order.
@@ -148,7 +148,7 @@ impl StateWriter {
             }
         }
         // The snapshot: one counted read per dtype (f32 weights and moments, i64 counters).
-        let host = super::readback::to_host_all(&device)?;
+        let host = crate::tensor::readback::to_host_all(&device)?;
         let meta = HashMap::from([(META_KEY.to_string(), serde_json::to_string(state)?)]);
         let path = path.to_path_buf();
         self.pending = Some(std::thread::spawn(move || {
@@ -198,7 +198,7 @@ enum HostData {
 }
 
 impl HostTensor {
-    /// From a host tensor (a [`super::readback`] copy: these `to_vec1`s read no device).
+    /// From a host tensor (a [`crate::tensor::readback`] copy: these `to_vec1`s read no device).
     fn of(t: &Tensor) -> Result<Self> {
         use candle_core::DType;
         anyhow::ensure!(

@@ -12,14 +12,14 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::cnn6::{Cnn6, Cnn6Config};
-use super::data::{CacheData, Placement, RunData, SplitData};
-use super::experiment::{EncoderCheckpoint, Experiment, Protocol, Signature};
-use super::fit::{Selected, StagePlan, StageResult, Trainer};
-use super::methods::Method;
-use super::run_dir::{git_revision, RunDir};
-use super::runtime::Runtime;
-use super::transforms::{measure_input_stats, InputTransform, MeanStd, Standardize};
+use crate::data::transforms::{measure_input_stats, InputTransform, MeanStd, Standardize};
+use crate::data::{CacheData, Placement, RunData, SplitData};
+use crate::model::cnn6::{Cnn6, Cnn6Config};
+use crate::rundir::{git_revision, RunDir};
+use crate::train::experiment::{EncoderCheckpoint, Experiment, Protocol, Signature};
+use crate::train::fit::{Selected, StagePlan, StageResult, Trainer};
+use crate::train::methods::Method;
+use crate::train::runtime::Runtime;
 
 /// What a single-seed run produced (its `summary.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,8 +101,11 @@ fn embedding_plot(
     metadata: bool,
 ) -> Result<()> {
     let split = &data.eval;
-    let emb =
-        super::readback::to_host(&method.embeddings(split, transform, exp.eval_batch_size)?)?;
+    let emb = crate::tensor::readback::to_host(&method.embeddings(
+        split,
+        transform,
+        exp.eval_batch_size,
+    )?)?;
     let dim = emb.dim(1)?;
     let flat = emb.flatten_all()?.to_vec1::<f32>()?;
     let name_of = |id: i64| {
@@ -111,14 +114,14 @@ fn embedding_plot(
             .get(id as usize)
             .map_or_else(|| id.to_string(), |c| c.name.clone())
     };
-    let mut panels = vec![super::plots::EmbeddingPanel {
+    let mut panels = vec![crate::report::plots::EmbeddingPanel {
         title: format!("{} by class", split.name),
         labels: split.labels.iter().map(|&l| name_of(l)).collect(),
     }];
     if metadata {
         for col in ["sex", "age_group"] {
             if let Some(values) = auscult_cache::table::string_column(&cache.table, col) {
-                panels.push(super::plots::EmbeddingPanel {
+                panels.push(crate::report::plots::EmbeddingPanel {
                     title: format!("by {col}"),
                     labels: split
                         .cycle_ids
@@ -135,9 +138,14 @@ fn embedding_plot(
             }
         }
     }
-    let dir = run.path().join(super::plots::PLOTS_DIR);
+    let dir = run.path().join(crate::report::plots::PLOTS_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    super::plots::embedding_png(&dir.join(super::plots::EMBEDDING_PNG), &flat, dim, &panels)
+    crate::report::plots::embedding_png(
+        &dir.join(crate::report::plots::EMBEDDING_PNG),
+        &flat,
+        dim,
+        &panels,
+    )
 }
 
 /// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
@@ -157,7 +165,7 @@ pub fn train_one(
     let run = RunDir::create(out)?;
     let device = data.train.device().clone();
     let mut saved = if resume && run.state_path().exists() {
-        Some(super::resume::load(&run.state_path(), &device)?)
+        Some(crate::train::resume::load(&run.state_path(), &device)?)
     } else {
         None
     };
@@ -167,9 +175,9 @@ pub fn train_one(
         run.write_experiment(exp)?;
         let t = input_transform(exp, &data.train)?;
         run.write_transform(&t)?;
-        super::run_dir::write_json_atomic(
-            &super::predict::FeatureSpec::path(run.path()),
-            &super::predict::FeatureSpec::of(cache),
+        crate::rundir::write_json_atomic(
+            &crate::infer::predict::FeatureSpec::path(run.path()),
+            &crate::infer::predict::FeatureSpec::of(cache),
         )?;
         // A state left by an earlier run in this dir must not be resumed into this one.
         let _ = std::fs::remove_file(run.state_path());
@@ -187,12 +195,12 @@ pub fn train_one(
         exp.seed,
     )?;
     if let Some(p) = &exp.pretrained {
-        let report = super::panns::load_panns_cnn6(p, &model)
+        let report = crate::model::panns::load_panns_cnn6(p, &model)
             .with_context(|| format!("loading AudioSet weights {}", p.display()))?;
         tracing::info!("{report}");
     }
     let class_weights = if exp.class_weights {
-        let w = super::losses::class_weights(&data.train.class_counts(data.n_classes))?;
+        let w = crate::train::losses::class_weights(&data.train.class_counts(data.n_classes))?;
         Some(Tensor::from_vec(w, data.n_classes, &device)?)
     } else {
         None
@@ -255,7 +263,7 @@ pub fn train_one(
                     .into_iter()
                     .filter(|(n, _)| n.starts_with("model."))
                     .collect();
-                super::resume::restore_vars(&encoder, &s.tensors)?
+                crate::train::resume::restore_vars(&encoder, &s.tensors)?
             }
             None if c.encoder_checkpoint == EncoderCheckpoint::BestLoss => {
                 method.load(&run.checkpoint("pretrain_best_loss"))?
@@ -331,7 +339,7 @@ pub fn train_one(
         std::fs::remove_file(&state).with_context(|| format!("removing {}", state.display()))?;
     }
     // The run is complete: a plot that cannot be drawn costs a warning, never the run.
-    match super::plots::write_run_plots(out) {
+    match crate::report::plots::write_run_plots(out) {
         Ok(files) => tracing::info!("plots: {}", display_paths(&files)),
         Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
     }

@@ -9,7 +9,7 @@
 use anyhow::{Context, Result};
 use candle_core::Device;
 
-pub use super::cnn6::Kernels;
+pub use crate::model::cnn6::Kernels;
 use serde::{Deserialize, Serialize};
 
 /// Where the splits' features are held during training.

@@ -5,7 +5,7 @@ use anyhow::Result;
 use candle_core::Tensor;
 
 use super::LossOut;
-use crate::train::cnn6::Cnn6;
+use crate::model::cnn6::Cnn6;
 use crate::train::losses::cross_entropy;
 
 /// Loss of one batch whose augmented view embeds to `f`, with classes `y`.

@@ -12,11 +12,11 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, Var};
 use serde_json::{json, Map, Value};
 
-use super::projector::Projector;
 use super::{LossOut, MethodKind};
-use crate::train::data::{CacheData, RunData};
+use crate::data::labels::{parse_heads, HeadSpec, LabelSpec, TableLabels};
+use crate::data::{CacheData, RunData};
+use crate::model::projector::Projector;
 use crate::train::experiment::{ContrastiveSettings, DEFAULT_MSCL_HEADS};
-use crate::train::labels::{parse_heads, HeadSpec, LabelSpec, TableLabels};
 use crate::train::losses::{multi_head_supcon, SupConHead};
 
 /// Where a head's positives come from.

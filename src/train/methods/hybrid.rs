@@ -6,9 +6,9 @@
 use anyhow::Result;
 use candle_core::{Device, Tensor, Var};
 
-use super::projector::Projector;
 use super::LossOut;
-use crate::train::cnn6::Cnn6;
+use crate::model::cnn6::Cnn6;
+use crate::model::projector::Projector;
 use crate::train::experiment::HybridConfig;
 use crate::train::losses::supcon_ce_loss;
 

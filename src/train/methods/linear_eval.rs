@@ -15,9 +15,9 @@ use candle_core::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::train::cnn6::Cnn6;
-use crate::train::data::{Batch, RunData, SplitData};
-use crate::train::transforms::{InputTransform, MinMax};
+use crate::data::transforms::{InputTransform, MinMax};
+use crate::data::{Batch, RunData, SplitData};
+use crate::model::cnn6::Cnn6;
 
 /// Precomputed embeddings, keyed by the split ([`SplitData::key`]).
 pub(super) struct LinearEval {

@@ -1,5 +1,5 @@
 //! Training methods: each is a loss plus heads over the one CNN6 encoder; the loop in
-//! [`fit`](super::fit) is shared. The experiment names the method ([`MethodKind`]) and carries
+//! [`fit`](crate::train::fit) is shared. The experiment names the method ([`MethodKind`]) and carries
 //! its section.
 //!
 //! - `ce` ([`ce`]): the encoder's linear head, class-weighted cross-entropy.
@@ -12,7 +12,6 @@ mod ce;
 mod contrastive;
 mod hybrid;
 mod linear_eval;
-pub mod projector;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,17 +20,17 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
-use super::cnn6::Cnn6;
-use super::data::{Batch, CacheData, RunData, SplitData};
-use super::experiment::Experiment;
-pub use super::experiment::{MethodKind, DEFAULT_MSCL_HEADS};
-use super::losses::cross_entropy;
-use super::readback;
-use super::transforms::InputTransform;
+use crate::data::transforms::InputTransform;
+use crate::data::{Batch, CacheData, RunData, SplitData};
+use crate::model::cnn6::Cnn6;
+use crate::model::projector::Projector;
+use crate::tensor::readback;
+use crate::train::experiment::Experiment;
+pub use crate::train::experiment::{MethodKind, DEFAULT_MSCL_HEADS};
+use crate::train::losses::cross_entropy;
 use contrastive::Contrastive;
 use hybrid::Hybrid;
 use linear_eval::LinearEval;
-use projector::Projector;
 
 /// One batch's loss, its named terms, and (for classifying methods) train-mode logits, all on
 /// the training device (the loop accumulates them there and reads them once per epoch).

@@ -382,8 +382,9 @@ impl InputStatsAccumulator {
             return Ok(());
         }
         let x = x.to_dtype(DType::F64)?;
-        let batch_mean = super::readback::scalar(&x.sum_all()?)? / n as f64;
-        let batch_m2 = super::readback::scalar(&x.affine(1.0, -batch_mean)?.sqr()?.sum_all()?)?;
+        let batch_mean = crate::tensor::readback::scalar(&x.sum_all()?)? / n as f64;
+        let batch_m2 =
+            crate::tensor::readback::scalar(&x.affine(1.0, -batch_mean)?.sqr()?.sum_all()?)?;
         let total = self.count + n;
         let delta = batch_mean - self.mean;
         self.mean += delta * n as f64 / total as f64;

@@ -117,7 +117,7 @@ pub(crate) fn cols_per_sample(g: &ConvGeom) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::test_support::{max_abs_diff, pseudo_random};
+    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
     use candle_core::Var;
 
     /// Forward and both gradients agree with candle's own conv2d and its autograd (an

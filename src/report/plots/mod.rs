@@ -31,7 +31,7 @@ use plotters::style::FontTransform;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::metrics::ConfusionMatrix;
+use crate::eval::metrics::ConfusionMatrix;
 use canvas::{encode_png, Canvas, FONT};
 pub use pca::{pca2, Pca2};
 

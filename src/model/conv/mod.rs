@@ -3,7 +3,7 @@
 //! - CPU kernels on `f32` slices (`cpu`, `im2col`): candle 0.11's own CPU `conv2d` backward
 //!   goes through conv-transpose and dominates a CNN6 training step (15 of 18 s at batch 32).
 //!   These are im2col + GEMM for the forward and both gradients, parallel over the batch with
-//!   rayon; the fused CPU block op ([`fused_block`](super::cnn6)) uses them directly.
+//!   rayon; the fused CPU block op ([`fused_block`](crate::model::cnn6)) uses them directly.
 //! - Two engines for the device block op, each a forward and a backward over detached tensors
 //!   ([`ConvEngine`]): `gemm` (im2col + rank-2 GEMM from candle ops, any device) and `cudnn`
 //!   (custom ops calling cuDNN on CUDA, the CPU kernels on CPU).

@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::experiment::{canonical_labels, Signature};
-use super::metrics::{Metrics, MetricsSummary};
+pub mod plots;
+
+use crate::eval::metrics::{Metrics, MetricsSummary};
+use crate::train::experiment::{canonical_labels, Signature};
 
 /// The paper's reference numbers shipped with the repo.
 pub const PAPER_RESULTS: &str = include_str!("../../configs/paper_results.toml");
@@ -70,7 +72,7 @@ impl RowMetrics {
         }
     }
     fn of_summary(m: &MetricsSummary) -> Self {
-        let s = |v: super::metrics::MeanStd| Stat {
+        let s = |v: crate::eval::metrics::MeanStd| Stat {
             mean: v.mean,
             std: v.std,
             n: v.n,
@@ -629,7 +631,7 @@ pub fn relative_link(target: &Path, base: &Path) -> String {
 
 /// The Markdown report written by `auscult report`: the table of [`render`] (Markdown), then
 /// per run its plots, embedded with links relative to `out`'s folder. Plots missing from a run
-/// dir are drawn from it first ([`plots::ensure_plots`](super::plots::ensure_plots)); a run whose
+/// dir are drawn from it first ([`plots::ensure_plots`](crate::report::plots::ensure_plots)); a run whose
 /// plots cannot be drawn gets a line saying why instead of images. Writes `out` atomically and
 /// returns its text.
 pub fn write_markdown_report(
@@ -653,14 +655,14 @@ pub fn write_markdown_report(
             r.name,
             relative_link(&r.dir, &base)
         ));
-        match super::plots::ensure_plots(&r.dir) {
+        match crate::report::plots::ensure_plots(&r.dir) {
             Ok(files) => {
                 let (own, seeds) = files.split_at(files.len().min(2));
                 // A contrastive run's embedding plot (drawn at training time) follows its own.
                 let embedding = r
                     .dir
-                    .join(super::plots::PLOTS_DIR)
-                    .join(super::plots::EMBEDDING_PNG);
+                    .join(crate::report::plots::PLOTS_DIR)
+                    .join(crate::report::plots::EMBEDDING_PNG);
                 let extra = embedding.is_file().then_some(embedding);
                 for f in own.iter().chain(extra.as_ref()) {
                     let alt = f.file_stem().unwrap_or_default().to_string_lossy();

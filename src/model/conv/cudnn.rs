@@ -450,7 +450,7 @@ mod cuda {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::test_support::{max_abs_diff, pseudo_random};
+    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
 
     /// On CPU the ops run the fused kernels: they agree with the device-generic GEMM path (and
     /// through its tests with candle's conv2d), and skip the gradient not asked for.

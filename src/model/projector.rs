@@ -9,7 +9,7 @@ use rand::distributions::{Distribution, Uniform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::train::cnn6::{linear_bound, EMBED_DIM};
+use crate::model::cnn6::{linear_bound, EMBED_DIM};
 
 /// First ChaCha8 stream used for projector inits (stream 0 is the encoder's).
 const STREAM_BASE: u64 = 0x5c1_0000;

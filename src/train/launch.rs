@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::data::{CacheData, RunData, SplitData};
-use super::experiment::{Experiment, MatmulPrecision, Protocol, Signature};
-use super::metrics::{Metrics, MetricsSummary, StdKind};
-use super::run::{train_one, RunSummary};
-use super::run_dir::write_json_atomic;
-use super::runtime::Runtime;
+use crate::data::{CacheData, RunData, SplitData};
+use crate::eval::metrics::{Metrics, MetricsSummary, StdKind};
+use crate::rundir::write_json_atomic;
+use crate::train::experiment::{Experiment, MatmulPrecision, Protocol, Signature};
+use crate::train::run::{train_one, RunSummary};
+use crate::train::runtime::Runtime;
 
 /// Mean ± std over seeds of the selected metrics (`summary.json` of a multi-seed run).
 #[derive(Debug, Clone, Serialize)]
@@ -215,8 +215,8 @@ fn train_in(
 
 /// Draws the mean ± std plots of a multi-seed dir; a failure costs a warning, never the runs.
 pub fn multi_plots(out: &Path) {
-    match super::plots::write_multi_plots(out) {
-        Ok(files) => tracing::info!("plots: {}", super::run::display_paths(&files)),
+    match crate::report::plots::write_multi_plots(out) {
+        Ok(files) => tracing::info!("plots: {}", crate::train::run::display_paths(&files)),
         Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
     }
 }

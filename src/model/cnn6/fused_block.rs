@@ -15,7 +15,7 @@ use super::bn_relu_pool::{
 };
 use super::device_block::device_block;
 use super::Kernels;
-use crate::train::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine};
+use crate::model::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
@@ -329,7 +329,7 @@ mod tests {
     use super::*;
     use candle_core::Var;
 
-    use crate::train::test_support::{max_abs_diff, pseudo_random};
+    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
 
     /// The fused op agrees with candle's own conv2d + BN / ReLU / pool built from candle ops
     /// (independent implementations) on outputs, batch moments and all four gradients, in train

@@ -26,12 +26,12 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use serde::Serialize;
 
-use super::cnn6::{Cnn6, Cnn6Config, Kernels};
-use super::experiment::MethodKind;
-use super::losses::{cross_entropy, supcon_loss, OFFICIAL_TEMPERATURE};
-use super::methods::projector::Projector;
-use super::optim::{Adam, AdamParams};
-use super::test_support::pseudo_random;
+use crate::model::cnn6::{Cnn6, Cnn6Config, Kernels};
+use crate::model::projector::Projector;
+use crate::tensor::synthetic::pseudo_random;
+use crate::train::experiment::MethodKind;
+use crate::train::losses::{cross_entropy, supcon_loss, OFFICIAL_TEMPERATURE};
+use crate::train::optim::{Adam, AdamParams};
 
 /// Name prefix of the Adam-update checks.
 const ADAM_PREFIX: &str = "after one Adam step: ";
@@ -304,7 +304,7 @@ fn max_rel(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// What one Adam step from zero moments makes of gradient `g` at `theta`, in f64 (the formula of
-/// [`super::optim`]: at step 1 the bias corrections cancel the moments' decay).
+/// [`crate::train::optim`]: at step 1 the bias corrections cancel the moments' decay).
 fn adam_first_update(p: &AdamParams, theta: &[f64], g: &[f64]) -> Vec<f64> {
     theta
         .iter()

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::rundir::write_json_atomic;
 use crate::train::experiment::Experiment;
+use crate::train::launch::{self, MultiRunSummary};
 use crate::train::run::RunSummary;
-use crate::train::run_dir::write_json_atomic;
 use crate::train::runtime::Runtime;
-use crate::train::seeds::{self, MultiRunSummary};
 
 /// A grid file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,7 +193,7 @@ impl Task {
     pub fn state(&self) -> TaskState {
         if self.run_dir.join("summary.json").is_file() {
             TaskState::Finished
-        } else if seeds::invocation_path(&self.run_dir).is_file()
+        } else if launch::invocation_path(&self.run_dir).is_file()
             && self.run_dir.join("config.toml").is_file()
         {
             // Begun: resuming keeps what is finished in it (a saved state, finished folds).
@@ -211,14 +211,14 @@ impl Task {
         match before {
             TaskState::Finished => {}
             TaskState::Started => {
-                seeds::resume(&self.run_dir, Some(&index.data), Some(runtime))
+                launch::resume(&self.run_dir, Some(&index.data), Some(runtime))
                     .with_context(|| format!("resuming {}", self.run_dir.display()))?;
             }
             TaskState::Pending => {
                 let mut exp = index.experiment(&self.config)?;
                 exp.seed = self.seed;
                 exp.runs = 1;
-                seeds::train_named(&exp, runtime, Some(&self.name), &index.data, &self.run_dir)
+                launch::train_named(&exp, runtime, Some(&self.name), &index.data, &self.run_dir)
                     .with_context(|| format!("training {}", self.run_dir.display()))?;
             }
         }
@@ -233,7 +233,7 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
     let tasks: Vec<&Task> = index.tasks.iter().filter(|t| t.name == name).collect();
     let mut summaries = Vec::new();
     for t in &tasks {
-        match seeds::finished(&t.run_dir)? {
+        match launch::finished(&t.run_dir)? {
             Some(s) => summaries.push(s),
             None => return Ok(None),
         }
@@ -246,18 +246,18 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
         .iter()
         .map(|t| t.run_dir.display().to_string())
         .collect();
-    let multi = seeds::aggregate(&exp, Some(name), &summaries, dirs)?;
+    let multi = launch::aggregate(&exp, Some(name), &summaries, dirs)?;
     let dir = index.out.join(name);
     write_json_atomic(&dir.join("summary.json"), &multi)?;
     auscult_cache::write_atomic(&dir.join("config.toml"), exp.to_toml().as_bytes())
         .with_context(|| format!("writing {}", dir.join("config.toml").display()))?;
-    seeds::multi_plots(&dir);
+    launch::multi_plots(&dir);
     Ok(Some(multi))
 }
 
 /// Run summaries of a finished task, for progress lines.
 pub fn finished_summary(task: &Task) -> Option<RunSummary> {
-    seeds::finished(&task.run_dir).ok().flatten()
+    launch::finished(&task.run_dir).ok().flatten()
 }
 
 /// Slurm settings of `auscult sweep --slurm`.

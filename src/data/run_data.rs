@@ -7,8 +7,8 @@ use candle_core::Device;
 
 use super::protocol::{self, Protocol};
 use super::{CacheData, Placement, SplitData};
+use crate::eval::metrics::ConfusionMatrix;
 use crate::train::experiment::DataConfig;
-use crate::train::metrics::ConfusionMatrix;
 use crate::train::runtime::{DataResidency, Runtime};
 
 /// Train / validation / evaluation splits of one run, with the cache's classes.

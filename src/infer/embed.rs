@@ -10,10 +10,10 @@ use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::cnn6::{Cnn6, Cnn6Config};
-use super::data::{CacheData, Placement};
-use super::experiment::Experiment;
-use super::runtime::Runtime;
+use crate::data::{CacheData, Placement};
+use crate::model::cnn6::{Cnn6, Cnn6Config};
+use crate::train::experiment::Experiment;
+use crate::train::runtime::Runtime;
 
 /// Embeddings of some rows of a cache.
 pub struct Embeddings {
@@ -55,7 +55,7 @@ pub fn embed(
     runtime: &Runtime,
 ) -> Result<Embeddings> {
     let exp = Experiment::load(&run.join("config.toml"))?;
-    let transform = super::run_dir::read_transform(run)?;
+    let transform = crate::rundir::read_transform(run)?;
     let checkpoint = run_checkpoint(run, checkpoint)?;
     runtime.apply_threads();
     let device = runtime.device()?;
@@ -97,7 +97,7 @@ pub fn embed(
     }
     Ok(Embeddings {
         // Gathered on the device, read once.
-        embedding: super::readback::to_host(&Tensor::cat(&parts, 0)?)?,
+        embedding: crate::tensor::readback::to_host(&Tensor::cat(&parts, 0)?)?,
         cycle_id: data.cycle_ids.clone(),
         label: data.labels.clone(),
         checkpoint,

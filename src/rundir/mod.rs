@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::experiment::Experiment;
-use super::transforms::InputTransform;
+use crate::data::transforms::InputTransform;
+use crate::train::experiment::Experiment;
 
 /// The folder of one seed's run.
 pub struct RunDir {

@@ -9,7 +9,7 @@
 //! (no transposition). A flat `.safetensors` with the same names (optionally prefixed `model.`)
 //! is accepted too. Legacy (pre-1.6, non-zip) pickles are rejected with a conversion recipe.
 
-use crate::train::cnn6::{set_checked, CheckpointError, Cnn6};
+use crate::model::cnn6::{set_checked, CheckpointError, Cnn6};
 use candle_core::Tensor;
 use std::collections::BTreeMap;
 use std::fmt;

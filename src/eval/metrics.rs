@@ -260,7 +260,7 @@ impl Metrics {
 
 /// Predicted classes (`argmax` over the last dim) of logits `[N, C]`, copied to the host.
 pub fn argmax_predictions(logits: &Tensor) -> CandleResult<Vec<usize>> {
-    let ids = super::readback::vec1(&logits.argmax(D::Minus1)?)?;
+    let ids = crate::tensor::readback::vec1(&logits.argmax(D::Minus1)?)?;
     Ok(ids.into_iter().map(|i| i as usize).collect())
 }
 
@@ -307,7 +307,7 @@ impl DeviceConfusion {
     pub fn finish(self) -> CandleResult<ConfusionMatrix> {
         let mut m = self.template;
         if let Some(c) = self.counts {
-            for (row, values) in m.counts.iter_mut().zip(super::readback::vec2(&c)?) {
+            for (row, values) in m.counts.iter_mut().zip(crate::tensor::readback::vec2(&c)?) {
                 for (cell, v) in row.iter_mut().zip(values) {
                     *cell += v.round() as u64;
                 }

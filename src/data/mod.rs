@@ -6,10 +6,12 @@
 //! training device when the run's splits fit its memory budget, else streamed from the shards
 //! every pass ([`stream`]).
 
+pub mod labels;
 pub mod protocol;
 mod run_data;
 mod split;
 mod stream;
+pub mod transforms;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

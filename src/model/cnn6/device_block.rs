@@ -14,7 +14,7 @@
 //! the conv engine at once. No transient buffer grows with the batch beyond one chunk.
 
 use super::bn_relu_pool::{BatchMoments, BnStats};
-use crate::train::conv::{geometry, ConvEngine};
+use crate::model::conv::{geometry, ConvEngine};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use std::sync::Mutex;
 
@@ -147,7 +147,7 @@ thread_local! {
 }
 
 /// Samples per chunk for `x` (tests may force it).
-fn chunk_len(engine: ConvEngine, g: &crate::train::conv::ConvGeom, x: &Tensor) -> Result<usize> {
+fn chunk_len(engine: ConvEngine, g: &crate::model::conv::ConvGeom, x: &Tensor) -> Result<usize> {
     #[cfg(test)]
     if let Some(n) = FORCE_CHUNK.with(|c| c.get()) {
         return Ok(n);
@@ -339,7 +339,7 @@ impl CustomOp3 for BlockOp {
 mod tests {
     use super::super::bn_relu_pool::bn_relu_pool_generic;
     use super::*;
-    use crate::train::test_support::{max_abs_diff, pseudo_random};
+    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
     use candle_core::Var;
 
     /// The device block (both engines, with chunks of 1, 2 and the whole batch) agrees with

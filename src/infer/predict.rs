@@ -17,11 +17,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::cnn6::{Cnn6, Cnn6Config};
-use super::data::{CacheData, Placement};
-use super::experiment::Experiment;
-use super::runtime::Runtime;
-use super::transforms::{InputTransform, MinMax};
+use crate::data::transforms::{InputTransform, MinMax};
+use crate::data::{CacheData, Placement};
+use crate::model::cnn6::{Cnn6, Cnn6Config};
+use crate::train::experiment::Experiment;
+use crate::train::runtime::Runtime;
 
 /// `<run>/features.json`: how the run's features were made and what its classes are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,7 +90,7 @@ impl Predictor {
     /// Loads `checkpoint` (a file) of run dir `run`.
     pub fn load(run: &Path, checkpoint: &Path, runtime: &Runtime) -> Result<Self> {
         let exp = Experiment::load(&run.join("config.toml"))?;
-        let transform = super::run_dir::read_transform(run)?;
+        let transform = crate::rundir::read_transform(run)?;
         let spec = FeatureSpec::read(run)?;
         runtime.apply_threads();
         let device = runtime.device()?;
@@ -155,7 +155,7 @@ impl Predictor {
             return Ok(Vec::new());
         }
         // Gathered on the device, read once.
-        Ok(super::readback::to_host(&Tensor::cat(&parts, 0)?)?.to_vec2::<f32>()?)
+        Ok(crate::tensor::readback::to_host(&Tensor::cat(&parts, 0)?)?.to_vec2::<f32>()?)
     }
 
     /// Probabilities of the cache rows of `split` (every row with None), in cache order, with

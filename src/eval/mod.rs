@@ -1,0 +1,3 @@
+//! Scoring a classifier: confusion matrices and the ICBHI challenge's Sp, Se, Score.
+
+pub mod metrics;

@@ -1,0 +1,4 @@
+//! Using a finished run: class probabilities for new recordings, encoder embeddings.
+
+pub mod embed;
+pub mod predict;

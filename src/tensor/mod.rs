@@ -1,0 +1,5 @@
+//! Tensor utilities below every other module: counted device → host reads and deterministic
+//! synthetic tensors.
+
+pub mod readback;
+pub mod synthetic;
