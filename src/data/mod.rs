@@ -6,6 +6,7 @@
 //! training device when the run's splits fit its memory budget, else streamed from the shards
 //! every pass ([`stream`]).
 
+pub mod config;
 pub mod labels;
 pub mod protocol;
 mod run_data;

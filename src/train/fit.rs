@@ -18,6 +18,7 @@ use crate::eval::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
 use crate::rundir::{MetricsLog, RunDir};
 use crate::tensor::readback;
 use crate::train::experiment::ScheduleConfig;
+use crate::train::interrupt;
 use crate::train::methods::Method;
 use crate::train::optim::{Adam, AdamParams};
 use crate::train::resume::{self, BestState, RngState, SavedState, StageState};
@@ -142,8 +143,8 @@ impl Trainer<'_> {
     /// keep `best_loss` (lowest training loss) and `last`. After every epoch the whole state is
     /// written to `checkpoints/state.safetensors`; `resume` (such a state, of this stage)
     /// continues after its last completed epoch. A SIGINT / SIGTERM (see
-    /// [`resume::install_interrupt_handler`]) stops it at the next batch with
-    /// [`resume::Interrupted`].
+    /// [`interrupt::install_interrupt_handler`]) stops it at the next batch with
+    /// [`interrupt::Interrupted`].
     pub fn fit(
         &mut self,
         method: &mut Method,
@@ -205,7 +206,7 @@ impl Trainer<'_> {
         let per_epoch = train.len().div_ceil(self.batch_size) as u64;
         let bar = progress_bar(stage, plan.epochs as u64 * per_epoch);
         bar.inc(done as u64 * per_epoch);
-        let interrupted = |epoch: usize| resume::Interrupted {
+        let interrupted = |epoch: usize| interrupt::Interrupted {
             stage: stage.to_string(),
             epoch,
             saved: epoch - 1,
@@ -219,7 +220,7 @@ impl Trainer<'_> {
             let mut terms: BTreeMap<String, Tensor> = BTreeMap::new();
             let mut cm = DeviceConfusion::new(self.data.confusion()?, train.device())?;
             for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
-                if resume::interrupted() {
+                if interrupt::interrupted() {
                     bar.finish_and_clear();
                     self.state_writer.wait()?;
                     return Err(interrupted(epoch).into());
@@ -353,7 +354,7 @@ impl Trainer<'_> {
                 &opt.moments(),
                 self.log.handle()?,
             )?;
-            if resume::interrupted() && epoch < plan.epochs {
+            if interrupt::interrupted() && epoch < plan.epochs {
                 bar.finish_and_clear();
                 self.state_writer.wait()?;
                 return Err(interrupted(epoch + 1).into());

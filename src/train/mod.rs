@@ -7,6 +7,7 @@
 pub mod device_check;
 pub mod experiment;
 pub mod fit;
+pub mod interrupt;
 pub mod launch;
 pub mod losses;
 pub mod methods;

@@ -16,8 +16,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, Var};
@@ -314,37 +312,5 @@ pub fn adam_moments(saved: &SavedState, i: usize) -> Result<Option<(u64, Tensor,
     Ok(Some((step, get("m")?, get("v")?)))
 }
 
-/// Raised by SIGINT / SIGTERM once [`install_interrupt_handler`] ran.
-static INTERRUPT: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-
-/// Makes SIGINT and SIGTERM ask the training loop to stop at the next batch (the last
-/// completed epoch's state is on disk); a second signal ends the process at once.
-pub fn install_interrupt_handler() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let flag = INTERRUPT.get_or_init(|| Arc::new(AtomicBool::new(false)));
-    for sig in [SIGINT, SIGTERM] {
-        // Exit immediately (status 130) when a signal arrives with the flag already set.
-        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(flag))?;
-        signal_hook::flag::register(sig, Arc::clone(flag))?;
-    }
-    Ok(())
-}
-
-/// Whether a stop was requested.
-pub fn interrupted() -> bool {
-    INTERRUPT.get().is_some_and(|f| f.load(Ordering::Relaxed))
-}
-
-/// The error a stopped run ends with; the CLI turns it into exit status 130.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "interrupted during {stage} epoch {epoch}; the state after epoch {saved} is saved. \
-     Continue with: auscult train --resume {}",
-    run_dir.display()
-)]
-pub struct Interrupted {
-    pub stage: String,
-    pub epoch: usize,
-    pub saved: usize,
-    pub run_dir: std::path::PathBuf,
-}
+// Until the command line imports them from `interrupt`.
+pub use super::interrupt::{install_interrupt_handler, interrupted, Interrupted};
