@@ -4,12 +4,80 @@
 
 use anyhow::{Context, Result};
 use candle_core::Device;
+use serde::{Deserialize, Serialize};
 
 use super::protocol::{self, Protocol};
 use super::{CacheData, Placement, SplitData};
+use crate::data::config::DataConfig;
 use crate::eval::metrics::ConfusionMatrix;
-use crate::train::experiment::DataConfig;
-use crate::train::runtime::{DataResidency, Runtime};
+
+/// Where the splits' features are held during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataResidency {
+    /// Resident when the run's splits fit `memory_budget_mib`, else streamed (default).
+    #[default]
+    Auto,
+    /// Always copied onto the training device.
+    Resident,
+    /// Always streamed from the shards.
+    Stream,
+}
+
+impl std::str::FromStr for DataResidency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DataResidency::Auto),
+            "resident" => Ok(DataResidency::Resident),
+            "stream" => Ok(DataResidency::Stream),
+            _ => Err(format!(
+                "data residency `{s}`: expected auto, resident or stream"
+            )),
+        }
+    }
+}
+
+/// Where a run's features are held: the runtime's residency settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Residency {
+    pub policy: DataResidency,
+    /// `auto`: the most MiB of f32 features (train + validation + evaluation rows) kept resident.
+    pub memory_budget_mib: u64,
+    /// Streaming: shards read and verified ahead by a background thread.
+    pub stream_prefetch: usize,
+}
+
+impl Residency {
+    /// Where `bytes` of features (`rows` rows) go: resident when the policy says so or, for
+    /// `auto`, when they fit the memory budget; else streamed `window` shards at a time.
+    fn placement(&self, bytes: u64, rows: usize, window: usize) -> Placement {
+        let resident = match self.policy {
+            DataResidency::Resident => true,
+            DataResidency::Stream => false,
+            DataResidency::Auto => bytes <= self.memory_budget_mib.saturating_mul(1 << 20),
+        };
+        tracing::info!(
+            "features: {:.1} MiB for {rows} rows, {} (data residency {:?}, budget {} MiB)",
+            bytes as f64 / (1 << 20) as f64,
+            if resident {
+                "resident on the device"
+            } else {
+                "streamed from the shards"
+            },
+            self.policy,
+            self.memory_budget_mib
+        );
+        if resident {
+            Placement::Resident
+        } else {
+            Placement::Streamed {
+                prefetch: self.stream_prefetch,
+                window,
+            }
+        }
+    }
+}
 
 /// Train / validation / evaluation splits of one run, with the cache's classes.
 pub struct RunData {
@@ -25,12 +93,12 @@ pub struct RunData {
 
 impl RunData {
     /// Loads the splits `data` names (the validation patients drawn with `seed`), placed as
-    /// `runtime` says, onto `device`.
+    /// `residency` says, onto `device`.
     pub fn load(
         cache: &CacheData,
         data: &DataConfig,
         seed: u64,
-        runtime: &Runtime,
+        residency: impl Into<Residency>,
         device: &Device,
     ) -> Result<RunData> {
         let named_eval = || -> Result<String> {
@@ -107,31 +175,10 @@ impl RunData {
             (train_rows, None)
         };
         let total_rows = train_rows.len() + eval_rows.len() + val_rows.as_ref().map_or(0, Vec::len);
-        let bytes = cache.feature_bytes(total_rows);
-        let budget = runtime.memory_budget_mib.saturating_mul(1 << 20);
-        let resident = match runtime.data_residency {
-            DataResidency::Resident => true,
-            DataResidency::Stream => false,
-            DataResidency::Auto => bytes <= budget,
-        };
-        let placement = if resident {
-            Placement::Resident
-        } else {
-            Placement::Streamed {
-                prefetch: runtime.stream_prefetch,
-                window: data.stream_window,
-            }
-        };
-        tracing::info!(
-            "features: {:.1} MiB for {total_rows} rows, {} (data residency {:?}, budget {} MiB)",
-            bytes as f64 / (1 << 20) as f64,
-            if resident {
-                "resident on the device"
-            } else {
-                "streamed from the shards"
-            },
-            runtime.data_residency,
-            runtime.memory_budget_mib
+        let placement = residency.into().placement(
+            cache.feature_bytes(total_rows),
+            total_rows,
+            data.stream_window,
         );
         let mut named: Vec<(&str, &[usize])> =
             vec![(&data.train_split, &train_rows), (&eval_split, &eval_rows)];

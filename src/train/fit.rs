@@ -110,6 +110,75 @@ impl Best {
     }
 }
 
+/// The epochs one stage has selected so far: the best by evaluation Score (the paper's
+/// protocol), the best by validation Score (honest selection), the lowest training loss (methods
+/// that do not classify) and the last evaluated epoch; with the last epoch's loss terms.
+struct Selections {
+    best_eval: Best,
+    best_val: Best,
+    best_loss: f64,
+    last: Option<Selected>,
+    terms_last: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Selections {
+    fn new() -> Self {
+        Selections {
+            best_eval: Best::new(),
+            best_val: Best::new(),
+            best_loss: f64::INFINITY,
+            last: None,
+            terms_last: serde_json::Map::new(),
+        }
+    }
+
+    fn restored(st: &StageState) -> Self {
+        Selections {
+            best_eval: Best::restored(st.best_eval.clone()),
+            best_val: Best::restored(st.best_val.clone()),
+            best_loss: st.best_loss.unwrap_or(f64::INFINITY),
+            last: st.last.clone(),
+            terms_last: st.terms_last.clone(),
+        }
+    }
+
+    /// Records a finished epoch; returns the checkpoints it now holds (`best`, `best_val` for a
+    /// classifying method, `best_loss` for the others).
+    fn record(&mut self, rec: &EpochRecord) -> Vec<&'static str> {
+        let mut improved = Vec::new();
+        if let Some(e) = &rec.eval {
+            let sel = Selected {
+                epoch: rec.epoch,
+                eval: e.clone(),
+                val: rec.val.clone(),
+            };
+            if self.best_eval.offer(sel.eval.score, &sel) {
+                improved.push("best");
+            }
+            if let Some(v) = &sel.val {
+                if self.best_val.offer(v.score, &sel) {
+                    improved.push("best_val");
+                }
+            }
+            self.last = Some(sel);
+        } else if rec.train_loss < self.best_loss {
+            self.best_loss = rec.train_loss;
+            improved.push("best_loss");
+        }
+        self.terms_last = rec.loss_terms.clone();
+        improved
+    }
+
+    fn into_result(self) -> StageResult {
+        StageResult {
+            best_eval: self.best_eval.sel,
+            best_val: self.best_val.sel,
+            last: self.last,
+            terms_last: self.terms_last,
+        }
+    }
+}
+
 /// Selections of one stage (None when the stage does not classify).
 pub struct StageResult {
     pub best_eval: Option<Selected>,
@@ -137,6 +206,22 @@ pub struct Trainer<'a> {
     pub state_writer: resume::StateWriter,
 }
 
+/// The optimiser of a stage and its learning-rate schedule.
+struct Optimiser {
+    adam: Adam,
+    schedule: Option<CosineAnnealingLr>,
+}
+
+/// What one training epoch accumulated (device sums, read once after the epoch: see
+/// [`readback`]).
+struct EpochSums {
+    loss: Option<Tensor>,
+    batches: usize,
+    terms: BTreeMap<String, Tensor>,
+    confusion: DeviceConfusion,
+    seconds: f64,
+}
+
 impl Trainer<'_> {
     /// Runs one stage of `method`. Classifying methods are evaluated every epoch and keep
     /// `best` (evaluation Score), `best_val` (validation Score) and `last` checkpoints; the others
@@ -152,224 +237,245 @@ impl Trainer<'_> {
         rng: &mut ChaCha8Rng,
         resume: Option<SavedState>,
     ) -> Result<StageResult> {
-        let stage = plan.name;
-        let mut opt = Adam::new(
-            method.trainable_vars(),
-            AdamParams {
-                lr: plan.lr,
-                weight_decay: plan.weight_decay,
-                ..AdamParams::default()
-            },
-        )?;
-        let mut sched = plan
-            .schedule
-            .map(|s| CosineAnnealingLr::new(plan.lr, s.t_max, s.eta_min));
-        let evaluates = method.has_classifier();
-        let ck = |name: &str| {
-            self.run
-                .checkpoint(&format!("{}{name}", plan.checkpoint_prefix))
+        let mut opt = Optimiser {
+            adam: Adam::new(
+                method.trainable_vars(),
+                AdamParams {
+                    lr: plan.lr,
+                    weight_decay: plan.weight_decay,
+                    ..AdamParams::default()
+                },
+            )?,
+            schedule: plan
+                .schedule
+                .map(|s| CosineAnnealingLr::new(plan.lr, s.t_max, s.eta_min)),
         };
-        let (mut best_eval, mut best_val) = (Best::new(), Best::new());
-        let mut last = None;
-        let mut terms_last = serde_json::Map::new();
-        let mut best_loss = f64::INFINITY;
-        let mut done = 0;
-        if let Some(saved) = resume {
-            let st = &saved.state;
-            anyhow::ensure!(
-                st.stage == stage && st.stage_index == plan.index,
-                "the saved state is of stage `{}`, the run is at `{stage}`",
-                st.stage
-            );
-            resume::restore_vars(&method.state_vars(), &saved.tensors)?;
-            for i in 0..opt.vars().len() {
-                opt.set_moments(i, resume::adam_moments(&saved, i)?)?;
-            }
-            opt.set_lr(st.lr);
-            if let (Some(s), Some(saved_s)) = (sched.as_mut(), &st.schedule) {
-                *s = saved_s.clone();
-            }
-            *rng = st.rng.restore()?;
-            best_eval = Best::restored(st.best_eval.clone());
-            best_val = Best::restored(st.best_val.clone());
-            best_loss = st.best_loss.unwrap_or(f64::INFINITY);
-            last = st.last.clone();
-            terms_last = st.terms_last.clone();
-            done = st.epoch;
-            tracing::info!(
-                "{stage}: resumed after epoch {done}/{} from {}",
-                plan.epochs,
-                self.run.state_path().display()
-            );
-        }
-        let train = &self.data.train;
-        let per_epoch = train.len().div_ceil(self.batch_size) as u64;
-        let bar = progress_bar(stage, plan.epochs as u64 * per_epoch);
+        let (mut sel, done) = match resume {
+            Some(saved) => self.restore(method, plan, &mut opt, rng, saved)?,
+            None => (Selections::new(), 0),
+        };
+        let per_epoch = self.data.train.len().div_ceil(self.batch_size) as u64;
+        let bar = progress_bar(plan.name, plan.epochs as u64 * per_epoch);
         bar.inc(done as u64 * per_epoch);
-        let interrupted = |epoch: usize| interrupt::Interrupted {
-            stage: stage.to_string(),
-            epoch,
-            saved: epoch - 1,
-            run_dir: self.run.path().to_path_buf(),
-        };
         for epoch in done + 1..=plan.epochs {
-            let t0 = Instant::now();
-            // Accumulated on the device, read once after the epoch (see `readback`).
-            let mut loss_sum: Option<Tensor> = None;
-            let mut n_batches = 0usize;
-            let mut terms: BTreeMap<String, Tensor> = BTreeMap::new();
-            let mut cm = DeviceConfusion::new(self.data.confusion()?, train.device())?;
-            for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
-                if interrupt::interrupted() {
-                    bar.finish_and_clear();
-                    self.state_writer.wait()?;
-                    return Err(interrupted(epoch).into());
-                }
-                let batch = batch?;
-                n_batches += 1;
-                bar.inc(1);
-                let out = method.loss(&batch, &self.transform, rng)?;
-                opt.step(&out.loss.backward()?)?;
-                add_to(&mut loss_sum, &out.loss.detach())?;
-                for (k, v) in out.terms {
-                    match terms.remove(&k) {
-                        Some(sum) => terms.insert(k, (sum + v.to_dtype(DType::F64)?)?),
-                        None => terms.insert(k, v.to_dtype(DType::F64)?),
-                    };
-                }
-                if let Some(logits) = out.logits {
-                    // Two-view methods return both views' logits: targets repeat.
-                    let views = logits.dim(0)? / batch.y().dim(0)?.max(1);
-                    let y = Tensor::cat(&vec![batch.y(); views], 0)?;
-                    cm.add(&logits, &y)?;
-                }
-            }
-            let nb = n_batches.max(1) as f64;
-            let train_loss = match &loss_sum {
-                Some(t) => readback::scalar(t)? / nb,
-                None => 0.0,
+            let Some(sums) = self.train_epoch(method, &mut opt.adam, rng, &bar)? else {
+                return Err(self.stop(plan, epoch, &bar)?);
             };
-            anyhow::ensure!(
-                train_loss.is_finite(),
-                "{stage} epoch {epoch}: the mean training loss is {train_loss} (training diverged \
-                 at lr {:.3e}; try a lower --lr, or check the cache with `auscult pipeline inspect`)",
-                opt.lr()
-            );
-            let mut loss_terms = serde_json::Map::new();
-            for (k, v) in terms {
-                loss_terms.insert(k, json!(readback::scalar(&v)? / nb));
-            }
-            let cm = cm.finish()?;
-            let seconds = t0.elapsed().as_secs_f64();
-            let (val, eval) = if evaluates {
-                let val = self
-                    .data
-                    .val
-                    .as_ref()
-                    .map(|v| self.evaluate(method, v))
-                    .transpose()?;
-                (val, Some(self.evaluate(method, &self.data.eval)?))
-            } else {
-                (None, None)
-            };
-            let rec = EpochRecord {
-                stage: stage.to_string(),
-                epoch,
-                lr: opt.lr(),
-                train_loss,
-                loss_terms: loss_terms.clone(),
-                train: (cm.total() > 0).then(|| cm.metrics()),
-                val: val.clone(),
-                eval: eval.clone(),
-                seconds,
-                samples_per_s: train.len() as f64 / seconds.max(1e-9),
-            };
+            let rec = self.epoch_record(method, plan, epoch, opt.adam.lr(), sums)?;
             self.log.write(&rec)?;
-            let scores = eval
-                .as_ref()
-                .map(|m| {
-                    format!(
-                        "  {} Se {:.3} Sp {:.3} Score {:.3}",
-                        self.data.eval.name, m.se, m.sp, m.score
-                    )
-                })
-                .unwrap_or_default();
-            bar.set_message(format!(
-                "epoch {epoch}/{}  loss {train_loss:.4}{scores}",
-                plan.epochs
-            ));
-            bar.suspend(|| {
-                tracing::info!(
-                    "{stage} epoch {epoch}/{}  loss {train_loss:.4}  lr {:.2e}{scores}  {:.1} samples/s",
-                    plan.epochs,
-                    opt.lr(),
-                    rec.samples_per_s
-                )
-            });
-            if let Some(e) = eval {
-                let sel = Selected {
-                    epoch,
-                    eval: e,
-                    val,
-                };
-                if best_eval.offer(sel.eval.score, &sel) {
-                    method.save(&ck("best"))?;
-                }
-                if let Some(v) = &sel.val {
-                    if best_val.offer(v.score, &sel) {
-                        method.save(&ck("best_val"))?;
-                    }
-                }
-                last = Some(sel);
-            } else if train_loss < best_loss {
-                best_loss = train_loss;
-                method.save(&ck("best_loss"))?;
+            show_epoch(&bar, plan, &rec, &self.data.eval.name);
+            for name in sel.record(&rec) {
+                method.save(
+                    &self
+                        .run
+                        .checkpoint(&format!("{}{name}", plan.checkpoint_prefix)),
+                )?;
             }
-            terms_last = loss_terms;
-            if let Some(s) = sched.as_mut() {
-                opt.set_lr(s.step());
+            if let Some(s) = opt.schedule.as_mut() {
+                opt.adam.set_lr(s.step());
             }
-            let state = StageState {
-                version: resume::STATE_VERSION,
-                stage_index: plan.index,
-                stage: stage.to_string(),
-                epoch,
-                rng: RngState::of(rng),
-                lr: opt.lr(),
-                adam_steps: (0..opt.vars().len()).map(|i| opt.step_count(i)).collect(),
-                schedule: sched.clone(),
-                best_eval: best_eval.state(),
-                best_val: best_val.state(),
-                best_loss: best_loss.is_finite().then_some(best_loss),
-                last: last.clone(),
-                terms_last: terms_last.clone(),
-                pretrain_terms: self.pretrain_terms.clone(),
-                metrics_bytes: self.log.bytes(),
-                elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
-            };
-            self.state_writer.save(
-                &self.run.state_path(),
-                &state,
-                &method.state_vars(),
-                &opt.moments(),
-                self.log.handle()?,
-            )?;
+            self.save_state(method, plan, epoch, &opt, rng, &sel)?;
             if interrupt::interrupted() && epoch < plan.epochs {
-                bar.finish_and_clear();
-                self.state_writer.wait()?;
-                return Err(interrupted(epoch + 1).into());
+                return Err(self.stop(plan, epoch + 1, &bar)?);
             }
         }
         // The stage's last state is on disk before anything reads or removes it.
         self.state_writer.wait()?;
         bar.finish_and_clear();
-        method.save(&ck("last"))?;
-        Ok(StageResult {
-            best_eval: best_eval.sel,
-            best_val: best_val.sel,
-            last,
-            terms_last,
+        method.save(
+            &self
+                .run
+                .checkpoint(&format!("{}last", plan.checkpoint_prefix)),
+        )?;
+        Ok(sel.into_result())
+    }
+
+    /// Puts a saved state of this stage back: the method's tensors, Adam, the schedule, the
+    /// generator and the selections; returns them with the number of completed epochs.
+    fn restore(
+        &self,
+        method: &Method,
+        plan: &StagePlan,
+        opt: &mut Optimiser,
+        rng: &mut ChaCha8Rng,
+        saved: SavedState,
+    ) -> Result<(Selections, usize)> {
+        let st = &saved.state;
+        anyhow::ensure!(
+            st.stage == plan.name && st.stage_index == plan.index,
+            "the saved state is of stage `{}`, the run is at `{}`",
+            st.stage,
+            plan.name
+        );
+        resume::restore_vars(&method.state_vars(), &saved.tensors)?;
+        for i in 0..opt.adam.vars().len() {
+            opt.adam.set_moments(i, resume::adam_moments(&saved, i)?)?;
+        }
+        opt.adam.set_lr(st.lr);
+        if let (Some(s), Some(saved_s)) = (opt.schedule.as_mut(), &st.schedule) {
+            *s = saved_s.clone();
+        }
+        *rng = st.rng.restore()?;
+        tracing::info!(
+            "{}: resumed after epoch {}/{} from {}",
+            plan.name,
+            st.epoch,
+            plan.epochs,
+            self.run.state_path().display()
+        );
+        Ok((Selections::restored(st), st.epoch))
+    }
+
+    /// One pass over the shuffled training split; None when a stop was requested before a batch.
+    fn train_epoch(
+        &self,
+        method: &mut Method,
+        opt: &mut Adam,
+        rng: &mut ChaCha8Rng,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<Option<EpochSums>> {
+        let t0 = Instant::now();
+        let train = &self.data.train;
+        let mut sums = EpochSums {
+            loss: None,
+            batches: 0,
+            terms: BTreeMap::new(),
+            confusion: DeviceConfusion::new(self.data.confusion()?, train.device())?,
+            seconds: 0.0,
+        };
+        for batch in train.epoch(self.batch_size, rng, method.needs_features())? {
+            if interrupt::interrupted() {
+                return Ok(None);
+            }
+            let batch = batch?;
+            sums.batches += 1;
+            bar.inc(1);
+            let out = method.loss(&batch, &self.transform, rng)?;
+            opt.step(&out.loss.backward()?)?;
+            add_to(&mut sums.loss, &out.loss.detach())?;
+            for (k, v) in out.terms {
+                match sums.terms.remove(&k) {
+                    Some(sum) => sums.terms.insert(k, (sum + v.to_dtype(DType::F64)?)?),
+                    None => sums.terms.insert(k, v.to_dtype(DType::F64)?),
+                };
+            }
+            if let Some(logits) = out.logits {
+                // Two-view methods return both views' logits: targets repeat.
+                let views = logits.dim(0)? / batch.y().dim(0)?.max(1);
+                let y = Tensor::cat(&vec![batch.y(); views], 0)?;
+                sums.confusion.add(&logits, &y)?;
+            }
+        }
+        sums.seconds = t0.elapsed().as_secs_f64();
+        Ok(Some(sums))
+    }
+
+    /// The epoch's `metrics.jsonl` line: the training sums read back, and the validation and
+    /// evaluation metrics of a classifying method.
+    fn epoch_record(
+        &self,
+        method: &Method,
+        plan: &StagePlan,
+        epoch: usize,
+        lr: f64,
+        sums: EpochSums,
+    ) -> Result<EpochRecord> {
+        let stage = plan.name;
+        let nb = sums.batches.max(1) as f64;
+        let train_loss = match &sums.loss {
+            Some(t) => readback::scalar(t)? / nb,
+            None => 0.0,
+        };
+        anyhow::ensure!(
+            train_loss.is_finite(),
+            "{stage} epoch {epoch}: the mean training loss is {train_loss} (training diverged \
+             at lr {lr:.3e}; try a lower --lr, or check the cache with `auscult pipeline inspect`)"
+        );
+        let mut loss_terms = serde_json::Map::new();
+        for (k, v) in sums.terms {
+            loss_terms.insert(k, json!(readback::scalar(&v)? / nb));
+        }
+        let cm = sums.confusion.finish()?;
+        let (val, eval) = if method.has_classifier() {
+            let val = self
+                .data
+                .val
+                .as_ref()
+                .map(|v| self.evaluate(method, v))
+                .transpose()?;
+            (val, Some(self.evaluate(method, &self.data.eval)?))
+        } else {
+            (None, None)
+        };
+        Ok(EpochRecord {
+            stage: stage.to_string(),
+            epoch,
+            lr,
+            train_loss,
+            loss_terms,
+            train: (cm.total() > 0).then(|| cm.metrics()),
+            val,
+            eval,
+            seconds: sums.seconds,
+            samples_per_s: self.data.train.len() as f64 / sums.seconds.max(1e-9),
         })
+    }
+
+    /// Hands the whole state after `epoch` to the background writer.
+    fn save_state(
+        &mut self,
+        method: &Method,
+        plan: &StagePlan,
+        epoch: usize,
+        opt: &Optimiser,
+        rng: &ChaCha8Rng,
+        sel: &Selections,
+    ) -> Result<()> {
+        let adam = &opt.adam;
+        let state = StageState {
+            version: resume::STATE_VERSION,
+            stage_index: plan.index,
+            stage: plan.name.to_string(),
+            epoch,
+            rng: RngState::of(rng),
+            lr: adam.lr(),
+            adam_steps: (0..adam.vars().len()).map(|i| adam.step_count(i)).collect(),
+            schedule: opt.schedule.clone(),
+            best_eval: sel.best_eval.state(),
+            best_val: sel.best_val.state(),
+            best_loss: sel.best_loss.is_finite().then_some(sel.best_loss),
+            last: sel.last.clone(),
+            terms_last: sel.terms_last.clone(),
+            pretrain_terms: self.pretrain_terms.clone(),
+            metrics_bytes: self.log.bytes(),
+            elapsed_seconds: self.elapsed_before + self.started.elapsed().as_secs_f64(),
+        };
+        self.state_writer.save(
+            &self.run.state_path(),
+            &state,
+            &method.state_vars(),
+            &adam.moments(),
+            self.log.handle()?,
+        )
+    }
+
+    /// Ends a stage stopped by a signal during `epoch`: the last completed epoch's state is on
+    /// disk first.
+    fn stop(
+        &mut self,
+        plan: &StagePlan,
+        epoch: usize,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<anyhow::Error> {
+        bar.finish_and_clear();
+        self.state_writer.wait()?;
+        Ok(interrupt::Interrupted {
+            stage: plan.name.to_string(),
+            epoch,
+            saved: epoch - 1,
+            run_dir: self.run.path().to_path_buf(),
+        }
+        .into())
     }
 
     fn evaluate(&self, method: &Method, split: &SplitData) -> Result<Metrics> {
@@ -381,6 +487,34 @@ impl Trainer<'_> {
             self.data.confusion()?,
         )
     }
+}
+
+/// The epoch on the progress bar's line, and in the log.
+fn show_epoch(bar: &indicatif::ProgressBar, plan: &StagePlan, rec: &EpochRecord, eval_name: &str) {
+    let scores = rec
+        .eval
+        .as_ref()
+        .map(|m| {
+            format!(
+                "  {eval_name} Se {:.3} Sp {:.3} Score {:.3}",
+                m.se, m.sp, m.score
+            )
+        })
+        .unwrap_or_default();
+    let (epoch, loss) = (rec.epoch, rec.train_loss);
+    bar.set_message(format!(
+        "epoch {epoch}/{}  loss {loss:.4}{scores}",
+        plan.epochs
+    ));
+    bar.suspend(|| {
+        tracing::info!(
+            "{} epoch {epoch}/{}  loss {loss:.4}  lr {:.2e}{scores}  {:.1} samples/s",
+            plan.name,
+            plan.epochs,
+            rec.lr,
+            rec.samples_per_s
+        )
+    });
 }
 
 /// Metrics of a method's classifier on a split: eval mode, no augmentation, counted into `cm`

@@ -117,60 +117,22 @@ fn train_in(
     exp.fill_method_section();
     exp.data.apply_protocol_defaults();
     exp.validate()?;
-    // One run dir per seed, or per fold of `kfold:K` (one seed each).
-    let members: Vec<(Experiment, PathBuf)> = match (exp.data.protocol, exp.data.fold) {
-        (Protocol::KFold(k), None) => {
-            anyhow::ensure!(
-                exp.runs == 1,
-                "protocol kfold:{k} runs one seed per fold (runs = {}): vary `seed` instead",
-                exp.runs
-            );
-            (0..k)
-                .map(|f| {
-                    let mut e = exp.clone();
-                    e.data.fold = Some(f);
-                    (e, out.join(format!("fold_{f}")))
-                })
-                .collect()
-        }
-        _ if exp.runs == 1 => vec![(exp.clone(), out.to_path_buf())],
-        _ => (0..exp.runs as u64)
-            .map(|r| {
-                let e = Experiment {
-                    seed: exp.seed + r,
-                    runs: 1,
-                    ..exp.clone()
-                };
-                let dir = out.join(format!("seed_{}", e.seed));
-                (e, dir)
-            })
-            .collect(),
-    };
+    let members = members(&exp, out)?;
     let several = members.len() > 1;
     runtime.apply_threads();
     let device = runtime.device()?;
-    let tf32 = exp.matmul_precision == MatmulPrecision::Tf32;
-    // A process-wide cuBLAS setting: set it either way so one process's runs don't leak into
-    // each other.
-    candle_core::cuda::set_gemm_reduced_precision_f32(tf32);
-    if tf32 && device.is_cpu() {
-        tracing::info!("matmul_precision = \"tf32\" has no effect on CPU: f32 throughout");
-    }
+    set_matmul_precision(exp.matmul_precision, &device);
     let cache = CacheData::open(cache_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     if !resuming || !invocation_path(out).exists() {
-        let data = std::path::absolute(cache_dir)
-            .with_context(|| format!("resolving {}", cache_dir.display()))?;
-        let inv = Invocation {
-            data,
-            config_name: config_name.map(str::to_string),
-            runtime: runtime.clone(),
-        };
-        write_json_atomic(&invocation_path(out), &inv)?;
-        if several && !resuming {
-            auscult_cache::write_atomic(&out.join("config.toml"), exp.to_toml().as_bytes())
-                .with_context(|| format!("writing {}", out.join("config.toml").display()))?;
-        }
+        record_invocation(
+            &exp,
+            runtime,
+            config_name,
+            cache_dir,
+            out,
+            several && !resuming,
+        )?;
     }
     let mut summaries: Vec<RunSummary> = Vec::new();
     let mut dirs = Vec::new();
@@ -211,6 +173,75 @@ fn train_in(
         multi_plots(out);
     }
     Ok(multi)
+}
+
+/// One run dir per seed (`seed_<s>/`, or `out` itself for one seed), or per fold of `kfold:K`
+/// (`fold_<f>/`, one seed each), with the experiment each runs.
+fn members(exp: &Experiment, out: &Path) -> Result<Vec<(Experiment, PathBuf)>> {
+    // One run dir per seed, or per fold of `kfold:K` (one seed each).
+    Ok(match (exp.data.protocol, exp.data.fold) {
+        (Protocol::KFold(k), None) => {
+            anyhow::ensure!(
+                exp.runs == 1,
+                "protocol kfold:{k} runs one seed per fold (runs = {}): vary `seed` instead",
+                exp.runs
+            );
+            (0..k)
+                .map(|f| {
+                    let mut e = exp.clone();
+                    e.data.fold = Some(f);
+                    (e, out.join(format!("fold_{f}")))
+                })
+                .collect()
+        }
+        _ if exp.runs == 1 => vec![(exp.clone(), out.to_path_buf())],
+        _ => (0..exp.runs as u64)
+            .map(|r| {
+                let e = Experiment {
+                    seed: exp.seed + r,
+                    runs: 1,
+                    ..exp.clone()
+                };
+                let dir = out.join(format!("seed_{}", e.seed));
+                (e, dir)
+            })
+            .collect(),
+    })
+}
+
+/// TF32 matmuls when the experiment asks for them. A process-wide cuBLAS setting: set either way
+/// so one process's runs don't leak into each other.
+fn set_matmul_precision(precision: MatmulPrecision, device: &candle_core::Device) {
+    let tf32 = precision == MatmulPrecision::Tf32;
+    candle_core::cuda::set_gemm_reduced_precision_f32(tf32);
+    if tf32 && device.is_cpu() {
+        tracing::info!("matmul_precision = \"tf32\" has no effect on CPU: f32 throughout");
+    }
+}
+
+/// `<out>/invocation.json` (what `--resume` needs), and the experiment in `<out>/config.toml`
+/// when `out` holds several runs.
+fn record_invocation(
+    exp: &Experiment,
+    runtime: &Runtime,
+    config_name: Option<&str>,
+    cache_dir: &Path,
+    out: &Path,
+    write_config: bool,
+) -> Result<()> {
+    let data = std::path::absolute(cache_dir)
+        .with_context(|| format!("resolving {}", cache_dir.display()))?;
+    let inv = Invocation {
+        data,
+        config_name: config_name.map(str::to_string),
+        runtime: runtime.clone(),
+    };
+    write_json_atomic(&invocation_path(out), &inv)?;
+    if write_config {
+        auscult_cache::write_atomic(&out.join("config.toml"), exp.to_toml().as_bytes())
+            .with_context(|| format!("writing {}", out.join("config.toml").display()))?;
+    }
+    Ok(())
 }
 
 /// Draws the mean ± std plots of a multi-seed dir; a failure costs a warning, never the runs.

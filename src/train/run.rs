@@ -19,6 +19,7 @@ use crate::rundir::{git_revision, RunDir};
 use crate::train::experiment::{EncoderCheckpoint, Experiment, Protocol, Signature};
 use crate::train::fit::{Selected, StagePlan, StageResult, Trainer};
 use crate::train::methods::Method;
+use crate::train::resume::SavedState;
 use crate::train::runtime::Runtime;
 
 /// What a single-seed run produced (its `summary.json`).
@@ -161,53 +162,19 @@ pub fn train_one(
     resume: bool,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let kind = exp.method()?;
     let run = RunDir::create(out)?;
     let device = data.train.device().clone();
-    let mut saved = if resume && run.state_path().exists() {
+    let saved = if resume && run.state_path().exists() {
         Some(crate::train::resume::load(&run.state_path(), &device)?)
     } else {
         None
     };
-    let transform = if saved.is_some() {
-        run.read_transform()?
-    } else {
-        run.write_experiment(exp)?;
-        let t = input_transform(exp, &data.train)?;
-        run.write_transform(&t)?;
-        crate::rundir::write_json_atomic(
-            &crate::infer::predict::FeatureSpec::path(run.path()),
-            &crate::infer::predict::FeatureSpec::of(cache),
-        )?;
-        // A state left by an earlier run in this dir must not be resumed into this one.
-        let _ = std::fs::remove_file(run.state_path());
-        t
+    let transform = match saved {
+        Some(_) => run.read_transform()?,
+        None => start_afresh(&run, exp, cache, data)?,
     };
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let model = Cnn6::new_seeded(
-        vb.pp("cnn6"),
-        Cnn6Config {
-            num_classes: data.n_classes,
-            dropout: exp.dropout,
-            kernels: runtime.kernels,
-        },
-        exp.seed,
-    )?;
-    if let Some(p) = &exp.pretrained {
-        let report = crate::model::panns::load_panns_cnn6(p, &model)
-            .with_context(|| format!("loading AudioSet weights {}", p.display()))?;
-        tracing::info!("{report}");
-    }
-    let class_weights = if exp.class_weights {
-        let w = crate::train::losses::class_weights(&data.train.class_counts(data.n_classes))?;
-        Some(Tensor::from_vec(w, data.n_classes, &device)?)
-    } else {
-        None
-    };
-    let mut method = Method::new(exp, model, cache, data, class_weights, &device)?;
+    let method = new_method(exp, runtime, cache, data, &device)?;
     let method_info = method.info();
-    let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
     let (log, elapsed_before, pretrain_terms) = match &saved {
         Some(s) => (
             run.resume_metrics_log(s.state.metrics_bytes)?,
@@ -228,84 +195,10 @@ pub fn train_one(
         started,
         state_writer: Default::default(),
     };
-    let contrastive = exp.contrastive();
-    // A state saved during linear evaluation skips the contrastive stage: its encoder is in
-    // the state.
-    let in_linear_eval = saved.as_ref().is_some_and(|s| s.state.stage_index == 1);
-    let mut result = if in_linear_eval {
-        None
-    } else {
-        Some(trainer.fit(
-            &mut method,
-            &StagePlan {
-                name: kind.name(),
-                epochs: exp.epochs,
-                lr: exp.lr,
-                weight_decay: exp.weight_decay,
-                schedule: Some(&exp.schedule),
-                checkpoint_prefix: if contrastive.is_some() {
-                    "pretrain_"
-                } else {
-                    ""
-                },
-                index: 0,
-            },
-            &mut rng,
-            saved.take(),
-        )?)
-    };
-    if let Some(c) = contrastive {
-        // Freeze the encoder `encoder_checkpoint` names and train a linear head on it.
-        match &saved {
-            Some(s) => {
-                let encoder: Vec<_> = method
-                    .state_vars()
-                    .into_iter()
-                    .filter(|(n, _)| n.starts_with("model."))
-                    .collect();
-                crate::train::resume::restore_vars(&encoder, &s.tensors)?
-            }
-            None if c.encoder_checkpoint == EncoderCheckpoint::BestLoss => {
-                method.load(&run.checkpoint("pretrain_best_loss"))?
-            }
-            None => {}
-        }
-        let mut probe = method.into_linear_eval(data, &transform, exp.eval_batch_size)?;
-        let le = exp.linear_eval();
-        let terms = match &result {
-            Some(r) => r.terms_last.clone(),
-            None => trainer.pretrain_terms.clone().unwrap_or_default(),
-        };
-        trainer.pretrain_terms = Some(terms.clone());
-        let mut r = trainer.fit(
-            &mut probe,
-            &StagePlan {
-                name: "linear_eval",
-                epochs: le.epochs,
-                lr: le.lr,
-                weight_decay: le.weight_decay,
-                schedule: None,
-                checkpoint_prefix: "",
-                index: 1,
-            },
-            &mut rng,
-            saved.take(),
-        )?;
-        r.terms_last = terms;
-        result = Some(r);
-        // The frozen encoder's view of the evaluation split; a plot that cannot be drawn costs
-        // a warning, never the run.
-        let metadata = exp
-            .contrastive()
-            .is_some_and(|c| c.heads.is_some() || c.labels.is_some_and(|l| l != "class"));
-        if let Err(e) = embedding_plot(&run, cache, data, &probe, &transform, exp, metadata) {
-            tracing::warn!("no embedding plot for {}: {e:#}", out.display());
-        }
-    }
-    let result: StageResult = result.context("no stage ran")?;
+    let result = run_stages(&mut trainer, exp, cache, method, saved)?;
     let best_eval = result.best_eval.context("no evaluation happened")?;
     let summary = RunSummary {
-        method: kind.name().to_string(),
+        method: exp.method()?.name().to_string(),
         config_name: config_name.map(str::to_string),
         signature: exp.signature(),
         seed: exp.seed,
@@ -319,7 +212,7 @@ pub fn train_one(
         best_by_val: result.best_val,
         loss_terms_last_epoch: result.terms_last,
         method_info,
-        input_stats: transform.standardize,
+        input_stats: trainer.transform.standardize,
         runtime: runtime.recorded(),
         placement: match data.placement {
             Placement::Resident => "resident".into(),
@@ -344,6 +237,140 @@ pub fn train_one(
         Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
     }
     Ok(summary)
+}
+
+/// A fresh run dir's inputs: `config.toml`, `transform.json` (statistics measured now when the
+/// experiment asks for `train-stats`) and `features.json`; a state an earlier run left is removed.
+fn start_afresh(
+    run: &RunDir,
+    exp: &Experiment,
+    cache: &CacheData,
+    data: &RunData,
+) -> Result<InputTransform> {
+    run.write_experiment(exp)?;
+    let t = input_transform(exp, &data.train)?;
+    run.write_transform(&t)?;
+    crate::rundir::write_json_atomic(
+        &crate::infer::predict::FeatureSpec::path(run.path()),
+        &crate::infer::predict::FeatureSpec::of(cache),
+    )?;
+    // A state left by an earlier run in this dir must not be resumed into this one.
+    let _ = std::fs::remove_file(run.state_path());
+    Ok(t)
+}
+
+/// The seeded CNN6 (AudioSet weights loaded when the experiment names them) inside the
+/// experiment's method, with the class weights of the training split when asked for.
+fn new_method(
+    exp: &Experiment,
+    runtime: &Runtime,
+    cache: &CacheData,
+    data: &RunData,
+    device: &candle_core::Device,
+) -> Result<Method> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let model = Cnn6::new_seeded(
+        vb.pp("cnn6"),
+        Cnn6Config {
+            num_classes: data.n_classes,
+            dropout: exp.dropout,
+            kernels: runtime.kernels,
+        },
+        exp.seed,
+    )?;
+    if let Some(p) = &exp.pretrained {
+        let report = crate::model::panns::load_panns_cnn6(p, &model)
+            .with_context(|| format!("loading AudioSet weights {}", p.display()))?;
+        tracing::info!("{report}");
+    }
+    let class_weights = if exp.class_weights {
+        let w = crate::train::losses::class_weights(&data.train.class_counts(data.n_classes))?;
+        Some(Tensor::from_vec(w, data.n_classes, device)?)
+    } else {
+        None
+    };
+    Method::new(exp, model, cache, data, class_weights, device)
+}
+
+/// The method's stage, then for a contrastive method linear evaluation on its frozen encoder
+/// (a state saved during linear evaluation skips the first stage: its encoder is in the state).
+fn run_stages(
+    trainer: &mut Trainer,
+    exp: &Experiment,
+    cache: &CacheData,
+    mut method: Method,
+    mut saved: Option<SavedState>,
+) -> Result<StageResult> {
+    let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
+    let contrastive = exp.contrastive();
+    let in_linear_eval = saved.as_ref().is_some_and(|s| s.state.stage_index == 1);
+    let first = if in_linear_eval {
+        None
+    } else {
+        let plan = StagePlan {
+            name: exp.method()?.name(),
+            epochs: exp.epochs,
+            lr: exp.lr,
+            weight_decay: exp.weight_decay,
+            schedule: Some(&exp.schedule),
+            checkpoint_prefix: if contrastive.is_some() {
+                "pretrain_"
+            } else {
+                ""
+            },
+            index: 0,
+        };
+        Some(trainer.fit(&mut method, &plan, &mut rng, saved.take())?)
+    };
+    let Some(c) = contrastive else {
+        return first.context("no stage ran");
+    };
+    // Freeze the encoder `encoder_checkpoint` names and train a linear head on it.
+    match &saved {
+        Some(s) => {
+            let encoder: Vec<_> = method
+                .state_vars()
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("model."))
+                .collect();
+            crate::train::resume::restore_vars(&encoder, &s.tensors)?
+        }
+        None if c.encoder_checkpoint == EncoderCheckpoint::BestLoss => {
+            method.load(&trainer.run.checkpoint("pretrain_best_loss"))?
+        }
+        None => {}
+    }
+    let data = trainer.data;
+    let transform = trainer.transform;
+    let mut probe = method.into_linear_eval(data, &transform, exp.eval_batch_size)?;
+    let le = exp.linear_eval();
+    let terms = match &first {
+        Some(r) => r.terms_last.clone(),
+        None => trainer.pretrain_terms.clone().unwrap_or_default(),
+    };
+    trainer.pretrain_terms = Some(terms.clone());
+    let plan = StagePlan {
+        name: "linear_eval",
+        epochs: le.epochs,
+        lr: le.lr,
+        weight_decay: le.weight_decay,
+        schedule: None,
+        checkpoint_prefix: "",
+        index: 1,
+    };
+    let mut r = trainer.fit(&mut probe, &plan, &mut rng, saved.take())?;
+    r.terms_last = terms;
+    // The frozen encoder's view of the evaluation split; a plot that cannot be drawn costs a
+    // warning, never the run.
+    let metadata = c.heads.is_some() || c.labels.is_some_and(|l| l != "class");
+    if let Err(e) = embedding_plot(trainer.run, cache, data, &probe, &transform, exp, metadata) {
+        tracing::warn!(
+            "no embedding plot for {}: {e:#}",
+            trainer.run.path().display()
+        );
+    }
+    Ok(r)
 }
 
 /// `a, b, c` of paths.

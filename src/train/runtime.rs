@@ -9,35 +9,9 @@
 use anyhow::{Context, Result};
 use candle_core::Device;
 
+pub use crate::data::{DataResidency, Residency};
 pub use crate::model::cnn6::Kernels;
 use serde::{Deserialize, Serialize};
-
-/// Where the splits' features are held during training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DataResidency {
-    /// Resident when the run's splits fit `memory_budget_mib`, else streamed (default).
-    #[default]
-    Auto,
-    /// Always copied onto the training device.
-    Resident,
-    /// Always streamed from the shards.
-    Stream,
-}
-
-impl std::str::FromStr for DataResidency {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(DataResidency::Auto),
-            "resident" => Ok(DataResidency::Resident),
-            "stream" => Ok(DataResidency::Stream),
-            _ => Err(format!(
-                "data residency `{s}`: expected auto, resident or stream"
-            )),
-        }
-    }
-}
 
 /// The execution settings of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +34,16 @@ pub struct Runtime {
     /// written into `summary.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_gemm: Option<String>,
+}
+
+impl From<&Runtime> for Residency {
+    fn from(r: &Runtime) -> Self {
+        Residency {
+            policy: r.data_residency,
+            memory_budget_mib: r.memory_budget_mib,
+            stream_prefetch: r.stream_prefetch,
+        }
+    }
 }
 
 impl Default for Runtime {
