@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use auscult::data::transforms::{
-    mask_band, min_max_scale, standardize, BandFormula, MeanStd, MinMax,
+    mask_band, min_max_scale, standardize, BandFormula, MinMax, Standardization,
 };
 use auscult::train::losses::{
     class_weights, cross_entropy, multi_head_supcon, supcon_ce_loss, supcon_loss, SupConHead,
@@ -299,7 +299,7 @@ fn min_max_and_standardise_match_torch() -> Result<()> {
             get(&g, &format!("tf.{tag}")),
             &format!("min-max {tag}"),
         )?;
-        let standardized = standardize(&scaled, Some(MeanStd::OFFICIAL))?;
+        let standardized = standardize(&scaled, Some(Standardization::OFFICIAL))?;
         assert_close(
             &standardized,
             get(&g, &format!("tf.{tag}_std")),

@@ -59,14 +59,14 @@ pub enum Standardize {
 
 /// The `(x − mean) / std` a transform applies.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MeanStd {
+pub struct Standardization {
     pub mean: f64,
     pub std: f64,
 }
 
-impl MeanStd {
+impl Standardization {
     /// The official constants.
-    pub const OFFICIAL: MeanStd = MeanStd {
+    pub const OFFICIAL: Standardization = Standardization {
         mean: OFFICIAL_MEAN,
         std: OFFICIAL_STD,
     };
@@ -292,8 +292,8 @@ pub fn min_max_scale(x: &Tensor, mode: MinMax) -> Result<Tensor> {
 
 /// `(x − mean) / std` computed as PyTorch does (subtraction, then true division); `None`
 /// leaves `x` as it is.
-pub fn standardize(x: &Tensor, stats: Option<MeanStd>) -> Result<Tensor> {
-    let Some(MeanStd { mean, std }) = stats else {
+pub fn standardize(x: &Tensor, stats: Option<Standardization>) -> Result<Tensor> {
+    let Some(Standardization { mean, std }) = stats else {
         return Ok(x.clone());
     };
     let std = Tensor::new(std as f32, x.device())?.to_dtype(x.dtype())?;
@@ -309,7 +309,7 @@ pub struct InputTransform {
     /// SpecAugment for training batches (`apply = Off` disables it).
     pub specaug: SpecAugmentParams,
     /// Standardisation after scaling / masking (None: none).
-    pub standardize: Option<MeanStd>,
+    pub standardize: Option<Standardization>,
 }
 
 impl Default for InputTransform {
@@ -318,7 +318,7 @@ impl Default for InputTransform {
         Self {
             minmax: MinMax::PerSample,
             specaug: SpecAugmentParams::default(),
-            standardize: Some(MeanStd::OFFICIAL),
+            standardize: Some(Standardization::OFFICIAL),
         }
     }
 }
@@ -330,7 +330,7 @@ impl InputTransform {
         Self {
             minmax: MinMax::PerBatch,
             specaug: SpecAugmentParams::official(),
-            standardize: Some(MeanStd::OFFICIAL),
+            standardize: Some(Standardization::OFFICIAL),
         }
     }
 
@@ -552,7 +552,7 @@ mod tests {
         let y = tf.apply(&x, false, &mut rng)?;
         let expected = standardize(
             &min_max_scale(&x, MinMax::PerSample)?,
-            Some(MeanStd::OFFICIAL),
+            Some(Standardization::OFFICIAL),
         )?;
         let diff = (y - expected)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert_eq!(diff, 0.0);

@@ -151,11 +151,15 @@ impl StateWriter {
         let path = path.to_path_buf();
         self.pending = Some(std::thread::spawn(move || {
             log.sync_data().context("flushing metrics.jsonl")?;
-            let tensors = names
-                .into_iter()
-                .zip(&host)
-                .map(|(n, t)| Ok((n, HostTensor::of(t)?)))
-                .collect::<Result<Vec<_>>>()?;
+            // Host tensors (a `readback` copy): candle's `View` serialises them without a
+            // device read.
+            for t in &host {
+                anyhow::ensure!(
+                    t.device().is_cpu(),
+                    "the state snapshot must be on the host"
+                );
+            }
+            let tensors: Vec<(String, Tensor)> = names.into_iter().zip(host).collect();
             let bytes = safetensors::serialize(tensors, Some(meta))
                 .context("serialising the training state")?;
             auscult_cache::write_atomic(&path, &bytes)
@@ -179,72 +183,6 @@ impl Drop for StateWriter {
     fn drop(&mut self) {
         if let Err(e) = self.wait() {
             tracing::warn!("{e:#}");
-        }
-    }
-}
-
-/// A host tensor's values, viewable by safetensors (bytes made when serialised).
-struct HostTensor {
-    shape: Vec<usize>,
-    data: HostData,
-}
-
-enum HostData {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    I64(Vec<i64>),
-}
-
-impl HostTensor {
-    /// From a host tensor (a [`crate::tensor::readback`] copy: these `to_vec1`s read no device).
-    fn of(t: &Tensor) -> Result<Self> {
-        use candle_core::DType;
-        anyhow::ensure!(
-            t.device().is_cpu(),
-            "the state snapshot must be on the host"
-        );
-        let shape = t.dims().to_vec();
-        let flat = t.flatten_all()?;
-        let data = match t.dtype() {
-            DType::F32 => HostData::F32(flat.to_vec1()?),
-            DType::F64 => HostData::F64(flat.to_vec1()?),
-            DType::I64 => HostData::I64(flat.to_vec1()?),
-            other => anyhow::bail!("the training state cannot hold {other:?} tensors"),
-        };
-        Ok(HostTensor { shape, data })
-    }
-}
-
-impl safetensors::View for HostTensor {
-    fn dtype(&self) -> safetensors::Dtype {
-        match self.data {
-            HostData::F32(_) => safetensors::Dtype::F32,
-            HostData::F64(_) => safetensors::Dtype::F64,
-            HostData::I64(_) => safetensors::Dtype::I64,
-        }
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        fn le<const N: usize, T: Copy>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-            let mut out = Vec::with_capacity(v.len() * N);
-            for &x in v {
-                out.extend_from_slice(&f(x));
-            }
-            out
-        }
-        std::borrow::Cow::Owned(match &self.data {
-            HostData::F32(v) => le(v, f32::to_le_bytes),
-            HostData::F64(v) => le(v, f64::to_le_bytes),
-            HostData::I64(v) => le(v, i64::to_le_bytes),
-        })
-    }
-    fn data_len(&self) -> usize {
-        match &self.data {
-            HostData::F32(v) => v.len() * 4,
-            HostData::F64(v) => v.len() * 8,
-            HostData::I64(v) => v.len() * 8,
         }
     }
 }

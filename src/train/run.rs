@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::transforms::{measure_input_stats, InputTransform, MeanStd, Standardize};
+use crate::data::transforms::{measure_input_stats, InputTransform, Standardization, Standardize};
 use crate::data::{CacheData, Placement, RunData, SplitData};
 use crate::model::cnn6::{Cnn6, Cnn6Config};
 use crate::rundir::{git_revision, RunDir};
@@ -50,7 +50,7 @@ pub struct RunSummary {
     /// Method facts (contrastive heads, their labels, training rows lacking a metadata label).
     pub method_info: serde_json::Map<String, serde_json::Value>,
     /// The standardisation the run used (measured on the training split for `train-stats`).
-    pub input_stats: Option<MeanStd>,
+    pub input_stats: Option<Standardization>,
     /// Where it ran (never part of the experiment).
     pub runtime: Runtime,
     /// `resident` or `streamed`.
@@ -68,7 +68,7 @@ pub struct RunSummary {
 /// `train-stats`.
 pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTransform> {
     let standardize = match exp.input.standardize {
-        Standardize::Official => Some(MeanStd::OFFICIAL),
+        Standardize::Official => Some(Standardization::OFFICIAL),
         Standardize::None => None,
         Standardize::TrainStats => {
             let batches = train.ordered(exp.eval_batch_size, true)?.map(|b| {
@@ -77,7 +77,7 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
             });
             let s =
                 measure_input_stats(batches, exp.input.minmax)?.context("empty training split")?;
-            Some(MeanStd {
+            Some(Standardization {
                 mean: s.mean,
                 std: s.std,
             })
