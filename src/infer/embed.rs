@@ -123,10 +123,6 @@ impl Embeddings {
         ]
         .into_iter()
         .collect();
-        let tmp = path.with_extension("safetensors.tmp");
-        candle_core::safetensors::save(&tensors, &tmp)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        crate::tensor::file::write_safetensors(path, tensors, None)
     }
 }

@@ -478,8 +478,8 @@ impl Cnn6 {
     }
 
     /// Writes the state dict as safetensors with keys `prefix + name` (PyTorch names, f32
-    /// tensors, `num_batches_tracked` as `i64` scalars). Written to a temporary name, then
-    /// renamed: no partial file on failure.
+    /// tensors, `num_batches_tracked` as `i64` scalars), atomically
+    /// ([`crate::tensor::file::write_safetensors`]).
     pub fn save_state_dict(
         &self,
         path: &Path,
@@ -490,20 +490,12 @@ impl Cnn6 {
             .into_iter()
             .map(|e| (format!("{prefix}{}", e.name), e.var.as_detached_tensor()))
             .collect();
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-        let write_err = |source| CheckpointError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Err(e) = candle_core::safetensors::save(&tensors, &tmp) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(write_err(std::io::Error::other(e.to_string())));
-        }
-        std::fs::rename(&tmp, path).map_err(write_err)
+        crate::tensor::file::write_safetensors(path, tensors, None).map_err(|e| {
+            CheckpointError::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!("{e:#}")),
+            }
+        })
     }
 
     /// Loads every state-dict tensor from the safetensors file at `path` (keys `prefix + name`;

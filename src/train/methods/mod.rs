@@ -24,6 +24,7 @@ use crate::data::transforms::InputTransform;
 use crate::data::{Batch, CacheData, RunData, SplitData};
 use crate::model::cnn6::Cnn6;
 use crate::model::projector::Projector;
+use crate::tensor::file::write_safetensors;
 use crate::tensor::readback;
 use crate::train::experiment::Experiment;
 pub use crate::train::experiment::{MethodKind, DEFAULT_MSCL_HEADS};
@@ -84,15 +85,6 @@ fn embed_two_views(
 }
 
 /// `<dir>/<stem>.projectors.safetensors` beside a checkpoint.
-/// Writes host `tensors` to `tmp`, then renames it to `dest` (no partial file on failure).
-fn write_safetensors(tensors: &HashMap<String, Tensor>, dest: &Path, tmp: &Path) -> Result<()> {
-    if let Err(e) = candle_core::safetensors::save(tensors, tmp) {
-        let _ = std::fs::remove_file(tmp);
-        return Err(e).with_context(|| format!("writing {}", tmp.display()));
-    }
-    std::fs::rename(tmp, dest).with_context(|| format!("writing {}", dest.display()))
-}
-
 fn projectors_path(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
@@ -291,15 +283,7 @@ impl Method {
                 .collect()
         };
         let (model, heads) = (named(model), named(heads));
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        write_safetensors(
-            &model,
-            path,
-            &path.with_file_name(format!(".{file_name}.tmp")),
-        )?;
+        write_safetensors(path, model, None)?;
         let dest = projectors_path(path);
         if projectors.is_empty() {
             if dest.exists() {
@@ -308,7 +292,7 @@ impl Method {
             }
             return Ok(());
         }
-        write_safetensors(&heads, &dest, &dest.with_extension("safetensors.tmp"))
+        write_safetensors(&dest, heads, None)
     }
 
     /// Restores what [`Method::save`] wrote (projectors too when their file exists).
