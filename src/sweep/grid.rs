@@ -71,6 +71,58 @@ fn stem(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// What `auscult sweep --grid` is given: the grid file and what overrides it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepSpec {
+    /// The grid file.
+    pub grid: PathBuf,
+    /// The cache dir (default the grid's `data`).
+    pub data: Option<PathBuf>,
+    /// Seeds per config (default the grid's `seeds`).
+    pub seeds: Option<usize>,
+    /// The sweep's folder (default `runs/<grid stem>`).
+    pub out: Option<PathBuf>,
+    /// `field=value` overrides of every config (`--set`).
+    pub overrides: Vec<String>,
+    /// Evaluation protocol of every run (`--protocol`).
+    pub protocol: Option<String>,
+}
+
+impl SweepSpec {
+    /// The grid and its index, every config checked with the overrides applied (nothing is
+    /// written).
+    pub fn index(&self) -> Result<(Grid, SweepIndex)> {
+        let grid = Grid::load(&self.grid)?;
+        let data = self
+            .data
+            .clone()
+            .or_else(|| grid.data.clone())
+            .with_context(|| format!("{}: no `data`; pass --data <cache>", self.grid.display()))?;
+        let seeds = self.seeds.unwrap_or(grid.seeds);
+        anyhow::ensure!(seeds > 0, "--seeds must be ≥ 1");
+        let out = self.out.clone().unwrap_or_else(|| {
+            PathBuf::from("runs").join(
+                self.grid
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "sweep".into()),
+            )
+        });
+        let mut index = SweepIndex::new(&grid, &data, seeds, &out)?;
+        index.overrides = self.overrides.clone();
+        if let Some(p) = &self.protocol {
+            p.parse::<crate::train::experiment::Protocol>()
+                .map_err(anyhow::Error::msg)?;
+            index.overrides.push(format!("data.protocol={p}"));
+        }
+        // Refuse a bad override before anything is written.
+        for c in &grid.configs {
+            index.experiment(c)?.validate()?;
+        }
+        Ok((grid, index))
+    }
+}
+
 /// One run of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
@@ -166,6 +218,14 @@ impl SweepIndex {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not a sweep index", path.display()))
+    }
+
+    /// The tasks not finished yet.
+    pub fn pending(&self) -> Vec<&Task> {
+        self.tasks
+            .iter()
+            .filter(|t| t.state() != TaskState::Finished)
+            .collect()
     }
 
     pub fn task(&self, id: usize) -> Result<&Task> {

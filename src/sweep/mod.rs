@@ -11,13 +11,15 @@
 //! as `auscult train --runs N`.
 
 mod grid;
-mod slurm;
+pub mod plan;
+pub mod pool;
+pub mod slurm;
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-pub use grid::{aggregate, finished_summary, Grid, SweepIndex, Task, TaskState};
+pub use grid::{aggregate, finished_summary, Grid, SweepIndex, SweepSpec, Task, TaskState};
 pub use slurm::{array_ranges, sbatch_script, SlurmOptions};
 
 /// Measured training throughput (samples/s) by stage name (`ce`, `scl`, `linear_eval`, …),

@@ -1,8 +1,11 @@
-//! Slurm: the sbatch script of one job array and its array ranges.
+//! Slurm: the sbatch script of one job array, its array ranges, and its submission.
 
 use std::path::Path;
+use std::process::Command;
 
-use super::SweepIndex;
+use anyhow::Context;
+
+use super::{SweepIndex, Task};
 
 /// Slurm settings of `auscult sweep --slurm`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,4 +109,73 @@ pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOpt
     // exec: the signal reaches auscult itself.
     s.push_str(&format!("exec {}\n", cmd.join(" ")));
     s
+}
+
+/// Writes `<out>/sweep.sbatch`, one job array of the `pending` tasks, and submits it with
+/// `sbatch` (when on PATH; prints the job id); with `dry_run`, prints the script and the index
+/// instead.
+pub fn submit(
+    index: &SweepIndex,
+    index_path: &Path,
+    pending: &[&Task],
+    o: &SlurmOptions,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    if pending.is_empty() {
+        eprintln!("every run is finished; nothing to submit");
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("locating the auscult executable")?;
+    let ids: Vec<usize> = pending.iter().map(|t| t.id).collect();
+    let script = sbatch_script(index, &ids, &exe, o);
+    let path = index.out.join("sweep.sbatch");
+    auscult_cache::write_atomic(&path, script.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::create_dir_all(index.out.join("logs"))?;
+    if dry_run {
+        println!("# {}\n{script}", path.display());
+        println!("# {}", index_path.display());
+        for t in &index.tasks {
+            println!(
+                "# task {}: {} seed {} → {}",
+                t.id,
+                t.name,
+                t.seed,
+                t.run_dir.display()
+            );
+        }
+        return Ok(());
+    }
+    let out = match Command::new("sbatch").arg("--parsable").arg(&path).output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "sbatch is not on PATH: submit {} from a Slurm login node (`sbatch {}`)",
+                path.display(),
+                path.display()
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e).context("running sbatch"),
+    };
+    anyhow::ensure!(
+        out.status.success(),
+        "sbatch {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let id = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    println!("{id}");
+    eprintln!(
+        "submitted job array {id}: {} task(s), logs in {}; when it ends, `auscult report {}`",
+        ids.len(),
+        index.out.join("logs").display(),
+        index.out.display()
+    );
+    Ok(())
 }
