@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use auscult::train::runtime::Runtime;
 use clap::Args;
+
+use super::runtime::{hidden, restyle, RuntimeArgs};
 
 /// Encoder embeddings [N, 512] of a cache's rows, from a trained run, as one safetensors file.
 ///
@@ -16,6 +17,12 @@ use clap::Args;
 ///   auscult embed --run runs/scl --data cache/icbhi --split test --out emb.safetensors
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(mut_arg("device", |a| restyle(a, "cpu or cuda:N").default_value("cpu")))]
+#[command(mut_arg("threads", |a| restyle(a, "CPU threads (default: all cores)")))]
+#[command(mut_arg("data_residency", hidden))]
+#[command(mut_arg("memory_budget_mib", hidden))]
+#[command(mut_arg("stream_prefetch", hidden))]
+#[command(mut_arg("kernels", hidden))]
 pub struct EmbedArgs {
     /// Run dir written by `auscult train`.
     #[arg(long)]
@@ -32,20 +39,21 @@ pub struct EmbedArgs {
     /// Checkpoint name in <run>/checkpoints (default: best, else last).
     #[arg(long)]
     pub checkpoint: Option<String>,
-    /// cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// CPU threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 pub fn run(a: EmbedArgs) -> anyhow::Result<()> {
-    let rt = Runtime {
-        device: a.device.clone(),
-        threads: a.threads,
-        ..Runtime::default()
-    };
+    a.runtime.refuse(
+        "embed",
+        &[
+            "data_residency",
+            "memory_budget_mib",
+            "stream_prefetch",
+            "kernels",
+        ],
+    )?;
+    let rt = a.runtime.runtime();
     let e = auscult::infer::embed::embed(
         &a.run,
         &a.data,

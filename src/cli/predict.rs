@@ -6,12 +6,13 @@ use anyhow::{bail, Context};
 use auscult::eval::metrics::ConfusionMatrix;
 use auscult::infer::embed::run_checkpoint;
 use auscult::infer::predict::Predictor;
-use auscult::train::runtime::Runtime;
 use auscult_pipeline::audio;
 use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
 use auscult_pipeline::segments::{featurize, segments, Segment, Segmentation};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
+
+use super::runtime::{hidden, restyle, RuntimeArgs};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PredictFormat {
@@ -34,6 +35,12 @@ pub enum PredictFormat {
 ///   auscult predict --checkpoint runs/scl/checkpoints/best.safetensors --input rec.wav --window 8 --hop 4
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(mut_arg("device", |a| restyle(a, "cpu or cuda:N").default_value("cpu")))]
+#[command(mut_arg("threads", |a| restyle(a, "CPU threads (default: all cores)")))]
+#[command(mut_arg("data_residency", hidden))]
+#[command(mut_arg("memory_budget_mib", hidden))]
+#[command(mut_arg("stream_prefetch", hidden))]
+#[command(mut_arg("kernels", hidden))]
 pub struct PredictArgs {
     /// Run dir written by `auscult train`.
     #[arg(long, required_unless_present = "checkpoint")]
@@ -61,12 +68,8 @@ pub struct PredictArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// CPU threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 /// One output row.
@@ -164,11 +167,16 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --run or --checkpoint"),
     };
-    let rt = Runtime {
-        device: a.device.clone(),
-        threads: a.threads,
-        ..Runtime::default()
-    };
+    a.runtime.refuse(
+        "predict",
+        &[
+            "data_residency",
+            "memory_budget_mib",
+            "stream_prefetch",
+            "kernels",
+        ],
+    )?;
+    let rt = a.runtime.runtime();
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
     let spec = &predictor.spec;
     let params: FeatureParams = serde_json::from_value(

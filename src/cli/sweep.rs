@@ -6,8 +6,9 @@ use anyhow::Context;
 use auscult::report::{collect_runs, default_paper_results, render_paper_layout, Selection};
 use auscult::sweep::pool::{run_local, run_task, threads_per_job, LocalOptions};
 use auscult::sweep::{plan::print_plan, slurm, SlurmOptions, SweepSpec};
-use auscult::train::runtime::{Kernels, Runtime};
 use clap::Args;
+
+use super::runtime::{hidden, restyle, RuntimeArgs};
 
 const SLURM: &str = "Slurm (--slurm)";
 
@@ -28,6 +29,18 @@ const SLURM: &str = "Slurm (--slurm)";
 ///   auscult sweep --index runs/table1/sweep-index.json --task 7   # one task (what array tasks run)
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(mut_arg("device", |a| restyle(a, "cpu or cuda:N, for every run").default_value("cpu")))]
+#[command(mut_arg("threads", |a| restyle(
+    a,
+    "CPU threads per run (default: all cores split between --jobs)",
+)))]
+#[command(mut_arg("kernels", |a| restyle(
+    a,
+    "CNN6 block kernels for every run: auto, generic or cudnn (see `auscult train --help`)",
+).default_value("auto")))]
+#[command(mut_arg("data_residency", hidden))]
+#[command(mut_arg("memory_budget_mib", hidden))]
+#[command(mut_arg("stream_prefetch", hidden))]
 pub struct SweepArgs {
     /// The grid file.
     #[arg(long, required_unless_present = "index", conflicts_with = "index")]
@@ -85,20 +98,17 @@ pub struct SweepArgs {
     /// At most this many array tasks at once.
     #[arg(long, requires = "slurm", help_heading = SLURM)]
     pub array_parallelism: Option<usize>,
-    /// cpu or cuda:N, for every run.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// CPU threads per run (default: all cores split between --jobs).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// CNN6 block kernels for every run: auto, generic or cudnn (see `auscult train --help`).
-    #[arg(long, default_value = "auto", value_name = "auto|generic|cudnn")]
-    pub kernels: Kernels,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<()> {
+    a.runtime.refuse(
+        "sweep",
+        &["data_residency", "memory_budget_mib", "stream_prefetch"],
+    )?;
     if let (Some(index), Some(task)) = (&a.index, a.task) {
-        return run_task(index, task, &runtime(&a))
+        return run_task(index, task, &a.runtime.runtime())
             .inspect_err(super::train::exit_if_interrupted);
     }
     let spec = SweepSpec {
@@ -126,20 +136,22 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         index.out.display()
     );
     if a.slurm {
-        let threads = a.threads.filter(|_| a.cpus_per_task.is_none());
+        let threads = a.runtime.threads.filter(|_| a.cpus_per_task.is_none());
         let o = SlurmOptions {
             partition: a.partition.clone(),
             gres: a.gres.clone(),
             time: a.time.clone(),
             cpus_per_task: a.cpus_per_task,
             array_parallelism: a.array_parallelism,
-            task_args: task_args(&a, threads),
+            task_args: a.runtime.task_args(threads),
         };
         return slurm::submit(&index, &index_path, &pending, &o, a.dry_run);
     }
     let o = LocalOptions {
         jobs: a.jobs,
-        task_args: task_args(&a, Some(threads_per_job(a.jobs, a.threads))),
+        task_args: a
+            .runtime
+            .task_args(Some(threads_per_job(a.jobs, a.runtime.threads))),
     };
     run_local(&index, &index_path, &pending, &o)?;
     let rows = collect_runs(std::slice::from_ref(&index.out), Selection::BestEval)?;
@@ -148,27 +160,4 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         render_paper_layout(&rows, &default_paper_results(), Selection::BestEval)
     );
     Ok(())
-}
-
-fn runtime(a: &SweepArgs) -> Runtime {
-    Runtime {
-        device: a.device.clone(),
-        threads: a.threads,
-        kernels: a.kernels,
-        ..Runtime::default()
-    }
-}
-
-/// The runtime flags of each task's `auscult sweep --index … --task …`.
-fn task_args(a: &SweepArgs, threads: Option<usize>) -> Vec<String> {
-    let mut v = vec![
-        "--device".to_string(),
-        a.device.clone(),
-        "--kernels".to_string(),
-        a.kernels.to_string(),
-    ];
-    if let Some(t) = threads {
-        v.extend(["--threads".to_string(), t.to_string()]);
-    }
-    v
 }
