@@ -225,11 +225,10 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_entry(s))
         .collect::<anyhow::Result<_>>()?;
-    a.runtime.refuse(
+    let runtime = a.runtime.runtime_of(
         "bench train",
         &["data_residency", "memory_budget_mib", "stream_prefetch"],
     )?;
-    let runtime = a.runtime.runtime();
     runtime.apply_threads();
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let work = a.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());

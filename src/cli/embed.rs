@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::runtime::{hidden, restyle, RuntimeArgs};
+use super::runtime::{OnlyDeviceAndThreads, RuntimeArgs, ONLY_DEVICE_AND_THREADS};
 
 /// Encoder embeddings [N, 512] of a cache's rows, from a trained run, as one safetensors file.
 ///
@@ -17,12 +17,7 @@ use super::runtime::{hidden, restyle, RuntimeArgs};
 ///   auscult embed --run runs/scl --data cache/icbhi --split test --out emb.safetensors
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
-#[command(mut_arg("device", |a| restyle(a, "cpu or cuda:N").default_value("cpu")))]
-#[command(mut_arg("threads", |a| restyle(a, "CPU threads (default: all cores)")))]
-#[command(mut_arg("data_residency", hidden))]
-#[command(mut_arg("memory_budget_mib", hidden))]
-#[command(mut_arg("stream_prefetch", hidden))]
-#[command(mut_arg("kernels", hidden))]
+#[command(only_device_and_threads())]
 pub struct EmbedArgs {
     /// Run dir written by `auscult train`.
     #[arg(long)]
@@ -44,16 +39,7 @@ pub struct EmbedArgs {
 }
 
 pub fn run(a: EmbedArgs) -> anyhow::Result<()> {
-    a.runtime.refuse(
-        "embed",
-        &[
-            "data_residency",
-            "memory_budget_mib",
-            "stream_prefetch",
-            "kernels",
-        ],
-    )?;
-    let rt = a.runtime.runtime();
+    let rt = a.runtime.runtime_of("embed", &ONLY_DEVICE_AND_THREADS)?;
     let e = auscult::infer::embed::embed(
         &a.run,
         &a.data,

@@ -7,7 +7,7 @@ use auscult::infer::classify::{classify, resolve_checkpoint, Recordings};
 use auscult::infer::predict::Predictor;
 use clap::{Args, ValueEnum};
 
-use super::runtime::{hidden, restyle, RuntimeArgs};
+use super::runtime::{OnlyDeviceAndThreads, RuntimeArgs, ONLY_DEVICE_AND_THREADS};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PredictFormat {
@@ -30,12 +30,7 @@ pub enum PredictFormat {
 ///   auscult predict --checkpoint runs/scl/checkpoints/best.safetensors --input rec.wav --window 8 --hop 4
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
-#[command(mut_arg("device", |a| restyle(a, "cpu or cuda:N").default_value("cpu")))]
-#[command(mut_arg("threads", |a| restyle(a, "CPU threads (default: all cores)")))]
-#[command(mut_arg("data_residency", hidden))]
-#[command(mut_arg("memory_budget_mib", hidden))]
-#[command(mut_arg("stream_prefetch", hidden))]
-#[command(mut_arg("kernels", hidden))]
+#[command(only_device_and_threads())]
 pub struct PredictArgs {
     /// Run dir written by `auscult train`.
     #[arg(long, required_unless_present = "checkpoint")]
@@ -69,16 +64,7 @@ pub struct PredictArgs {
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     let (run, checkpoint) = resolve_checkpoint(a.run.as_deref(), a.checkpoint.as_deref())?;
-    a.runtime.refuse(
-        "predict",
-        &[
-            "data_residency",
-            "memory_budget_mib",
-            "stream_prefetch",
-            "kernels",
-        ],
-    )?;
-    let rt = a.runtime.runtime();
+    let rt = a.runtime.runtime_of("predict", &ONLY_DEVICE_AND_THREADS)?;
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
     let recordings = Recordings {
         input: &a.input,

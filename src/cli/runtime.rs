@@ -6,7 +6,7 @@
 //! take is hidden ([`hidden`]) and refused when given ([`RuntimeArgs::refuse`]), so every
 //! subcommand's flags and `--help` are what they were before the flags were shared.
 
-use clap::{Arg, Args};
+use clap::{Arg, Args, Command};
 
 use auscult::train::runtime::{DataResidency, Kernels, Runtime};
 
@@ -53,6 +53,35 @@ pub(super) fn hidden(a: Arg) -> Arg {
     a.hide(true)
 }
 
+/// The runtime flags that `embed` and `predict` do not take.
+pub(super) const ONLY_DEVICE_AND_THREADS: [&str; 4] = [
+    "data_residency",
+    "memory_budget_mib",
+    "stream_prefetch",
+    "kernels",
+];
+
+/// `#[command(only_device_and_threads())]`: `embed`'s and `predict`'s runtime flags, `--device`
+/// (default cpu) and `--threads`; the others hidden.
+pub(super) trait OnlyDeviceAndThreads {
+    fn only_device_and_threads(self) -> Self;
+}
+
+impl OnlyDeviceAndThreads for Command {
+    fn only_device_and_threads(self) -> Self {
+        let c = self
+            .mut_arg("device", |a| {
+                restyle(a, "cpu or cuda:N").default_value("cpu")
+            })
+            .mut_arg("threads", |a| {
+                restyle(a, "CPU threads (default: all cores)")
+            });
+        ONLY_DEVICE_AND_THREADS
+            .iter()
+            .fold(c, |c, name| c.mut_arg(*name, hidden))
+    }
+}
+
 impl RuntimeArgs {
     /// The runtime flags given, over `base` (the defaults, or a resumed run's recorded runtime).
     pub fn runtime_over(&self, base: &Runtime) -> Runtime {
@@ -70,6 +99,12 @@ impl RuntimeArgs {
     /// The runtime flags given, over the defaults.
     pub fn runtime(&self) -> Runtime {
         self.runtime_over(&Runtime::default())
+    }
+
+    /// [`Self::runtime`] of `auscult <command>`, which does not take the flags `lacking`.
+    pub fn runtime_of(&self, command: &str, lacking: &[&str]) -> anyhow::Result<Runtime> {
+        self.refuse(command, lacking)?;
+        Ok(self.runtime())
     }
 
     /// Errs when a flag in `flags` (a subcommand's [`hidden`] ones, by field name) was given.
