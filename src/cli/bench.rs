@@ -13,7 +13,7 @@ use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::{Args, Subcommand};
 
-use super::runtime::{hidden, restyle, RuntimeArgs};
+use super::runtime::{restyle, RuntimeArgs, RuntimeFlags, DATA_PLACEMENT};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -91,9 +91,7 @@ pub struct BenchParityArgs {
     "CNN6 block kernels: auto, generic (im2col + GEMM convolutions, what a GPU without cuDNN \
      runs: its peak memory can be measured on CPU) or cudnn",
 ).default_value("auto").display_order(11)))]
-#[command(mut_arg("data_residency", hidden))]
-#[command(mut_arg("memory_budget_mib", hidden))]
-#[command(mut_arg("stream_prefetch", hidden))]
+#[command(hide_runtime_flags(&DATA_PLACEMENT))]
 pub struct BenchTrainArgs {
     /// Methods to time, comma-separated; `method@stream` streams the data from the shards
     /// instead of keeping it resident (e.g. `ce,scl,ce@stream`).
@@ -225,10 +223,7 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_entry(s))
         .collect::<anyhow::Result<_>>()?;
-    let runtime = a.runtime.runtime_of(
-        "bench train",
-        &["data_residency", "memory_budget_mib", "stream_prefetch"],
-    )?;
+    let runtime = a.runtime.runtime_of("bench train", &DATA_PLACEMENT)?;
     runtime.apply_threads();
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let work = a.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::runtime::{OnlyDeviceAndThreads, RuntimeArgs, ONLY_DEVICE_AND_THREADS};
+use super::runtime::{RuntimeArgs, RuntimeFlags, ONLY_DEVICE_AND_THREADS};
 
 /// Encoder embeddings [N, 512] of a cache's rows, from a trained run, as one safetensors file.
 ///

@@ -7,7 +7,7 @@ use auscult::infer::classify::{classify, resolve_checkpoint, Recordings};
 use auscult::infer::predict::Predictor;
 use clap::{Args, ValueEnum};
 
-use super::runtime::{OnlyDeviceAndThreads, RuntimeArgs, ONLY_DEVICE_AND_THREADS};
+use super::runtime::{RuntimeArgs, RuntimeFlags, ONLY_DEVICE_AND_THREADS};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PredictFormat {

@@ -49,9 +49,13 @@ pub(super) fn restyle(a: Arg, help: &'static str) -> Arg {
 }
 
 /// A runtime flag a subcommand does not take: out of its `--help`, refused when given.
-pub(super) fn hidden(a: Arg) -> Arg {
+fn hidden(a: Arg) -> Arg {
     a.hide(true)
 }
+
+/// The data-placement flags, which `sweep` and `bench train` do not take.
+pub(super) const DATA_PLACEMENT: [&str; 3] =
+    ["data_residency", "memory_budget_mib", "stream_prefetch"];
 
 /// The runtime flags that `embed` and `predict` do not take.
 pub(super) const ONLY_DEVICE_AND_THREADS: [&str; 4] = [
@@ -61,24 +65,28 @@ pub(super) const ONLY_DEVICE_AND_THREADS: [&str; 4] = [
     "kernels",
 ];
 
-/// `#[command(only_device_and_threads())]`: `embed`'s and `predict`'s runtime flags, `--device`
-/// (default cpu) and `--threads`; the others hidden.
-pub(super) trait OnlyDeviceAndThreads {
+/// Restyling of the flattened runtime flags, as `#[command(…)]` methods of a subcommand.
+pub(super) trait RuntimeFlags {
+    /// [`hidden`] for each flag in `names` (field names).
+    fn hide_runtime_flags(self, names: &[&str]) -> Self;
+    /// `embed`'s and `predict`'s runtime flags: `--device` (default cpu) and `--threads`; the
+    /// others hidden.
     fn only_device_and_threads(self) -> Self;
 }
 
-impl OnlyDeviceAndThreads for Command {
+impl RuntimeFlags for Command {
+    fn hide_runtime_flags(self, names: &[&str]) -> Self {
+        names.iter().fold(self, |c, name| c.mut_arg(*name, hidden))
+    }
+
     fn only_device_and_threads(self) -> Self {
-        let c = self
-            .mut_arg("device", |a| {
-                restyle(a, "cpu or cuda:N").default_value("cpu")
-            })
-            .mut_arg("threads", |a| {
-                restyle(a, "CPU threads (default: all cores)")
-            });
-        ONLY_DEVICE_AND_THREADS
-            .iter()
-            .fold(c, |c, name| c.mut_arg(*name, hidden))
+        self.mut_arg("device", |a| {
+            restyle(a, "cpu or cuda:N").default_value("cpu")
+        })
+        .mut_arg("threads", |a| {
+            restyle(a, "CPU threads (default: all cores)")
+        })
+        .hide_runtime_flags(&ONLY_DEVICE_AND_THREADS)
     }
 }
 

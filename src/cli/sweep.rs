@@ -8,7 +8,7 @@ use auscult::sweep::pool::{run_local, run_task, threads_per_job, LocalOptions};
 use auscult::sweep::{plan::print_plan, slurm, SlurmOptions, SweepSpec};
 use clap::Args;
 
-use super::runtime::{hidden, restyle, RuntimeArgs};
+use super::runtime::{restyle, RuntimeArgs, RuntimeFlags, DATA_PLACEMENT};
 
 const SLURM: &str = "Slurm (--slurm)";
 
@@ -38,9 +38,7 @@ const SLURM: &str = "Slurm (--slurm)";
     a,
     "CNN6 block kernels for every run: auto, generic or cudnn (see `auscult train --help`)",
 ).default_value("auto")))]
-#[command(mut_arg("data_residency", hidden))]
-#[command(mut_arg("memory_budget_mib", hidden))]
-#[command(mut_arg("stream_prefetch", hidden))]
+#[command(hide_runtime_flags(&DATA_PLACEMENT))]
 pub struct SweepArgs {
     /// The grid file.
     #[arg(long, required_unless_present = "index", conflicts_with = "index")]
@@ -103,10 +101,7 @@ pub struct SweepArgs {
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<()> {
-    a.runtime.refuse(
-        "sweep",
-        &["data_residency", "memory_budget_mib", "stream_prefetch"],
-    )?;
+    a.runtime.refuse("sweep", &DATA_PLACEMENT)?;
     if let (Some(index), Some(task)) = (&a.index, a.task) {
         return run_task(index, task, &a.runtime.runtime())
             .inspect_err(super::train::exit_if_interrupted);
