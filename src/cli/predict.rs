@@ -1,10 +1,15 @@
 //! `auscult predict`: class probabilities of new recordings from a trained run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use auscult::infer::classify::{classify, resolve_checkpoint, Recordings};
+use anyhow::{bail, Context};
+use auscult::eval::metrics::ConfusionMatrix;
+use auscult::infer::classify::{annotation_of, argmax, audio_files, csv, Probabilities, Row};
+use auscult::infer::embed::run_checkpoint;
 use auscult::infer::predict::Predictor;
+use auscult_pipeline::audio;
+use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
+use auscult_pipeline::segments::{featurize, segments, Segment, Segmentation};
 use clap::{Args, ValueEnum};
 
 use super::runtime::{RuntimeArgs, RuntimeFlags, ONLY_DEVICE_AND_THREADS};
@@ -63,17 +68,106 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let (run, checkpoint) = resolve_checkpoint(a.run.as_deref(), a.checkpoint.as_deref())?;
+    let (run, checkpoint) = match (&a.run, &a.checkpoint) {
+        (Some(run), ck) => (run.clone(), run_checkpoint(run, ck.as_deref())?),
+        (None, Some(file)) => {
+            let file = PathBuf::from(file);
+            let run = file
+                .parent()
+                .and_then(Path::parent)
+                .filter(|r| r.join("config.toml").is_file())
+                .with_context(|| {
+                    format!(
+                        "{}: not inside a run dir (<run>/checkpoints/<name>.safetensors); pass \
+                         --run",
+                        file.display()
+                    )
+                })?
+                .to_path_buf();
+            (run, file)
+        }
+        (None, None) => bail!("give --run or --checkpoint"),
+    };
     let rt = a.runtime.runtime_of("predict", &ONLY_DEVICE_AND_THREADS)?;
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
-    let recordings = Recordings {
-        input: &a.input,
-        annotations: a.annotations.as_deref(),
-        window: a.window,
-        hop: a.hop,
+    let spec = &predictor.spec;
+    let params: FeatureParams = serde_json::from_value(
+        spec.params
+            .get("features")
+            .cloned()
+            .context("features.json has no `params.features`")?,
+    )
+    .context("features.json: `params.features` are not log-mel parameters")?;
+    anyhow::ensure!(
+        [params.n_mels, params.n_frames()] == spec.feature_shape,
+        "features.json: parameters give {}×{} features, the run was trained on {:?}",
+        params.n_mels,
+        params.n_frames(),
+        spec.feature_shape
+    );
+    let featurizer = CycleFeaturizer::new(params).context("features.json: log-mel parameters")?;
+    let files = audio_files(&a.input)?;
+    if let Some(p) = &a.annotations {
+        anyhow::ensure!(
+            p.exists(),
+            "{}: no such annotation file or folder",
+            p.display()
+        );
+        anyhow::ensure!(
+            p.is_dir() || files.len() == 1,
+            "--annotations {} is one file but --input holds {} recordings: give a folder",
+            p.display(),
+            files.len()
+        );
+    }
+    let windows = |w: f64| Segmentation::Windows {
+        window_s: w,
+        hop_s: a.hop.unwrap_or(w / 2.0),
     };
-    let c = classify(&predictor, &recordings)?;
-    let text = c.text(matches!(a.format, PredictFormat::Json))?;
+    let names: Vec<&str> = spec.classes.iter().map(|c| c.name.as_str()).collect();
+    let mut rows = Vec::new();
+    let normal: Vec<usize> = spec
+        .classes
+        .iter()
+        .filter(|c| c.normal)
+        .map(|c| c.id as usize)
+        .collect();
+    let mut confusion = ConfusionMatrix::new(spec.classes.len(), &normal)?;
+    let mut labelled = 0usize;
+    for file in &files {
+        let how = match (
+            a.window,
+            annotation_of(file, a.annotations.as_deref(), files.len() == 1),
+        ) {
+            (Some(w), _) => windows(w),
+            (None, Some(ann)) => Segmentation::Annotation(ann),
+            (None, None) => {
+                tracing::info!("{}: no annotation, 8 s windows", file.display());
+                windows(8.0)
+            }
+        };
+        let info = audio::probe(file)?;
+        let (segs, warnings) = segments(file, &info, &how)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let feats = featurize(&featurizer, file, &info, &segs)?;
+        let probs = predictor.probabilities(&feats)?;
+        for (s, p) in segs.iter().zip(probs) {
+            let best = argmax(&p);
+            if let Some((id, _)) = &s.label {
+                if (*id as usize) < spec.classes.len() {
+                    confusion.add(&[best], &[*id as usize])?;
+                    labelled += 1;
+                }
+            }
+            rows.push(row(file, s, &how, &names, best, &p));
+        }
+    }
+    let text = match a.format {
+        PredictFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+        PredictFormat::Csv => csv(&rows, &names),
+    };
     match &a.out {
         Some(out) => auscult_cache::write_atomic(out, text.as_bytes())
             .with_context(|| format!("writing {}", out.display()))?,
@@ -81,17 +175,46 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "{} segments of {} recording(s) with {}",
-        c.rows.len(),
-        c.files,
+        rows.len(),
+        files.len(),
         predictor.checkpoint.display()
     );
-    if c.labelled > 0 {
-        let m = c.confusion.metrics();
+    if labelled > 0 {
+        let m = confusion.metrics();
         eprintln!(
-            "against the annotations ({} labelled): Se {:.4}  Sp {:.4}  Score {:.4}  \
+            "against the annotations ({labelled} labelled): Se {:.4}  Sp {:.4}  Score {:.4}  \
              accuracy {:.4}",
-            c.labelled, m.se, m.sp, m.score, m.accuracy
+            m.se, m.sp, m.score, m.accuracy
         );
     }
     Ok(())
+}
+
+fn row(
+    file: &Path,
+    s: &Segment,
+    how: &Segmentation,
+    names: &[&str],
+    best: usize,
+    p: &[f32],
+) -> Row {
+    Row {
+        file: file.display().to_string(),
+        segment: s.index,
+        start_s: s.start_s,
+        end_s: s.end_s,
+        source: match how {
+            Segmentation::Annotation(_) => "annotation",
+            Segmentation::Windows { .. } => "window",
+        },
+        label: s.label.as_ref().map(|(_, n)| n.clone()),
+        predicted: names[best].to_string(),
+        probabilities: Probabilities(
+            names
+                .iter()
+                .zip(p)
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect(),
+        ),
+    }
 }

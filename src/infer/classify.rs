@@ -1,17 +1,11 @@
 //! `auscult predict`'s recordings and output: the audio files of an input, each one's
-//! annotation, their segments classified by a run, one row per segment, as CSV or JSON.
+//! annotation, and one row per classified segment, as CSV or JSON (the segments themselves are
+//! the pipeline's, which the library does not import: `auscult predict` joins the two).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use auscult_pipeline::audio;
-use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
-use auscult_pipeline::segments::{featurize, segments, Segment, Segmentation};
+use anyhow::Context;
 use serde::Serialize;
-
-use crate::eval::metrics::ConfusionMatrix;
-use crate::infer::embed::run_checkpoint;
-use crate::infer::predict::Predictor;
 
 /// One output row.
 #[derive(Debug, Serialize)]
@@ -97,35 +91,6 @@ pub fn argmax(p: &[f32]) -> usize {
     best
 }
 
-pub fn row(
-    file: &Path,
-    s: &Segment,
-    how: &Segmentation,
-    names: &[&str],
-    best: usize,
-    p: &[f32],
-) -> Row {
-    Row {
-        file: file.display().to_string(),
-        segment: s.index,
-        start_s: s.start_s,
-        end_s: s.end_s,
-        source: match how {
-            Segmentation::Annotation(_) => "annotation",
-            Segmentation::Windows { .. } => "window",
-        },
-        label: s.label.as_ref().map(|(_, n)| n.clone()),
-        predicted: names[best].to_string(),
-        probabilities: Probabilities(
-            names
-                .iter()
-                .zip(p)
-                .map(|(n, v)| (n.to_string(), *v))
-                .collect(),
-        ),
-    }
-}
-
 pub fn csv(rows: &[Row], names: &[&str]) -> String {
     // Every row's probabilities follow `names`.
     let quote = |s: &str| {
@@ -157,158 +122,4 @@ pub fn csv(rows: &[Row], names: &[&str]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The run dir and checkpoint file of `auscult predict --run / --checkpoint`: a run dir with an
-/// optional checkpoint name, or a checkpoint file inside a run dir.
-pub fn resolve_checkpoint(
-    run: Option<&Path>,
-    checkpoint: Option<&str>,
-) -> Result<(PathBuf, PathBuf)> {
-    Ok(match (run, checkpoint) {
-        (Some(run), ck) => (run.to_path_buf(), run_checkpoint(run, ck)?),
-        (None, Some(file)) => {
-            let file = PathBuf::from(file);
-            let run = file
-                .parent()
-                .and_then(Path::parent)
-                .filter(|r| r.join("config.toml").is_file())
-                .with_context(|| {
-                    format!(
-                        "{}: not inside a run dir (<run>/checkpoints/<name>.safetensors); pass \
-                         --run",
-                        file.display()
-                    )
-                })?
-                .to_path_buf();
-            (run, file)
-        }
-        (None, None) => bail!("give --run or --checkpoint"),
-    })
-}
-
-/// The recordings to classify, and how to cut them into segments.
-#[derive(Debug, Clone, Copy)]
-pub struct Recordings<'a> {
-    /// An audio file, or a folder of them.
-    pub input: &'a Path,
-    /// The annotation of a single input file, or a folder of them (default: beside the audio).
-    pub annotations: Option<&'a Path>,
-    /// Windows of this many seconds instead of annotations.
-    pub window: Option<f64>,
-    /// Hop between windows (default half the window).
-    pub hop: Option<f64>,
-}
-
-/// Every segment of some recordings, classified.
-#[derive(Debug)]
-pub struct Classified {
-    /// One row per segment, in file and segment order.
-    pub rows: Vec<Row>,
-    /// The class names, in the classes' order (the probabilities' order).
-    pub classes: Vec<String>,
-    /// Recordings read.
-    pub files: usize,
-    /// Segments with a class label in their annotation, counted in `confusion`.
-    pub labelled: usize,
-    /// Predictions against the annotations' labels.
-    pub confusion: ConfusionMatrix,
-}
-
-impl Classified {
-    /// The rows as CSV (`p_<class>` columns) or pretty JSON.
-    pub fn text(&self, json: bool) -> Result<String> {
-        let names: Vec<&str> = self.classes.iter().map(String::as_str).collect();
-        Ok(if json {
-            serde_json::to_string_pretty(&self.rows)? + "\n"
-        } else {
-            csv(&self.rows, &names)
-        })
-    }
-}
-
-/// Classifies every segment of `r` with `predictor`: features made with the run's own parameters
-/// (its features.json), segments from each recording's annotation or fixed windows.
-pub fn classify(predictor: &Predictor, r: &Recordings) -> Result<Classified> {
-    let spec = &predictor.spec;
-    let params: FeatureParams = serde_json::from_value(
-        spec.params
-            .get("features")
-            .cloned()
-            .context("features.json has no `params.features`")?,
-    )
-    .context("features.json: `params.features` are not log-mel parameters")?;
-    anyhow::ensure!(
-        [params.n_mels, params.n_frames()] == spec.feature_shape,
-        "features.json: parameters give {}×{} features, the run was trained on {:?}",
-        params.n_mels,
-        params.n_frames(),
-        spec.feature_shape
-    );
-    let featurizer = CycleFeaturizer::new(params).context("features.json: log-mel parameters")?;
-    let files = audio_files(r.input)?;
-    if let Some(p) = &r.annotations {
-        anyhow::ensure!(
-            p.exists(),
-            "{}: no such annotation file or folder",
-            p.display()
-        );
-        anyhow::ensure!(
-            p.is_dir() || files.len() == 1,
-            "--annotations {} is one file but --input holds {} recordings: give a folder",
-            p.display(),
-            files.len()
-        );
-    }
-    let windows = |w: f64| Segmentation::Windows {
-        window_s: w,
-        hop_s: r.hop.unwrap_or(w / 2.0),
-    };
-    let names: Vec<&str> = spec.classes.iter().map(|c| c.name.as_str()).collect();
-    let mut rows = Vec::new();
-    let normal: Vec<usize> = spec
-        .classes
-        .iter()
-        .filter(|c| c.normal)
-        .map(|c| c.id as usize)
-        .collect();
-    let mut confusion = ConfusionMatrix::new(spec.classes.len(), &normal)?;
-    let mut labelled = 0usize;
-    for file in &files {
-        let how = match (
-            r.window,
-            annotation_of(file, r.annotations, files.len() == 1),
-        ) {
-            (Some(w), _) => windows(w),
-            (None, Some(ann)) => Segmentation::Annotation(ann),
-            (None, None) => {
-                tracing::info!("{}: no annotation, 8 s windows", file.display());
-                windows(8.0)
-            }
-        };
-        let info = audio::probe(file)?;
-        let (segs, warnings) = segments(file, &info, &how)?;
-        for w in warnings {
-            tracing::warn!("{w}");
-        }
-        let feats = featurize(&featurizer, file, &info, &segs)?;
-        let probs = predictor.probabilities(&feats)?;
-        for (s, p) in segs.iter().zip(probs) {
-            let best = argmax(&p);
-            if let Some((id, _)) = &s.label {
-                if (*id as usize) < spec.classes.len() {
-                    confusion.add(&[best], &[*id as usize])?;
-                    labelled += 1;
-                }
-            }
-            rows.push(row(file, s, &how, &names, best, &p));
-        }
-    }
-    Ok(Classified {
-        rows,
-        classes: names.iter().map(|n| n.to_string()).collect(),
-        files: files.len(),
-        labelled,
-        confusion,
-    })
 }
