@@ -13,6 +13,8 @@ use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::{Args, Subcommand};
 
+use super::runtime::{restyle, RuntimeArgs, RuntimeFlags, DATA_PLACEMENT};
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Training samples/s of each method (and resident vs streamed data) on one synthetic cache.
@@ -74,6 +76,22 @@ pub struct BenchParityArgs {
 }
 
 #[derive(Args, Debug)]
+// The flags' places in `--help` stay where they were before RuntimeArgs (threads, device,
+// matmul-precision, kernels): display orders 4, 5 and 11 (ties sort by name: kernels < out).
+#[command(mut_arg("device", |a| {
+    restyle(a, "cpu or cuda:N").default_value("cpu").display_order(5)
+}))]
+#[command(mut_arg("threads", |a| {
+    restyle(a, "CPU threads (rayon pool and candle's CPU ops)")
+        .default_value("2")
+        .display_order(4)
+}))]
+#[command(mut_arg("kernels", |a| restyle(
+    a,
+    "CNN6 block kernels: auto, generic (im2col + GEMM convolutions, what a GPU without cuDNN \
+     runs: its peak memory can be measured on CPU) or cudnn",
+).default_value("auto").display_order(11)))]
+#[command(hide_runtime_flags(&DATA_PLACEMENT))]
 pub struct BenchTrainArgs {
     /// Methods to time, comma-separated; `method@stream` streams the data from the shards
     /// instead of keeping it resident (e.g. `ce,scl,ce@stream`).
@@ -87,19 +105,11 @@ pub struct BenchTrainArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// CPU threads (rayon pool and candle's CPU ops).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
-    /// cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// f32 or tf32 (the experiment's `matmul_precision`; GPU only).
     #[arg(long, default_value = "f32")]
     pub matmul_precision: String,
-    /// CNN6 block kernels: auto, generic (im2col + GEMM convolutions, what a GPU without cuDNN
-    /// runs: its peak memory can be measured on CPU) or cudnn.
-    #[arg(long, default_value = "auto", value_name = "auto|generic|cudnn")]
-    pub kernels: Kernels,
     /// Working folder (database, cache, runs); default a temporary folder, removed afterwards.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -213,12 +223,7 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_entry(s))
         .collect::<anyhow::Result<_>>()?;
-    let runtime = Runtime {
-        device: a.device.clone(),
-        threads: Some(a.threads),
-        kernels: a.kernels,
-        ..Runtime::default()
-    };
+    let runtime = a.runtime.runtime_of("bench train", &DATA_PLACEMENT)?;
     runtime.apply_threads();
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let work = a.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -259,9 +264,9 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
     }
     println!(
         "device {}, kernels {}, {} threads, batch {}, input [B, 1, 64, 251], CPU {} (GEMM {}), load average {}",
-        a.device,
-        a.kernels,
-        a.threads,
+        runtime.device,
+        runtime.kernels,
+        runtime.threads.unwrap_or_default(),
         a.batch_size,
         cpu_model(),
         cpu_gemm_kernel(),
@@ -290,7 +295,7 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         println!("{name}_samples_per_s={sps:.3}");
     }
     println!("cpu_gemm_kernel={}", cpu_gemm_kernel());
-    println!("kernels={}", a.kernels);
+    println!("kernels={}", runtime.kernels);
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use auscult::train::runtime::Runtime;
 use clap::Args;
+
+use super::runtime::{RuntimeArgs, RuntimeFlags, ONLY_DEVICE_AND_THREADS};
 
 /// Encoder embeddings [N, 512] of a cache's rows, from a trained run, as one safetensors file.
 ///
@@ -16,6 +17,7 @@ use clap::Args;
 ///   auscult embed --run runs/scl --data cache/icbhi --split test --out emb.safetensors
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(only_device_and_threads())]
 pub struct EmbedArgs {
     /// Run dir written by `auscult train`.
     #[arg(long)]
@@ -32,20 +34,12 @@ pub struct EmbedArgs {
     /// Checkpoint name in <run>/checkpoints (default: best, else last).
     #[arg(long)]
     pub checkpoint: Option<String>,
-    /// cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// CPU threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 pub fn run(a: EmbedArgs) -> anyhow::Result<()> {
-    let rt = Runtime {
-        device: a.device.clone(),
-        threads: a.threads,
-        ..Runtime::default()
-    };
+    let rt = a.runtime.runtime_of("embed", &ONLY_DEVICE_AND_THREADS)?;
     let e = auscult::infer::embed::embed(
         &a.run,
         &a.data,

@@ -6,6 +6,7 @@ mod embed;
 mod pipeline;
 mod predict;
 mod report;
+mod runtime;
 mod sweep;
 mod train;
 

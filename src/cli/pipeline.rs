@@ -300,46 +300,43 @@ pub fn run(cmd: PipelineCommand) -> anyhow::Result<()> {
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
     use auscult_synth as synth;
     match args.dataset {
-        DatasetArg::Icbhi if args.from_annotations.is_some() => {
-            let o = synth::CorpusFromAnnotations {
-                annotations_dir: args.from_annotations.clone().unwrap_or_default(),
-                split_file: args
-                    .icbhi_files
-                    .split_file
-                    .clone()
-                    .context("--from-annotations needs --split-file")?,
-                demographics_file: args.icbhi_files.demographics_file.clone(),
-                diagnosis_file: args.icbhi_files.diagnosis_file.clone(),
-                seed: args.seed,
-            };
-            let r = synth::synth_icbhi_from_annotations(&args.output, &o).with_context(|| {
-                format!(
-                    "writing the ICBHI-scale corpus to {}",
-                    args.output.display()
-                )
-            })?;
-            eprintln!(
-                "wrote {} recordings, {} cycles ({:.0} s of audio) to {}",
-                r.recordings,
-                r.cycles,
-                r.audio_seconds,
-                args.output.display()
-            );
-        }
         DatasetArg::Icbhi => {
-            let mut o = synth::IcbhiSynthOptions {
-                seed: args.seed,
-                ..Default::default()
+            let r = match args.from_annotations.clone() {
+                Some(annotations_dir) => {
+                    let o = synth::CorpusFromAnnotations {
+                        annotations_dir,
+                        split_file: args
+                            .icbhi_files
+                            .split_file
+                            .clone()
+                            .context("--from-annotations needs --split-file")?,
+                        demographics_file: args.icbhi_files.demographics_file.clone(),
+                        diagnosis_file: args.icbhi_files.diagnosis_file.clone(),
+                        seed: args.seed,
+                    };
+                    synth::synth_icbhi_from_annotations(&args.output, &o).with_context(|| {
+                        format!(
+                            "writing the ICBHI-scale corpus to {}",
+                            args.output.display()
+                        )
+                    })?
+                }
+                None => {
+                    let mut o = synth::IcbhiSynthOptions {
+                        seed: args.seed,
+                        ..Default::default()
+                    };
+                    if let Some(n) = args.recordings {
+                        o.recordings = n;
+                    }
+                    synth::synth_icbhi(&args.output, &o).with_context(|| {
+                        format!(
+                            "writing a synthetic ICBHI database to {}",
+                            args.output.display()
+                        )
+                    })?
+                }
             };
-            if let Some(n) = args.recordings {
-                o.recordings = n;
-            }
-            let r = synth::synth_icbhi(&args.output, &o).with_context(|| {
-                format!(
-                    "writing a synthetic ICBHI database to {}",
-                    args.output.display()
-                )
-            })?;
             eprintln!(
                 "wrote {} recordings, {} cycles ({:.0} s of audio) to {}",
                 r.recordings,

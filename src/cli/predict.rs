@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use auscult::eval::metrics::ConfusionMatrix;
+use auscult::infer::classify::{annotation_of, argmax, audio_files, csv, Probabilities, Row};
 use auscult::infer::embed::run_checkpoint;
 use auscult::infer::predict::Predictor;
-use auscult::train::runtime::Runtime;
 use auscult_pipeline::audio;
 use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
 use auscult_pipeline::segments::{featurize, segments, Segment, Segmentation};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
+
+use super::runtime::{RuntimeArgs, RuntimeFlags, ONLY_DEVICE_AND_THREADS};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PredictFormat {
@@ -34,6 +35,7 @@ pub enum PredictFormat {
 ///   auscult predict --checkpoint runs/scl/checkpoints/best.safetensors --input rec.wav --window 8 --hop 4
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(only_device_and_threads())]
 pub struct PredictArgs {
     /// Run dir written by `auscult train`.
     #[arg(long, required_unless_present = "checkpoint")]
@@ -61,86 +63,8 @@ pub struct PredictArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// CPU threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
-/// One output row.
-#[derive(Debug, Serialize)]
-struct Row {
-    file: String,
-    segment: usize,
-    start_s: f64,
-    end_s: f64,
-    /// `annotation` or `window`.
-    source: &'static str,
-    /// The annotation's label name, when it has one.
-    label: Option<String>,
-    predicted: String,
-    /// Class name → probability, in the classes' order.
-    probabilities: Probabilities,
-}
-
-#[derive(Debug)]
-struct Probabilities(Vec<(String, f32)>);
-
-impl Serialize for Probabilities {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
-const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
-
-fn audio_files(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if input.is_file() {
-        return Ok(vec![input.to_path_buf()]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-        .with_context(|| format!("reading {}", input.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|x| AUDIO_EXTENSIONS.iter().any(|a| x.eq_ignore_ascii_case(a)))
-        })
-        .collect();
-    files.sort();
-    anyhow::ensure!(
-        !files.is_empty(),
-        "{}: no audio files ({})",
-        input.display(),
-        AUDIO_EXTENSIONS.join(", ")
-    );
-    Ok(files)
-}
-
-/// The annotation of `audio` (None: none found).
-fn annotation_of(audio: &Path, given: Option<&Path>, single: bool) -> Option<PathBuf> {
-    let stem = audio.file_stem()?;
-    let dir = match given {
-        Some(p) if p.is_file() && single => return Some(p.to_path_buf()),
-        Some(p) => p.to_path_buf(),
-        None => audio.parent()?.to_path_buf(),
-    };
-    // By name, not `with_extension`: SPRSound stems hold dots (`44165864_7.5_1_p4_844`).
-    ["txt", "json"]
-        .iter()
-        .map(|e| {
-            let mut name = stem.to_os_string();
-            name.push(format!(".{e}"));
-            dir.join(name)
-        })
-        .find(|p| p.is_file())
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
@@ -164,11 +88,7 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --run or --checkpoint"),
     };
-    let rt = Runtime {
-        device: a.device.clone(),
-        threads: a.threads,
-        ..Runtime::default()
-    };
+    let rt = a.runtime.runtime_of("predict", &ONLY_DEVICE_AND_THREADS)?;
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
     let spec = &predictor.spec;
     let params: FeatureParams = serde_json::from_value(
@@ -270,16 +190,6 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn argmax(p: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, v) in p.iter().enumerate() {
-        if *v > p[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 fn row(
     file: &Path,
     s: &Segment,
@@ -307,37 +217,4 @@ fn row(
                 .collect(),
         ),
     }
-}
-
-fn csv(rows: &[Row], names: &[&str]) -> String {
-    // Every row's probabilities follow `names`.
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = String::from("file,segment,start_s,end_s,source,label,predicted");
-    for n in names {
-        out.push_str(&format!(",p_{}", quote(n)));
-    }
-    out.push('\n');
-    for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}",
-            quote(&r.file),
-            r.segment,
-            r.start_s,
-            r.end_s,
-            r.source,
-            quote(r.label.as_deref().unwrap_or("")),
-            quote(&r.predicted)
-        ));
-        for (_, p) in &r.probabilities.0 {
-            out.push_str(&format!(",{p}"));
-        }
-        out.push('\n');
-    }
-    out
 }

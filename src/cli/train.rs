@@ -7,11 +7,9 @@ use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind, Protocol, DEFAULT_MSCL_HEADS};
 use auscult::train::launch::MultiRunSummary;
 use auscult::train::resume::{install_interrupt_handler, Interrupted};
-use auscult::train::runtime::{DataResidency, Kernels, Runtime};
 use clap::Args;
 
-/// Help heading of the runtime flags.
-const RUNTIME: &str = "Runtime (where it runs; recorded in summary.json, not in the experiment)";
+use super::runtime::RuntimeArgs;
 
 /// `auscult train` flags (the long help is on the `Train` command in cli/mod.rs).
 #[derive(Args, Debug)]
@@ -102,29 +100,8 @@ pub struct TrainArgs {
     /// input.specaugment.apply=official-randn --set linear_eval.epochs=20`.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
-    /// cpu or cuda:N (CUDA needs a `--features cuda` build) [default: cpu].
-    #[arg(long, help_heading = RUNTIME)]
-    pub device: Option<String>,
-    /// CPU threads [default: all cores].
-    #[arg(long, help_heading = RUNTIME)]
-    pub threads: Option<usize>,
-    /// Where the features live while training: `auto` (resident on the device when train +
-    /// validation + evaluation fit --memory-budget-mib, else streamed), `resident`, or `stream`
-    /// (bounded memory). A streamed epoch shuffles within windows of `data.stream_window`
-    /// shards, so its order (not its statistics) differs from a resident one [default: auto].
-    #[arg(long, value_name = "auto|resident|stream", help_heading = RUNTIME)]
-    pub data_residency: Option<DataResidency>,
-    /// `auto` residency: the most MiB of f32 features kept resident [default: 4096].
-    #[arg(long, value_name = "MIB", help_heading = RUNTIME)]
-    pub memory_budget_mib: Option<u64>,
-    /// Streaming: shards read and verified ahead by a background thread [default: 2].
-    #[arg(long, help_heading = RUNTIME)]
-    pub stream_prefetch: Option<usize>,
-    /// CNN6 block kernels: `auto` (fused CPU kernels on CPU; cuDNN convolutions on CUDA in a
-    /// `--features cudnn` build, GEMM ones otherwise), `generic` (im2col + GEMM convolutions on
-    /// any device), `cudnn` (cuDNN convolutions) [default: auto].
-    #[arg(long, value_name = "auto|generic|cudnn", help_heading = RUNTIME)]
-    pub kernels: Option<Kernels>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 impl TrainArgs {
@@ -207,19 +184,6 @@ impl TrainArgs {
             .with_context(|| format!("experiment from {origin}"))?;
         Ok(e)
     }
-
-    /// The runtime flags given, over `base` (the defaults, or a resumed run's recorded runtime).
-    pub fn runtime_over(&self, base: &Runtime) -> Runtime {
-        Runtime {
-            device: self.device.clone().unwrap_or_else(|| base.device.clone()),
-            threads: self.threads.or(base.threads),
-            data_residency: self.data_residency.unwrap_or(base.data_residency),
-            memory_budget_mib: self.memory_budget_mib.unwrap_or(base.memory_budget_mib),
-            stream_prefetch: self.stream_prefetch.unwrap_or(base.stream_prefetch),
-            kernels: self.kernels.unwrap_or(base.kernels),
-            cpu_gemm: None,
-        }
-    }
 }
 
 /// Ends a stopped run with exit status 130 (the shell's code for SIGINT) after saying how to
@@ -236,7 +200,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.resume {
         // Runtime flags given here override the recorded ones, one by one.
         let recorded = auscult::train::launch::read_invocation(dir)?.runtime;
-        let rt = args.runtime_over(&recorded);
+        let rt = args.runtime.runtime_over(&recorded);
         let s = auscult::train::launch::resume(dir, args.data.as_deref(), Some(&rt))
             .inspect_err(exit_if_interrupted)
             .with_context(|| format!("resuming {}", dir.display()))?;
@@ -256,7 +220,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     });
     let s = auscult::train::launch::train_named(
         &exp,
-        &args.runtime_over(&Runtime::default()),
+        &args.runtime.runtime(),
         config_name.as_deref(),
         &data,
         &out,

@@ -1,0 +1,181 @@
+//! Slurm: the sbatch script of one job array, its array ranges, and its submission.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+
+use super::{SweepIndex, Task};
+
+/// Slurm settings of `auscult sweep --slurm`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlurmOptions {
+    pub partition: Option<String>,
+    pub gres: Option<String>,
+    pub time: Option<String>,
+    pub cpus_per_task: Option<usize>,
+    /// At most this many array tasks at once (`%K`).
+    pub array_parallelism: Option<usize>,
+    /// Extra arguments for each task's `auscult sweep --task` (runtime flags).
+    pub task_args: Vec<String>,
+}
+
+/// `0-3,5,7-9`: Slurm's array syntax for sorted ids.
+pub fn array_ranges(ids: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            ids[i].to_string()
+        } else {
+            format!("{}-{}", ids[i], ids[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
+/// Single-quotes `s` for a POSIX shell.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The sbatch script running task ids `ids` of `index` as one job array: each array task runs
+/// `auscult sweep --index <index> --task $SLURM_ARRAY_TASK_ID` with `exe`. Slurm sends SIGTERM
+/// two minutes before the time limit, so a task killed by its limit saves its state and the next
+/// submission resumes it.
+pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOptions) -> String {
+    let name = index
+        .out
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    let logs = index.out.join("logs");
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!("#SBATCH --job-name=auscult-{}\n", sh_quote(&name)));
+    let par = o
+        .array_parallelism
+        .map(|k| format!("%{k}"))
+        .unwrap_or_default();
+    s.push_str(&format!("#SBATCH --array={}{par}\n", array_ranges(ids)));
+    s.push_str(&format!(
+        "#SBATCH --output={}\n",
+        sh_quote(&logs.join("%A_%a.log").display().to_string())
+    ));
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={}\n", sh_quote(p)));
+    }
+    if let Some(g) = &o.gres {
+        s.push_str(&format!("#SBATCH --gres={}\n", sh_quote(g)));
+    }
+    if let Some(t) = &o.time {
+        s.push_str(&format!("#SBATCH --time={}\n", sh_quote(t)));
+    }
+    if let Some(c) = o.cpus_per_task {
+        s.push_str(&format!("#SBATCH --cpus-per-task={c}\n"));
+    }
+    s.push_str("#SBATCH --signal=B:TERM@120\n");
+    s.push_str(&format!(
+        "# {} task(s) of {}; task id → run: {}\n",
+        ids.len(),
+        index.tasks.len(),
+        SweepIndex::path(&index.out).display()
+    ));
+    s.push_str("set -euo pipefail\n");
+    let mut cmd = vec![
+        sh_quote(&exe.display().to_string()),
+        "sweep".into(),
+        "--index".into(),
+        sh_quote(&SweepIndex::path(&index.out).display().to_string()),
+        "--task".into(),
+        "\"$SLURM_ARRAY_TASK_ID\"".into(),
+    ];
+    if o.cpus_per_task.is_some() {
+        cmd.push("--threads".into());
+        cmd.push("\"$SLURM_CPUS_PER_TASK\"".into());
+    }
+    cmd.extend(o.task_args.iter().map(|a| sh_quote(a)));
+    // exec: the signal reaches auscult itself.
+    s.push_str(&format!("exec {}\n", cmd.join(" ")));
+    s
+}
+
+/// Writes `<out>/sweep.sbatch`, one job array of the `pending` tasks, and submits it with
+/// `sbatch` (when on PATH; prints the job id); with `dry_run`, prints the script and the index
+/// instead.
+pub fn submit(
+    index: &SweepIndex,
+    index_path: &Path,
+    pending: &[&Task],
+    o: &SlurmOptions,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    if pending.is_empty() {
+        eprintln!("every run is finished; nothing to submit");
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("locating the auscult executable")?;
+    let ids: Vec<usize> = pending.iter().map(|t| t.id).collect();
+    let script = sbatch_script(index, &ids, &exe, o);
+    let path = index.out.join("sweep.sbatch");
+    auscult_cache::write_atomic(&path, script.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::create_dir_all(index.out.join("logs"))?;
+    if dry_run {
+        println!("# {}\n{script}", path.display());
+        println!("# {}", index_path.display());
+        for t in &index.tasks {
+            println!(
+                "# task {}: {} seed {} → {}",
+                t.id,
+                t.name,
+                t.seed,
+                t.run_dir.display()
+            );
+        }
+        return Ok(());
+    }
+    let out = match Command::new("sbatch").arg("--parsable").arg(&path).output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "sbatch is not on PATH: submit {} from a Slurm login node (`sbatch {}`)",
+                path.display(),
+                path.display()
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e).context("running sbatch"),
+    };
+    anyhow::ensure!(
+        out.status.success(),
+        "sbatch {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let id = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    println!("{id}");
+    eprintln!(
+        "submitted job array {id}: {} task(s), logs in {}; when it ends, `auscult report {}`",
+        ids.len(),
+        index.out.join("logs").display(),
+        index.out.display()
+    );
+    Ok(())
+}
