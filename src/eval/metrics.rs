@@ -62,7 +62,7 @@ pub enum MetricsError {
 }
 
 /// Confusion matrix: `counts[target][prediction]`, and which classes are normal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
     /// Number of classes.
     pub n_classes: usize,
@@ -196,14 +196,19 @@ pub struct Metrics {
     /// Harmonic score 2·Se·Sp / (Se + Sp), 0 when Se + Sp = 0.
     pub hs: f64,
     /// SPRSound task score (Score + HS) / 2.
+    #[serde(default)]
     pub sprs_score: f64,
     /// Accuracy over all examples.
+    #[serde(default)]
     pub accuracy: f64,
     /// Number of examples of a normal class.
+    #[serde(default)]
     pub n_normal: u64,
     /// Number of examples of an abnormal class.
+    #[serde(default)]
     pub n_abnormal: u64,
     /// The matrix the metrics come from.
+    #[serde(default)]
     pub confusion: ConfusionMatrix,
 }
 

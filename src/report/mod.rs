@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value;
 
 mod markdown;
 mod paper;
@@ -28,6 +27,7 @@ pub use render::*;
 pub use runs::*;
 
 use crate::eval::metrics::{Metrics, MetricsSummary};
+use crate::rundir::{self, recorded_signature, ReadError, SelectionKey, Summary};
 use crate::train::experiment::{canonical_labels, Signature};
 
 /// The paper's reference numbers shipped with the repo.
@@ -108,11 +108,11 @@ pub enum Selection {
 }
 
 impl Selection {
-    fn key(self) -> &'static str {
+    fn key(self) -> SelectionKey {
         match self {
-            Selection::BestEval => "best_by_eval",
-            Selection::BestVal => "best_by_val",
-            Selection::Final => "final_epoch",
+            Selection::BestEval => SelectionKey::BestByEval,
+            Selection::BestVal => SelectionKey::BestByVal,
+            Selection::Final => SelectionKey::FinalEpoch,
         }
     }
     fn describe(self) -> &'static str {

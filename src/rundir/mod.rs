@@ -16,6 +16,8 @@
 
 pub mod schema;
 
+pub use schema::*;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -3,25 +3,21 @@
 use super::*;
 
 /// Se / Sp / Score of one evaluation (the rest of `Metrics` is not plotted).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Scores {
     pub(super) se: f64,
     pub(super) sp: f64,
     pub(super) score: f64,
 }
 
-/// The fields of one `metrics.jsonl` line (an `EpochRecord`) that the plots use.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct EpochLine {
-    pub(super) stage: String,
-    pub(super) epoch: usize,
-    pub(super) train_loss: f64,
-    #[serde(default)]
-    pub(super) loss_terms: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub(super) val: Option<Scores>,
-    #[serde(default)]
-    pub(super) eval: Option<Scores>,
+impl Scores {
+    fn of(m: &Metrics) -> Self {
+        Scores {
+            se: m.se,
+            sp: m.sp,
+            score: m.score,
+        }
+    }
 }
 
 /// One epoch of one stage.
@@ -70,20 +66,8 @@ impl Stage {
 /// Reads `metrics.jsonl`: its stages in order of first appearance. A line that is not an epoch
 /// record is an error naming the file and the line.
 pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
     let mut stages: Vec<Stage> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rec: EpochLine = serde_json::from_str(line).with_context(|| {
-            format!(
-                "{} line {}: not an epoch record of `auscult train`",
-                path.display(),
-                i + 1
-            )
-        })?;
+    for rec in rundir::read_metrics(path)? {
         let terms = rec
             .loss_terms
             .iter()
@@ -93,8 +77,8 @@ pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
             epoch: rec.epoch,
             loss: rec.train_loss,
             terms,
-            eval: rec.eval,
-            val: rec.val,
+            eval: rec.eval.as_ref().map(Scores::of),
+            val: rec.val.as_ref().map(Scores::of),
         };
         match stages.iter_mut().find(|s| s.name == rec.stage) {
             Some(s) => s.epochs.push(point),
@@ -110,66 +94,15 @@ pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
     Ok(stages)
 }
 
-/// `Selected` of `summary.json`, as far as the plots need it.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct Pick {
-    pub(super) epoch: usize,
-    pub(super) eval: PickEval,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct PickEval {
-    pub(super) confusion: ConfusionMatrix,
-}
-
-/// `RunSummary` of `summary.json`, as far as the plots need it.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct RunInfo {
-    pub(super) method: String,
-    #[serde(default)]
-    pub(super) config_name: Option<String>,
-    #[serde(default)]
-    pub(super) seed: Option<u64>,
-    #[serde(default)]
-    pub(super) dataset: Option<String>,
-    #[serde(default)]
-    pub(super) eval_split: Option<String>,
-    /// Absent from summaries written before auscult recorded it.
-    #[serde(default)]
-    pub(super) class_names: Vec<String>,
-    pub(super) best_by_eval: Pick,
-    #[serde(default)]
-    pub(super) best_by_val: Option<Pick>,
-}
-
-impl RunInfo {
-    pub(super) fn split(&self) -> &str {
-        self.eval_split.as_deref().unwrap_or("eval")
+/// A multi-seed parent's `summary.json`.
+pub(super) fn read_multi(parent: &Path) -> Result<MultiRunSummary> {
+    match rundir::read_summary(parent)? {
+        Summary::Multi(m) => Ok(m),
+        Summary::Single(_) => bail!(
+            "{}: the summary of one seed (plot it with write_run_plots)",
+            parent.join("summary.json").display()
+        ),
     }
-}
-
-/// `MultiRunSummary` of a multi-seed parent's `summary.json`, as far as the plots need it.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct MultiInfo {
-    pub(super) method: String,
-    #[serde(default)]
-    pub(super) config_name: Option<String>,
-    #[serde(default)]
-    pub(super) dataset: Option<String>,
-    pub(super) seeds: Vec<u64>,
-    pub(super) runs: Vec<String>,
-}
-
-pub(super) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: unexpected content", path.display()))
-}
-
-/// Whether `dir/summary.json` is a multi-seed parent's (it lists `seeds`).
-pub(super) fn is_multi(dir: &Path) -> Result<bool> {
-    let v: serde_json::Value = read_json(&dir.join("summary.json"))?;
-    Ok(v.get("seeds").is_some_and(serde_json::Value::is_array))
 }
 
 /// The row × column counts of `cm`, checked to be square over `n_classes`.
@@ -185,7 +118,7 @@ pub(super) fn checked_counts(cm: &ConfusionMatrix, origin: &Path) -> Result<Vec<
 
 /// The class names of `info`, or `class 0`, `class 1`, … when the summary has none for `n`
 /// classes.
-pub(super) fn class_names(info: &RunInfo, n: usize) -> Vec<String> {
+pub(super) fn class_names(info: &RunSummary, n: usize) -> Vec<String> {
     if info.class_names.len() == n {
         info.class_names.clone()
     } else {

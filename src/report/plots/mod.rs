@@ -35,10 +35,9 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
-use crate::eval::metrics::ConfusionMatrix;
+use crate::eval::metrics::{ConfusionMatrix, Metrics};
+use crate::rundir::{self, MultiRunSummary, RunSummary, Summary};
 use canvas::{encode_png, Canvas, FONT};
 pub use pca::{pca2, Pca2};
 
@@ -81,22 +80,21 @@ pub fn curves_size(stages: usize) -> (u32, u32) {
 /// dir from its `summary.json` and `metrics.jsonl`; returns their paths.
 pub fn write_run_plots(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let summary = run_dir.join("summary.json");
-    if is_multi(run_dir)? {
+    let Summary::Single(info) = rundir::read_summary(run_dir)? else {
         bail!(
             "{}: the summary of several seeds (plot it with write_multi_plots)",
             summary.display()
         );
-    }
-    let info: RunInfo = read_json(&summary)?;
+    };
     let stages = read_metrics(&run_dir.join("metrics.jsonl"))?;
     let out = plots_dir(run_dir)?;
 
-    let seed = info.seed.map(|s| format!("seed {s}")).unwrap_or_default();
+    let seed = format!("seed {}", info.seed);
     let title = figure_title(
         &info.method,
         info.config_name.as_deref(),
         &seed,
-        info.dataset.as_deref(),
+        Some(&info.dataset),
     );
     let rows = run_rows(&stages, &info);
     let curves = out.join(CURVES_PNG);
@@ -120,12 +118,12 @@ pub fn write_run_plots(run_dir: &Path) -> Result<Vec<PathBuf>> {
 /// summed) of a multi-seed parent dir; returns their paths.
 pub fn write_multi_plots(parent: &Path) -> Result<Vec<PathBuf>> {
     let summary = parent.join("summary.json");
-    let multi: MultiInfo = read_json(&summary)?;
+    let multi = read_multi(parent)?;
     ensure!(!multi.runs.is_empty(), "{}: no runs", summary.display());
     let mut seeds = Vec::new();
     for r in &multi.runs {
         let dir = seed_dir(parent, r)?;
-        let info: RunInfo = read_json(&dir.join("summary.json"))?;
+        let info = rundir::read_run_summary(&dir)?;
         let stages = read_metrics(&dir.join("metrics.jsonl"))?;
         seeds.push((dir, info, stages));
     }
@@ -141,7 +139,7 @@ pub fn write_multi_plots(parent: &Path) -> Result<Vec<PathBuf>> {
         &multi.method,
         multi.config_name.as_deref(),
         &format!("{n} seeds ({seed_list}), mean ± std"),
-        multi.dataset.as_deref(),
+        Some(&multi.dataset),
     );
     let rows = multi_rows(
         &seeds
@@ -180,7 +178,7 @@ pub fn write_multi_plots(parent: &Path) -> Result<Vec<PathBuf>> {
             &multi.method,
             multi.config_name.as_deref(),
             &format!("{n} seeds ({seed_list})"),
-            multi.dataset.as_deref(),
+            Some(&multi.dataset),
         )
     );
     let confusion = write_confusion(&out, &conf_title, &names, &total)?;
@@ -205,18 +203,17 @@ fn write_confusion(
 /// `confusion.png`, and for a multi-seed parent then each seed's two (in seed order).
 pub fn ensure_plots(dir: &Path) -> Result<Vec<PathBuf>> {
     let own = [CURVES_PNG, CONFUSION_PNG].map(|f| dir.join(PLOTS_DIR).join(f));
-    if !is_multi(dir)? {
+    let Summary::Multi(multi) = rundir::read_summary(dir)? else {
         if own.iter().all(|p| p.is_file()) {
             return Ok(own.to_vec());
         }
         return write_run_plots(dir);
-    }
+    };
     let mut files = if own.iter().all(|p| p.is_file()) {
         own.to_vec()
     } else {
         write_multi_plots(dir)?
     };
-    let multi: MultiInfo = read_json(&dir.join("summary.json"))?;
     for r in &multi.runs {
         files.extend(ensure_plots(&seed_dir(dir, r)?)?);
     }

@@ -93,7 +93,7 @@ pub(super) fn line(
 
 /// The panels of a single run: per stage its loss, and its metrics when it is evaluated; the
 /// summary's selections are marked on the last evaluated stage.
-pub(super) fn run_rows(stages: &[Stage], info: &RunInfo) -> Vec<Vec<Panel>> {
+pub(super) fn run_rows(stages: &[Stage], info: &RunSummary) -> Vec<Vec<Panel>> {
     let marked = stages.iter().rposition(Stage::evaluates);
     let split = info.split();
     let mut rows = Vec::new();
@@ -244,7 +244,7 @@ pub(super) fn epochs_list(v: &[usize]) -> String {
 
 /// The panels of several seeds: the first seed's stages, each value as mean ± std over the
 /// seeds that have the stage; every seed's selected epochs marked.
-pub(super) fn multi_rows(seeds: &[(&RunInfo, &[Stage])]) -> Vec<Vec<Panel>> {
+pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
     let Some((first, first_stages)) = seeds.first() else {
         return Vec::new();
     };
