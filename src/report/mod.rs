@@ -27,6 +27,7 @@ pub use render::*;
 pub use runs::*;
 
 use crate::eval::metrics::{Metrics, MetricsSummary};
+use crate::eval::stats::MeanStd;
 use crate::rundir::{self, recorded_signature, ReadError, SelectionKey, Summary};
 use crate::train::experiment::{canonical_labels, Signature};
 
@@ -50,12 +51,7 @@ pub enum ReportError {
 }
 
 /// Mean ± std of a metric in [0, 1] over `n` seeds (std 0 for one seed).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stat {
-    pub mean: f64,
-    pub std: f64,
-    pub n: usize,
-}
+pub type Stat = MeanStd;
 
 /// The four metrics the paper reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,11 +64,7 @@ pub struct RowMetrics {
 
 impl RowMetrics {
     fn of_one(m: &Metrics) -> Self {
-        let s = |v| Stat {
-            mean: v,
-            std: 0.0,
-            n: 1,
-        };
+        let s = MeanStd::single;
         RowMetrics {
             sp: s(m.sp),
             se: s(m.se),
@@ -81,16 +73,11 @@ impl RowMetrics {
         }
     }
     fn of_summary(m: &MetricsSummary) -> Self {
-        let s = |v: crate::eval::metrics::MeanStd| Stat {
-            mean: v.mean,
-            std: v.std,
-            n: v.n,
-        };
         RowMetrics {
-            sp: s(m.sp),
-            se: s(m.se),
-            score: s(m.score),
-            hs: s(m.hs),
+            sp: m.sp,
+            se: m.se,
+            score: m.score,
+            hs: m.hs,
         }
     }
 }

@@ -285,6 +285,7 @@ pub(super) fn render_csv(rows: &[RunRow], paper: &PaperResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::stats::StdKind;
 
     #[test]
     fn cells_format_percentages() {
@@ -292,7 +293,8 @@ mod tests {
             pct(&Stat {
                 mean: 0.5392,
                 std: 0.0071,
-                n: 5
+                n: 5,
+                kind: StdKind::Population
             }),
             "53.92 ± 0.71"
         );
@@ -300,7 +302,8 @@ mod tests {
             pct(&Stat {
                 mean: 0.5,
                 std: 0.0,
-                n: 1
+                n: 1,
+                kind: StdKind::Population
             }),
             "50.00"
         );

@@ -1,6 +1,7 @@
 //! What a curves panel shows: its series (mean ± std bands over seeds), markers and colours.
 
 use super::*;
+use crate::eval::stats::{MeanStd, StdKind};
 
 /// How a line is stroked.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -189,19 +190,11 @@ pub(super) fn run_rows(stages: &[Stage], info: &RunSummary) -> Vec<Vec<Panel>> {
     rows
 }
 
-/// Mean and population std of `v` (non-empty).
-pub(super) fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
 /// A mean curve: (epoch, mean) points and the (epoch, mean − std, mean + std) band.
 pub(super) type MeanCurve = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
 
 /// Mean ± std over `seeds` of a per-epoch value.
-pub(super) fn aggregate(seeds: &[&Stage], f: &dyn Fn(&EpochPoint) -> Option<f64>) -> MeanCurve {
+pub(super) fn mean_curve(seeds: &[&Stage], f: &dyn Fn(&EpochPoint) -> Option<f64>) -> MeanCurve {
     let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for s in seeds {
         for e in &s.epochs {
@@ -213,7 +206,9 @@ pub(super) fn aggregate(seeds: &[&Stage], f: &dyn Fn(&EpochPoint) -> Option<f64>
     let mut points = Vec::new();
     let mut band = Vec::new();
     for (epoch, v) in by_epoch {
-        let (m, s) = mean_std(&v);
+        let MeanStd {
+            mean: m, std: s, ..
+        } = MeanStd::of(&v, StdKind::Population).expect("an epoch has a value");
         points.push((epoch as f64, m));
         band.push((epoch as f64, m - s, m + s));
     }
@@ -267,7 +262,7 @@ pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
                 format!("train loss (mean ± std, {} seeds)", same.len()),
                 C_LOSS,
                 Stroke::Solid(2),
-                aggregate(&same, &|e| Some(e.loss)),
+                mean_curve(&same, &|e| Some(e.loss)),
             )],
             markers: Vec::new(),
             max_epoch,
@@ -278,19 +273,19 @@ pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
                     format!("{split} Se"),
                     C_SE,
                     Stroke::Solid(2),
-                    aggregate(&same, &|e| e.eval.map(|m| m.se)),
+                    mean_curve(&same, &|e| e.eval.map(|m| m.se)),
                 ),
                 banded(
                     format!("{split} Sp"),
                     C_SP,
                     Stroke::Solid(2),
-                    aggregate(&same, &|e| e.eval.map(|m| m.sp)),
+                    mean_curve(&same, &|e| e.eval.map(|m| m.sp)),
                 ),
                 banded(
                     format!("{split} Score"),
                     C_SCORE,
                     Stroke::Solid(3),
-                    aggregate(&same, &|e| e.eval.map(|m| m.score)),
+                    mean_curve(&same, &|e| e.eval.map(|m| m.score)),
                 ),
             ];
             if same.iter().any(|s| s.has_val()) {
@@ -298,7 +293,7 @@ pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
                     "val Score".into(),
                     C_VAL,
                     Stroke::Dashed(2),
-                    aggregate(&same, &|e| e.val.map(|m| m.score)),
+                    mean_curve(&same, &|e| e.val.map(|m| m.score)),
                 ));
             }
             let mut markers = Vec::new();
