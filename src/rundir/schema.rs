@@ -250,7 +250,7 @@ pub enum SelectionKey {
 #[derive(Debug, Clone)]
 pub enum Summary {
     Single(Box<RunSummary>),
-    Multi(MultiRunSummary),
+    Multi(Box<MultiRunSummary>),
 }
 
 /// A run-dir file that could not be read or parsed; both name the file.
@@ -285,9 +285,9 @@ pub fn read_summary(dir: &Path) -> Result<Summary, ReadError> {
         msg: e.to_string(),
     };
     if v.get("seeds").is_some_and(serde_json::Value::is_array) {
-        Ok(Summary::Multi(
+        Ok(Summary::Multi(Box::new(
             MultiRunSummary::deserialize(v).map_err(malformed)?,
-        ))
+        )))
     } else {
         Ok(Summary::Single(Box::new(
             RunSummary::deserialize(v).map_err(malformed)?,

@@ -97,7 +97,7 @@ pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
 /// A multi-seed parent's `summary.json`.
 pub(super) fn read_multi(parent: &Path) -> Result<MultiRunSummary> {
     match rundir::read_summary(parent)? {
-        Summary::Multi(m) => Ok(m),
+        Summary::Multi(m) => Ok(*m),
         Summary::Single(_) => bail!(
             "{}: the summary of one seed (plot it with write_run_plots)",
             parent.join("summary.json").display()
