@@ -314,12 +314,10 @@ fn cpu_model() -> String {
 
 /// (`samples_per_s`, `seconds`) of the last epoch of stage `stage` in a run's `metrics.jsonl`.
 fn last_epoch(path: &std::path::Path, stage: &str) -> anyhow::Result<(f64, f64)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
+    auscult::rundir::read_stage_timings(path)?
+        .into_iter()
         .rev()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["stage"] == stage)
-        .find_map(|v| Some((v["samples_per_s"].as_f64()?, v["seconds"].as_f64()?)))
+        .filter(|t| t.stage == stage)
+        .find_map(|t| Some((t.samples_per_s, t.seconds?)))
         .with_context(|| format!("{}: no `{stage}` epoch", path.display()))
 }

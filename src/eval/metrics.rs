@@ -22,6 +22,8 @@
 use candle_core::{DType, Result as CandleResult, Tensor, D};
 use serde::{Deserialize, Serialize};
 
+pub use crate::eval::stats::{MeanStd, StdKind};
+
 /// Errors of metric computation on caller-supplied labels.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
@@ -62,7 +64,7 @@ pub enum MetricsError {
 }
 
 /// Confusion matrix: `counts[target][prediction]`, and which classes are normal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
     /// Number of classes.
     pub n_classes: usize,
@@ -196,14 +198,19 @@ pub struct Metrics {
     /// Harmonic score 2·Se·Sp / (Se + Sp), 0 when Se + Sp = 0.
     pub hs: f64,
     /// SPRSound task score (Score + HS) / 2.
+    #[serde(default)]
     pub sprs_score: f64,
     /// Accuracy over all examples.
+    #[serde(default)]
     pub accuracy: f64,
     /// Number of examples of a normal class.
+    #[serde(default)]
     pub n_normal: u64,
     /// Number of examples of an abnormal class.
+    #[serde(default)]
     pub n_abnormal: u64,
     /// The matrix the metrics come from.
+    #[serde(default)]
     pub confusion: ConfusionMatrix,
 }
 
@@ -314,51 +321,6 @@ impl DeviceConfusion {
             }
         }
         Ok(m)
-    }
-}
-
-/// Which standard deviation a run summary reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum StdKind {
-    /// Divide by n (ddof = 0, `np.std` default). The default.
-    #[default]
-    Population,
-    /// Divide by n − 1 (ddof = 1, `np.std(ddof=1)`, `torch.std`); 0 for a single run.
-    Sample,
-}
-
-/// Mean ± standard deviation of one metric over several runs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MeanStd {
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Standard deviation of the kind in `kind`.
-    pub std: f64,
-    /// Number of runs.
-    pub n: usize,
-    /// How `std` was computed.
-    pub kind: StdKind,
-}
-
-impl MeanStd {
-    /// Summary of `values`; `None` when there is none.
-    pub fn of(values: &[f64], kind: StdKind) -> Option<Self> {
-        let n = values.len();
-        if n == 0 {
-            return None;
-        }
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let sum_sq: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-        let denominator = match kind {
-            StdKind::Population => n,
-            StdKind::Sample => n - 1,
-        };
-        let std = if denominator == 0 {
-            0.0
-        } else {
-            (sum_sq / denominator as f64).sqrt()
-        };
-        Some(Self { mean, std, n, kind })
     }
 }
 
@@ -505,19 +467,6 @@ mod tests {
         let joint = ConfusionMatrix::from_labels(&[0, 1, 2, 2], &[0, 0, 2, 1], 3, &[0])?;
         assert_eq!(a, joint);
         Ok(())
-    }
-
-    #[test]
-    fn mean_std_population_and_sample() {
-        // Values 1, 2, 3, 4: mean 2.5, Σ(x−m)² = 5 → population std √(5/4), sample std √(5/3).
-        let v = [1.0, 2.0, 3.0, 4.0];
-        let p = MeanStd::of(&v, StdKind::Population).expect("non-empty");
-        let s = MeanStd::of(&v, StdKind::Sample).expect("non-empty");
-        assert!(close(p.mean, 2.5) && close(p.std, (1.25f64).sqrt()));
-        assert!(close(s.std, (5.0f64 / 3.0).sqrt()));
-        assert!(MeanStd::of(&[], StdKind::Population).is_none());
-        let one = MeanStd::of(&[0.7], StdKind::Sample).expect("non-empty");
-        assert_eq!(one.std, 0.0);
     }
 
     #[test]

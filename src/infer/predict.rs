@@ -15,57 +15,13 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::data::transforms::{InputTransform, MinMax};
 use crate::data::{CacheData, Placement};
 use crate::model::cnn6::{Cnn6, Cnn6Config};
+pub use crate::rundir::schema::FeatureSpec;
 use crate::train::experiment::Experiment;
 use crate::train::runtime::Runtime;
-
-/// `<run>/features.json`: how the run's features were made and what its classes are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureSpec {
-    /// The cache's dataset (`icbhi`, `sprsound`, …).
-    pub dataset: String,
-    /// The cache manifest's `params` (`features` holds the log-mel parameters).
-    pub params: serde_json::Value,
-    pub params_hash: String,
-    /// `[n_mels, n_frames]`.
-    pub feature_shape: [usize; 2],
-    pub classes: Vec<auscult_cache::ClassInfo>,
-}
-
-impl FeatureSpec {
-    /// The spec of an opened cache.
-    pub fn of(cache: &CacheData) -> Self {
-        let m = cache.reader.manifest();
-        FeatureSpec {
-            dataset: m.dataset.clone(),
-            params: m.params.clone(),
-            params_hash: m.params_hash.clone(),
-            feature_shape: m.feature_shape,
-            classes: m.classes.clone(),
-        }
-    }
-
-    /// `<run>/features.json`.
-    pub fn path(run: &Path) -> PathBuf {
-        run.join("features.json")
-    }
-
-    pub fn read(run: &Path) -> Result<Self> {
-        let path = Self::path(run);
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "reading {} (runs trained before `predict` existed lack it: retrain, or copy \
-                 the cache's manifest params there)",
-                path.display()
-            )
-        })?;
-        serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
-    }
-}
 
 /// Class probabilities of cache rows ([`Predictor::cache_rows`]).
 pub struct CacheRows {

@@ -14,6 +14,10 @@
 //! Every file except the append-only `metrics.jsonl` is written under a temporary name and
 //! renamed, so a crash never leaves a half-written file.
 
+pub mod schema;
+
+pub use schema::*;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

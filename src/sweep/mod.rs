@@ -37,19 +37,9 @@ pub fn measured_throughput(dir: &Path) -> Result<std::collections::BTreeMap<Stri
                 stack.push(p);
             } else if p.file_name().is_some_and(|n| n == "metrics.jsonl") {
                 files += 1;
-                let text = std::fs::read_to_string(&p)
-                    .with_context(|| format!("reading {}", p.display()))?;
                 let mut last: std::collections::BTreeMap<String, f64> = Default::default();
-                for l in text.lines() {
-                    let v: serde_json::Value = match serde_json::from_str(l) {
-                        Ok(v) => v,
-                        Err(_) => continue,
-                    };
-                    if let (Some(st), Some(sps)) =
-                        (v["stage"].as_str(), v["samples_per_s"].as_f64())
-                    {
-                        last.insert(st.to_string(), sps);
-                    }
+                for t in crate::rundir::read_stage_timings(&p)? {
+                    last.insert(t.stage, t.samples_per_s);
                 }
                 for (k, v) in last {
                     let e = out.entry(k).or_insert(0.0f64);

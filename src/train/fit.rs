@@ -9,12 +9,12 @@ use anyhow::Result;
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data::transforms::InputTransform;
 use crate::data::{RunData, SplitData};
 use crate::eval::metrics::{ConfusionMatrix, DeviceConfusion, Metrics};
+pub use crate::rundir::schema::{EpochRecord, Selected};
 use crate::rundir::{MetricsLog, RunDir};
 use crate::tensor::readback;
 use crate::train::experiment::ScheduleConfig;
@@ -40,32 +40,6 @@ pub struct StagePlan<'a> {
     pub checkpoint_prefix: &'a str,
     /// 0 for the method's stage, 1 for linear evaluation after it (recorded in the state).
     pub index: usize,
-}
-
-/// One epoch's line in `metrics.jsonl`.
-#[derive(Debug, Clone, Serialize)]
-pub struct EpochRecord {
-    pub stage: String,
-    pub epoch: usize,
-    pub lr: f64,
-    pub train_loss: f64,
-    /// Named loss terms (e.g. per-head SupCon), averaged over batches.
-    pub loss_terms: serde_json::Map<String, serde_json::Value>,
-    pub train: Option<Metrics>,
-    pub val: Option<Metrics>,
-    pub eval: Option<Metrics>,
-    pub seconds: f64,
-    pub samples_per_s: f64,
-}
-
-/// The epoch picked by some criterion.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Selected {
-    pub epoch: usize,
-    /// Metrics on the evaluation split at that epoch.
-    pub eval: Metrics,
-    /// Validation metrics at that epoch (when there is a validation split).
-    pub val: Option<Metrics>,
 }
 
 /// Keeps the best epoch by a score.

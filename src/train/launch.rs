@@ -4,35 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 use crate::data::{CacheData, RunData, SplitData};
 use crate::eval::metrics::{Metrics, MetricsSummary, StdKind};
+pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::write_json_atomic;
-use crate::train::experiment::{Experiment, MatmulPrecision, Protocol, Signature};
+use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
 use crate::train::run::{train_one, RunSummary};
 use crate::train::runtime::Runtime;
-
-/// Mean ± std over seeds of the selected metrics (`summary.json` of a multi-seed run).
-#[derive(Debug, Clone, Serialize)]
-pub struct MultiRunSummary {
-    pub method: String,
-    /// Stem of the config file the runs were started from.
-    pub config_name: Option<String>,
-    pub signature: Signature,
-    /// The evaluation protocol (`official`, `val`, `leakage-free`, `kfold:K`: then one run per
-    /// fold, and the mean ± std is over folds).
-    #[serde(default)]
-    pub protocol: Protocol,
-    pub dataset: String,
-    pub seeds: Vec<u64>,
-    /// Population std (ddof 0, like `np.std`).
-    pub best_by_eval: Option<MetricsSummary>,
-    /// Evaluation-split metrics at the epochs chosen on validation (honest protocol).
-    pub best_by_val: Option<MetricsSummary>,
-    pub final_epoch: Option<MetricsSummary>,
-    pub runs: Vec<String>,
-}
 
 /// Trains `exp` on the cache in `cache_dir` into `out`: seeds S..S+N-1 into `out/seed_<s>/` and
 /// their aggregate into `out/summary.json`; with one run the run dir is `out` itself.
@@ -43,16 +22,6 @@ pub fn train(
     out: &Path,
 ) -> Result<MultiRunSummary> {
     train_named(exp, runtime, None, cache_dir, out)
-}
-
-/// How a run was started (`<out>/invocation.json`): what `auscult train --resume` needs besides
-/// the experiment (`<out>/config.toml`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Invocation {
-    /// The cache dir, absolute.
-    pub data: PathBuf,
-    pub config_name: Option<String>,
-    pub runtime: Runtime,
 }
 
 /// `<out>/invocation.json`.

@@ -10,59 +10,17 @@ use candle_core::{DType, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::data::transforms::{measure_input_stats, InputTransform, Standardization, Standardize};
 use crate::data::{CacheData, Placement, RunData, SplitData};
 use crate::model::cnn6::{Cnn6, Cnn6Config};
+pub use crate::rundir::schema::RunSummary;
 use crate::rundir::{git_revision, RunDir};
-use crate::train::experiment::{EncoderCheckpoint, Experiment, Protocol, Signature};
-use crate::train::fit::{Selected, StagePlan, StageResult, Trainer};
+use crate::train::experiment::{EncoderCheckpoint, Experiment};
+use crate::train::fit::{StagePlan, StageResult, Trainer};
 use crate::train::methods::Method;
 use crate::train::resume::SavedState;
 use crate::train::runtime::Runtime;
-
-/// What a single-seed run produced (its `summary.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub method: String,
-    /// Stem of the config file the run was started from (e.g. `table1_scl_scratch`).
-    pub config_name: Option<String>,
-    /// What `auscult report` matches against the paper's rows.
-    pub signature: Signature,
-    pub seed: u64,
-    /// The evaluation protocol, and the fold evaluated under `kfold:K`.
-    #[serde(default)]
-    pub protocol: Protocol,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fold: Option<usize>,
-    pub dataset: String,
-    pub eval_split: String,
-    /// The cache's class names in id order: the rows and columns of every confusion matrix
-    /// (absent from summaries written before auscult recorded it).
-    pub class_names: Vec<String>,
-    /// The paper's protocol: the epoch with the best Score on the evaluation (test) split.
-    pub best_by_eval: Selected,
-    /// Honest selection: the epoch with the best validation Score (when `val_fraction` > 0).
-    pub best_by_val: Option<Selected>,
-    pub final_epoch: Selected,
-    pub loss_terms_last_epoch: serde_json::Map<String, serde_json::Value>,
-    /// Method facts (contrastive heads, their labels, training rows lacking a metadata label).
-    pub method_info: serde_json::Map<String, serde_json::Value>,
-    /// The standardisation the run used (measured on the training split for `train-stats`).
-    pub input_stats: Option<Standardization>,
-    /// Where it ran (never part of the experiment).
-    pub runtime: Runtime,
-    /// `resident` or `streamed`.
-    pub placement: String,
-    /// The cache's `params_hash` (which preprocessing made the features).
-    pub cache_params_hash: String,
-    pub wall_seconds: f64,
-    pub git_revision: Option<String>,
-    pub train_rows: usize,
-    pub val_rows: usize,
-    pub eval_rows: usize,
-}
 
 /// The input transform of `exp`, measuring the training split's statistics when it asks for
 /// `train-stats`.

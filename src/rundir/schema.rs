@@ -1,0 +1,448 @@
+//! The files of a run dir as types: every writer and reader of `metrics.jsonl`,
+//! `summary.json`, `invocation.json` and `features.json` goes through these.
+//!
+//! Fields that older runs lack are `#[serde(default)]`, so their run dirs still load; a field is
+//! never renamed (new ones are optional).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::data::transforms::Standardization;
+use crate::data::CacheData;
+use crate::eval::metrics::{Metrics, MetricsSummary};
+use crate::train::experiment::{Protocol, Signature};
+use crate::train::runtime::Runtime;
+
+/// One epoch's line in `metrics.jsonl` ([`read_metrics`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub stage: String,
+    pub epoch: usize,
+    #[serde(default)]
+    pub lr: f64,
+    pub train_loss: f64,
+    /// Named loss terms (e.g. per-head SupCon), averaged over batches.
+    #[serde(default)]
+    pub loss_terms: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub train: Option<Metrics>,
+    #[serde(default)]
+    pub val: Option<Metrics>,
+    #[serde(default)]
+    pub eval: Option<Metrics>,
+    #[serde(default)]
+    pub seconds: f64,
+    #[serde(default)]
+    pub samples_per_s: f64,
+}
+
+/// The throughput of one `metrics.jsonl` line: the fields of an [`EpochRecord`] that
+/// throughput scans need ([`read_stage_timings`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StageTiming {
+    pub stage: String,
+    pub samples_per_s: f64,
+    /// The training pass's seconds.
+    #[serde(default)]
+    pub seconds: Option<f64>,
+}
+
+/// The epoch picked by some criterion.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Selected {
+    pub epoch: usize,
+    /// Metrics on the evaluation split at that epoch.
+    pub eval: Metrics,
+    /// Validation metrics at that epoch (when there is a validation split).
+    pub val: Option<Metrics>,
+}
+
+/// What a single-seed run produced (its `summary.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub method: String,
+    /// Stem of the config file the run was started from (e.g. `table1_scl_scratch`).
+    pub config_name: Option<String>,
+    /// What `auscult report` matches against the paper's rows.
+    #[serde(default = "unrecorded_signature")]
+    pub signature: Signature,
+    #[serde(default)]
+    pub seed: u64,
+    /// The evaluation protocol, and the fold evaluated under `kfold:K`.
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<usize>,
+    #[serde(default)]
+    pub dataset: String,
+    #[serde(default)]
+    pub eval_split: String,
+    /// The cache's class names in id order: the rows and columns of every confusion matrix
+    /// (absent from summaries written before auscult recorded it).
+    #[serde(default)]
+    pub class_names: Vec<String>,
+    /// The paper's protocol: the epoch with the best Score on the evaluation (test) split.
+    pub best_by_eval: Selected,
+    /// Honest selection: the epoch with the best validation Score (when `val_fraction` > 0).
+    pub best_by_val: Option<Selected>,
+    pub final_epoch: Selected,
+    #[serde(default)]
+    pub loss_terms_last_epoch: serde_json::Map<String, serde_json::Value>,
+    /// Method facts (contrastive heads, their labels, training rows lacking a metadata label).
+    #[serde(default)]
+    pub method_info: serde_json::Map<String, serde_json::Value>,
+    /// The standardisation the run used (measured on the training split for `train-stats`).
+    pub input_stats: Option<Standardization>,
+    /// Where it ran (never part of the experiment).
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// `resident` or `streamed`.
+    #[serde(default)]
+    pub placement: String,
+    /// The cache's `params_hash` (which preprocessing made the features).
+    #[serde(default)]
+    pub cache_params_hash: String,
+    #[serde(default)]
+    pub wall_seconds: f64,
+    pub git_revision: Option<String>,
+    #[serde(default)]
+    pub train_rows: usize,
+    #[serde(default)]
+    pub val_rows: usize,
+    #[serde(default)]
+    pub eval_rows: usize,
+}
+
+/// Mean ± std over seeds of the selected metrics (`summary.json` of a multi-seed run).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MultiRunSummary {
+    pub method: String,
+    /// Stem of the config file the runs were started from.
+    pub config_name: Option<String>,
+    #[serde(default = "unrecorded_signature")]
+    pub signature: Signature,
+    /// The evaluation protocol (`official`, `val`, `leakage-free`, `kfold:K`: then one run per
+    /// fold, and the mean ± std is over folds).
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub dataset: String,
+    pub seeds: Vec<u64>,
+    /// Population std (ddof 0, like `np.std`).
+    pub best_by_eval: Option<MetricsSummary>,
+    /// Evaluation-split metrics at the epochs chosen on validation (honest protocol).
+    pub best_by_val: Option<MetricsSummary>,
+    pub final_epoch: Option<MetricsSummary>,
+    pub runs: Vec<String>,
+}
+
+/// How a run was started (`<out>/invocation.json`): what `auscult train --resume` needs besides
+/// the experiment (`<out>/config.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The cache dir, absolute.
+    pub data: PathBuf,
+    pub config_name: Option<String>,
+    pub runtime: Runtime,
+}
+
+/// `<run>/features.json`: how the run's features were made and what its classes are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    /// The cache's dataset (`icbhi`, `sprsound`, …).
+    pub dataset: String,
+    /// The cache manifest's `params` (`features` holds the log-mel parameters).
+    pub params: serde_json::Value,
+    pub params_hash: String,
+    /// `[n_mels, n_frames]`.
+    pub feature_shape: [usize; 2],
+    pub classes: Vec<auscult_cache::ClassInfo>,
+}
+
+impl FeatureSpec {
+    /// The spec of an opened cache.
+    pub fn of(cache: &CacheData) -> Self {
+        let m = cache.reader.manifest();
+        FeatureSpec {
+            dataset: m.dataset.clone(),
+            params: m.params.clone(),
+            params_hash: m.params_hash.clone(),
+            feature_shape: m.feature_shape,
+            classes: m.classes.clone(),
+        }
+    }
+
+    /// `<run>/features.json`.
+    pub fn path(run: &Path) -> PathBuf {
+        run.join("features.json")
+    }
+
+    pub fn read(run: &Path) -> Result<Self> {
+        let path = Self::path(run);
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (runs trained before `predict` existed lack it: retrain, or copy \
+                 the cache's manifest params there)",
+                path.display()
+            )
+        })?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
+    }
+}
+
+/// The signature of a summary written before auscult recorded it: no method
+/// ([`recorded_signature`] tells it apart).
+fn unrecorded_signature() -> Signature {
+    Signature {
+        method: String::new(),
+        init: String::new(),
+        labels: None,
+    }
+}
+
+/// `sig`, unless the summary had none ([`unrecorded_signature`]).
+pub fn recorded_signature(sig: &Signature) -> Option<&Signature> {
+    (!sig.method.is_empty()).then_some(sig)
+}
+
+impl RunSummary {
+    /// The evaluation split's name (`eval` when the summary does not say).
+    pub fn split(&self) -> &str {
+        if self.eval_split.is_empty() {
+            "eval"
+        } else {
+            &self.eval_split
+        }
+    }
+
+    /// The selection of `key` (`best_by_eval`, `best_by_val`, `final_epoch`).
+    pub fn selected(&self, key: SelectionKey) -> Option<&Selected> {
+        match key {
+            SelectionKey::BestByEval => Some(&self.best_by_eval),
+            SelectionKey::BestByVal => self.best_by_val.as_ref(),
+            SelectionKey::FinalEpoch => Some(&self.final_epoch),
+        }
+    }
+}
+
+impl MultiRunSummary {
+    /// Mean ± std of the selection of `key`.
+    pub fn selected(&self, key: SelectionKey) -> Option<&MetricsSummary> {
+        match key {
+            SelectionKey::BestByEval => self.best_by_eval.as_ref(),
+            SelectionKey::BestByVal => self.best_by_val.as_ref(),
+            SelectionKey::FinalEpoch => self.final_epoch.as_ref(),
+        }
+    }
+}
+
+/// Which selection of a summary: its field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionKey {
+    BestByEval,
+    BestByVal,
+    FinalEpoch,
+}
+
+/// A `summary.json`: of one seed, or of several (it lists `seeds`).
+#[derive(Debug, Clone)]
+pub enum Summary {
+    Single(Box<RunSummary>),
+    Multi(Box<MultiRunSummary>),
+}
+
+/// A run-dir file that could not be read or parsed; both name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: cannot read", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {msg}", path.display())]
+    Malformed { path: PathBuf, msg: String },
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ReadError::Malformed {
+        path: path.into(),
+        msg: e.to_string(),
+    })
+}
+
+/// `<dir>/summary.json`, of one seed or of several.
+pub fn read_summary(dir: &Path) -> Result<Summary, ReadError> {
+    let path = dir.join(SUMMARY_JSON);
+    let v: serde_json::Value = read_json(&path)?;
+    let malformed = |e: serde_json::Error| ReadError::Malformed {
+        path: path.clone(),
+        msg: e.to_string(),
+    };
+    if v.get("seeds").is_some_and(serde_json::Value::is_array) {
+        Ok(Summary::Multi(Box::new(
+            MultiRunSummary::deserialize(v).map_err(malformed)?,
+        )))
+    } else {
+        Ok(Summary::Single(Box::new(
+            RunSummary::deserialize(v).map_err(malformed)?,
+        )))
+    }
+}
+
+/// `<dir>/summary.json` of one seed.
+pub fn read_run_summary(dir: &Path) -> Result<RunSummary, ReadError> {
+    read_json(&dir.join(SUMMARY_JSON))
+}
+
+/// The lines of `metrics.jsonl` at `path`, blank lines skipped. A line that is not an epoch
+/// record is an error naming the file and the line.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        records.push(serde_json::from_str(line).with_context(|| {
+            format!(
+                "{} line {}: not an epoch record of `auscult train`",
+                path.display(),
+                i + 1
+            )
+        })?);
+    }
+    Ok(records)
+}
+
+/// The throughput of every line of `metrics.jsonl` at `path` that records one, in file order;
+/// other lines (a line being written, foreign lines) are skipped.
+pub fn read_stage_timings(path: &Path) -> Result<Vec<StageTiming>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
+/// `summary.json`.
+pub const SUMMARY_JSON: &str = "summary.json";
+/// `metrics.jsonl`.
+pub const METRICS_JSONL: &str = "metrics.jsonl";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selected() -> serde_json::Value {
+        let eval = Metrics::from_labels(&[0, 1], &[0, 0], 2, &[0]).unwrap();
+        serde_json::json!({ "epoch": 3, "eval": eval, "val": null })
+    }
+
+    #[test]
+    fn an_old_single_seed_summary_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = serde_json::json!({
+            "method": "ce",
+            "config_name": null,
+            "seed": 4,
+            "dataset": "synth",
+            "eval_split": "test",
+            "best_by_eval": selected(),
+            "best_by_val": null,
+            "final_epoch": selected(),
+        });
+        std::fs::write(dir.path().join(SUMMARY_JSON), old.to_string()).unwrap();
+        let Summary::Single(s) = read_summary(dir.path()).unwrap() else {
+            panic!("not a single-seed summary")
+        };
+        assert_eq!((s.seed, s.split(), s.best_by_eval.epoch), (4, "test", 3));
+        assert!(recorded_signature(&s.signature).is_none() && s.class_names.is_empty());
+        assert_eq!(s.protocol, Protocol::default());
+        assert!(s.selected(SelectionKey::BestByVal).is_none());
+    }
+
+    #[test]
+    fn a_multi_seed_summary_is_told_by_its_seeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let multi = serde_json::json!({
+            "method": "scl",
+            "config_name": "x",
+            "signature": { "method": "scl", "init": "scratch" },
+            "dataset": "synth",
+            "seeds": [0, 1],
+            "best_by_eval": null,
+            "best_by_val": null,
+            "final_epoch": null,
+            "runs": ["a/seed_0", "a/seed_1"],
+        });
+        std::fs::write(dir.path().join(SUMMARY_JSON), multi.to_string()).unwrap();
+        let Summary::Multi(m) = read_summary(dir.path()).unwrap() else {
+            panic!("not a multi-seed summary")
+        };
+        assert_eq!(m.seeds, [0, 1]);
+        assert_eq!(recorded_signature(&m.signature).unwrap().init, "scratch");
+        // A summary lacking what every run records names the file and the field.
+        std::fs::write(dir.path().join(SUMMARY_JSON), r#"{"method": "ce"}"#).unwrap();
+        let err = read_summary(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(SUMMARY_JSON) && err.contains("best_by_eval"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_lines_round_trip_and_timings_skip_partial_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(METRICS_JSONL);
+        let rec = EpochRecord {
+            stage: "ce".into(),
+            epoch: 2,
+            lr: 1e-3,
+            train_loss: 0.5,
+            loss_terms: Default::default(),
+            train: None,
+            val: None,
+            eval: None,
+            seconds: 2.0,
+            samples_per_s: 8.0,
+        };
+        let line = serde_json::to_string(&rec).unwrap();
+        std::fs::write(
+            &path,
+            format!("{line}\n\n{{\"stage\":\"scl\",\"samples_per_s\":3}}\n{{\"sta"),
+        )
+        .unwrap();
+        let timings = read_stage_timings(&path).unwrap();
+        assert_eq!(
+            timings,
+            [
+                StageTiming {
+                    stage: "ce".into(),
+                    samples_per_s: 8.0,
+                    seconds: Some(2.0)
+                },
+                StageTiming {
+                    stage: "scl".into(),
+                    samples_per_s: 3.0,
+                    seconds: None
+                }
+            ]
+        );
+        let err = format!("{:#}", read_metrics(&path).unwrap_err());
+        assert!(
+            err.contains(METRICS_JSONL) && err.contains("line 3"),
+            "{err}"
+        );
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let back = read_metrics(&path).unwrap();
+        assert_eq!(serde_json::to_string(&back[0]).unwrap(), line);
+    }
+}
