@@ -12,7 +12,7 @@ use auscult_pipeline::sprsound::{
     parse_annotation_json, parse_stem, scan_sprsound, SprsoundOptions, SprsoundScan,
 };
 
-#[path = "../../tests/common/shared.rs"]
+#[path = "../../tests/it/common/shared.rs"]
 mod shared;
 
 /// `<workspace>/../shared/data/sprsound` when it holds `BioCAS2022/`, or None (with a message)

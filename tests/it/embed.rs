@@ -1,7 +1,7 @@
 //! `auscult embed` from a trained run: the embeddings, put through the same checkpoint's linear
 //! head, reproduce the run's own evaluation of that checkpoint (its best epoch on the test split).
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 

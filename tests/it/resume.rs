@@ -2,7 +2,7 @@
 //! moments (or stopped with SIGTERM) and continued with `auscult train --resume` ends with the
 //! same `metrics.jsonl` (timings aside), selections and checkpoints as an uninterrupted run.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

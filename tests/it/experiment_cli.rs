@@ -2,7 +2,7 @@
 //! and a method that disagrees with the file (or is missing, or a flag the method does not use)
 //! is refused before anything is written.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

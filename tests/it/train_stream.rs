@@ -2,7 +2,7 @@
 //! features as resident splits, bounded buffering, deterministic shuffles, training that learns,
 //! and corrupt shards reported mid-run.
 
-mod common;
+use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::data::{CacheData, Placement, RunData, SplitData};

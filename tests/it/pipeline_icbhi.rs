@@ -1,7 +1,7 @@
 //! ICBHI stage-1 tests: real metadata and the real mini database (from ../shared/data when
 //! present), and the synth → build → inspect round trip through the CLI.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

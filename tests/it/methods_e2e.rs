@@ -2,7 +2,7 @@
 //! evaluation) → summary. Inputs are tiny (16 mel bands × 16 frames, or 32 × 32 for the learning
 //! test) so CNN6 stays cheap.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! PNG plots of real (tiny) runs and the Markdown report that embeds them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! without that patient, `kfold:3` runs three patient-wise folds, `val` selects on held-out
 //! patients, and `report` shows the selections side by side and the paper's layout.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! SPRSound stage-1 tests: synth → build → inspect round trip, bad inputs, and metadata-only on
 //! the real annotation sample (from ../shared/data when present).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

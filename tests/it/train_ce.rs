@@ -1,7 +1,7 @@
 //! CE trainer end to end on CPU: synth → build → train, learning and determinism.
 //! Small inputs (1 s clips, 32 mel bands) keep CNN6 cheap enough for a test.
 
-mod common;
+use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::train::experiment::{Experiment, MethodKind};

@@ -2,7 +2,7 @@
 //! cycles of the same recordings: probabilities within 1e-5, and on the evaluation split the
 //! confusion matrix of the run's best epoch.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! `readback`, which counts, and a run's reads do not grow with its number of steps. (One test
 //! function: the counter is per process, and tests of one binary run in parallel.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

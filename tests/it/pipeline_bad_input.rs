@@ -1,7 +1,7 @@
 //! Every kind of malformed ICBHI input: `--on-error fail` names the file (and line) and writes
 //! nothing; `--on-error skip` builds the rest and lists each skipped input with its reason.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! `auscult sweep`: the Slurm script and index of a grid, submission through a fake `sbatch`,
 //! and a local sweep that is interrupted and rerun without redoing finished runs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

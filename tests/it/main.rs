@@ -1,0 +1,27 @@
+//! The root crate's integration tests: one test binary (`it`), one module per topic.
+
+mod common;
+
+mod demo;
+mod embed;
+mod experiment_cli;
+mod gpu_check_rehearsal;
+mod layout;
+mod methods_e2e;
+mod model_parity;
+mod numerics_parity;
+mod panns_loader;
+mod pipeline_bad_input;
+mod pipeline_icbhi;
+mod pipeline_sprsound;
+mod pipeline_verify;
+mod plots;
+mod predict;
+mod protocols;
+mod readback;
+mod report;
+mod resume;
+mod sweep;
+mod train_ce;
+mod train_real;
+mod train_stream;
