@@ -8,6 +8,7 @@ mod predict;
 mod report;
 mod sweep;
 mod train;
+#[cfg(test)] mod tests;
 
 use clap::{Parser, Subcommand};
 

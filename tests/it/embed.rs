@@ -7,7 +7,7 @@ use candle_core::Device;
 
 #[test]
 fn embeddings_reproduce_the_runs_evaluation() {
-    let (_db, cache) = common::synth_icbhi_cache(16, 21, 8000, 16, None);
+    let (_db, cache) = common::shared_icbhi_cache(16, 21, 8000, 16, None);
     let work = tempfile::tempdir().unwrap();
     let (run, emb) = (
         work.path().join("run"),

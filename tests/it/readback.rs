@@ -51,7 +51,7 @@ fn checkpoint_writes(run: &Path) -> u64 {
 
 #[test]
 fn reads_per_epoch_do_not_grow_with_the_step_count() {
-    let (_db, cache) = common::synth_icbhi_cache(16, 5, 8000, 16, None);
+    let (_db, cache) = common::shared_icbhi_cache(16, 5, 8000, 16, None);
     // Expected metric reads per run: per epoch the mean loss, each loss term, and one confusion
     // matrix per classifying pass (train, evaluation). A contrastive stage has no classifier.
     // Then the runs' epochs, and whether the run draws an embedding plot.
