@@ -7,8 +7,9 @@ mod pipeline;
 mod predict;
 mod report;
 mod sweep;
+#[cfg(test)]
+mod tests;
 mod train;
-#[cfg(test)] mod tests;
 
 use clap::{Parser, Subcommand};
 

@@ -99,7 +99,9 @@ fn protocols_select_the_rows_they_promise_and_report_shows_them_side_by_side() {
         .filter(|s| s.as_deref() == Some("test"))
         .count();
     let shared_test_rows = (0..rows)
-        .filter(|&r| split[r].as_deref() == Some("test") && patient[r].as_deref() == Some(shared.as_str()))
+        .filter(|&r| {
+            split[r].as_deref() == Some("test") && patient[r].as_deref() == Some(shared.as_str())
+        })
         .count();
     assert!(shared_test_rows > 0);
 

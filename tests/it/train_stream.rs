@@ -83,7 +83,10 @@ fn streamed_passes_hold_the_resident_rows() {
     assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>());
     assert!(idx[..idx.len() - 1].iter().all(|b| b.len() == batch));
     let ids = Tensor::from_slice(&flat, flat.len(), &Device::Cpu).unwrap();
-    assert_eq!(values::<f32>(&x).unwrap(), values::<f32>(&rx.index_select(&ids, 0).unwrap()).unwrap());
+    assert_eq!(
+        values::<f32>(&x).unwrap(),
+        values::<f32>(&rx.index_select(&ids, 0).unwrap()).unwrap()
+    );
     assert!(
         peak < window * SHARD_ROWS + batch && peak < n,
         "buffered {peak} rows of {n}"

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
 use crate::support::synth_icbhi_db;
+use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
 
 struct Db {
     dir: tempfile::TempDir,

@@ -2,11 +2,11 @@
 //! present), the build's determinism and its manifest (the synth → build → inspect round trip
 //! through the CLI is in the root crate's tests/it/pipeline_cli.rs).
 
+use crate::shared::{mini_database, resolve_shared};
+use crate::support::{class_table, synth_icbhi_db, table_split_counts};
 use auscult_cache::table::{f64_column, read_table};
 use auscult_cache::{CacheReader, Manifest};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use crate::shared::{mini_database, resolve_shared};
-use crate::support::{class_table, synth_icbhi_db, table_split_counts};
 
 #[test]
 fn missing_real_data_skips_unless_required() {
