@@ -17,7 +17,6 @@ mod pipeline_verify;
 mod plots;
 mod predict;
 mod protocols;
-mod readback;
 mod report;
 mod resume;
 mod sweep;

@@ -1,8 +1,11 @@
 //! No device → host read inside a training step: every read of the trainer goes through
 //! `readback`, which counts, and a run's reads do not grow with its number of steps. (One test
-//! function: the counter is per process, and tests of one binary run in parallel.)
+//! function: the counter is per process, and tests of one binary run in parallel — so this test
+//! is its own binary, not a module of tests/it, whose other tests train in the same process.)
 
-use crate::common;
+#[path = "it/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
 
 use std::path::Path;
 
@@ -51,7 +54,7 @@ fn checkpoint_writes(run: &Path) -> u64 {
 
 #[test]
 fn reads_per_epoch_do_not_grow_with_the_step_count() {
-    let (_db, cache) = common::shared_icbhi_cache(16, 5, 8000, 16, None);
+    let (_db, cache) = common::synth_icbhi_cache(16, 5, 8000, 16, None);
     // Expected metric reads per run: per epoch the mean loss, each loss term, and one confusion
     // matrix per classifying pass (train, evaluation). A contrastive stage has no classifier.
     // Then the runs' epochs, and whether the run draws an embedding plot.
