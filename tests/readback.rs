@@ -1,7 +1,10 @@
 //! No device → host read inside a training step: every read of the trainer goes through
 //! `readback`, which counts, and a run's reads do not grow with its number of steps. (One test
-//! function: the counter is per process, and tests of one binary run in parallel.)
+//! function: the counter is per process, and tests of one binary run in parallel — so this test
+//! is its own binary, not a module of tests/it, whose other tests train in the same process.)
 
+#[path = "it/common/mod.rs"]
+#[allow(unused_imports)]
 mod common;
 
 use std::path::Path;

@@ -8,6 +8,8 @@ mod predict;
 mod report;
 mod runtime;
 mod sweep;
+#[cfg(test)]
+mod tests;
 mod train;
 
 use clap::{Parser, Subcommand};

@@ -1,6 +1,6 @@
 //! `auscult demo` end to end, shrunk (the README's main command runs it at full demo size).
 
-mod common;
+use crate::common;
 
 #[test]
 fn demo_builds_trains_ce_and_scl_and_reports() {

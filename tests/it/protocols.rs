@@ -3,27 +3,25 @@
 //! without that patient, `kfold:3` runs three patient-wise folds, `val` selects on held-out
 //! patients, and `report` shows the selections side by side and the paper's layout.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use auscult_cache::table::{read_table, string_column};
-use common::{auscult, build_cache, synth_icbhi_db};
-
-fn ok(o: &std::process::Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
-}
+use common::{auscult, build_cache_into, json, ok, process_tempdir, synth_icbhi_db_into};
 
 /// A database with one test recording moved to train: returns (db, cache, the shared patient).
-fn leaky_cache() -> (tempfile::TempDir, tempfile::TempDir, String) {
-    let db = synth_icbhi_db(20, 9);
+/// Built once per process, shared by the tests (read-only).
+fn leaky_cache() -> &'static (tempfile::TempDir, tempfile::TempDir, String) {
+    static LEAKY: OnceLock<(tempfile::TempDir, tempfile::TempDir, String)> = OnceLock::new();
+    LEAKY.get_or_init(build_leaky_cache)
+}
+
+fn build_leaky_cache() -> (tempfile::TempDir, tempfile::TempDir, String) {
+    let db = process_tempdir();
+    synth_icbhi_db_into(db.path(), 20, 9);
     let split_file = db.path().join("ICBHI_challenge_train_test.txt");
     let text = std::fs::read_to_string(&split_file).unwrap();
     let lines: Vec<(String, String)> = text
@@ -60,9 +58,11 @@ fn leaky_cache() -> (tempfile::TempDir, tempfile::TempDir, String) {
         })
         .collect();
     std::fs::write(&split_file, out.join("\n") + "\n").unwrap();
-    let cache = build_cache(
+    let cache = process_tempdir();
+    build_cache_into(
         auscult_pipeline::build::Dataset::Icbhi,
         db.path(),
+        cache.path(),
         8000,
         16,
         None,
@@ -99,12 +99,14 @@ fn protocols_select_the_rows_they_promise_and_report_shows_them_side_by_side() {
         .filter(|s| s.as_deref() == Some("test"))
         .count();
     let shared_test_rows = (0..rows)
-        .filter(|&r| split[r].as_deref() == Some("test") && patient[r].as_deref() == Some(&shared))
+        .filter(|&r| {
+            split[r].as_deref() == Some("test") && patient[r].as_deref() == Some(shared.as_str())
+        })
         .count();
     assert!(shared_test_rows > 0);
 
     // inspect names the shared patient.
-    let shown = ok(&auscult(&[
+    let (shown, _) = ok(&auscult(&[
         "pipeline",
         "inspect",
         cache.path().to_str().unwrap(),
@@ -168,7 +170,7 @@ fn protocols_select_the_rows_they_promise_and_report_shows_them_side_by_side() {
     assert!(s["val_rows"].as_u64().unwrap() > 0);
 
     // report: the selections side by side, and the paper's layout.
-    let out = ok(&auscult(&[
+    let (out, _) = ok(&auscult(&[
         "report",
         runs.path().to_str().unwrap(),
         "--layout",
@@ -225,7 +227,5 @@ fn kfold_refuses_several_seeds_and_a_fold_out_of_range() {
     };
     refused("a", &["--runs", "2"], "one seed per fold");
     refused("b", &["--fold", "3"], "fold 3 of kfold:3");
-    let o = auscult(&["train", "ce", "--data", "x", "--protocol", "kfold:1"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("K ≥ 2"));
+    // `kfold:1` is a parse error: src/cli/tests.rs.
 }

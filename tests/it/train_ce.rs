@@ -1,16 +1,17 @@
 //! CE trainer end to end on CPU: synth → build → train, learning and determinism.
 //! Small inputs (1 s clips, 32 mel bands) keep CNN6 cheap enough for a test.
 
-mod common;
+use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::launch::train;
 use auscult::train::runtime::Runtime;
-use common::{lines_without_timing, synth_icbhi_cache};
+use common::{lines_without_timing, shared_icbhi_cache};
 
-fn small_cache(recordings: usize, seed: u64) -> (tempfile::TempDir, tempfile::TempDir) {
-    synth_icbhi_cache(recordings, seed, 16000, 32, None)
+/// A cache of 1 s, 32-mel clips (shared by the tests asking for the same one).
+fn small_cache(recordings: usize, seed: u64) -> &'static (tempfile::TempDir, tempfile::TempDir) {
+    shared_icbhi_cache(recordings, seed, 16000, 32, None)
 }
 
 fn small_config(epochs: usize) -> Experiment {

@@ -2,24 +2,23 @@
 //! cycles of the same recordings: probabilities within 1e-5, and on the evaluation split the
 //! confusion matrix of the run's best epoch.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use auscult::infer::predict::Predictor;
 use auscult::train::runtime::Runtime;
-use common::{auscult, build_cache, synth_icbhi_cache};
-
-fn ok(o: &std::process::Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{auscult, build_cache, ok, shared_icbhi_cache};
 
 /// (database, cache, work dir with a trained CE run in `run/`).
-fn trained() -> (tempfile::TempDir, tempfile::TempDir, tempfile::TempDir) {
+fn trained() -> (
+    &'static tempfile::TempDir,
+    &'static tempfile::TempDir,
+    tempfile::TempDir,
+) {
     // 1 s clips, 16 mels: cheap, and long enough for several windows per recording.
-    let (db, cache) = synth_icbhi_cache(14, 5, 16000, 16, None);
+    let (db, cache) = shared_icbhi_cache(14, 5, 16000, 16, None);
     let work = tempfile::tempdir().unwrap();
     train_ce(cache.path(), &work.path().join("run"), &["--epochs", "3"]);
     (db, cache, work)
@@ -71,7 +70,7 @@ fn predict_matches_cache(
     if let Some(a) = annotations {
         args.extend(["--annotations", a.to_str().unwrap()]);
     }
-    let log = ok(&auscult(&args));
+    let (_, log) = ok(&auscult(&args));
     assert!(log.contains("against the annotations"), "{log}");
     let rows: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();

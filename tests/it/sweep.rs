@@ -1,13 +1,13 @@
 //! `auscult sweep`: the Slurm script and index of a grid, submission through a fake `sbatch`,
 //! and a local sweep that is interrupted and rerun without redoing finished runs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{auscult, synth_icbhi_cache};
+use common::{auscult, ok, synth_icbhi_cache};
 
 const CE: &str = "method = \"ce\"\nepochs = 2\nbatch_size = 16\n";
 const SCL: &str = "method = \"scl\"\nepochs = 1\nbatch_size = 16\n\n[linear_eval]\nepochs = 2\n";
@@ -27,14 +27,6 @@ fn grid(dir: &Path, seeds: usize) -> PathBuf {
     )
     .unwrap();
     g
-}
-
-fn ok(o: &std::process::Output) -> (String, String) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 fn s(p: &Path) -> &str {

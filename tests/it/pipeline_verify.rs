@@ -1,7 +1,7 @@
 //! `auscult pipeline verify` on good and damaged caches, and a `pipeline build` killed at a
 //! random moment (kill -9) then rerun: the cache comes out byte-identical to an uninterrupted one.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,8 @@
 //! A user's fresh clone has no `../shared/data`: the real-data tests then skip with a printed
 //! reason. Where the data is expected (CI, with `AUSCULT_REQUIRE_DATA=1`), a missing path fails
 //! the test instead, so a moved or renamed folder cannot turn the real-data tests into silent
-//! passes. Included by `tests/common/mod.rs` and, through `#[path]`, by the pipeline's tests.
+//! passes. Included by `tests/it/common/mod.rs` and, through `#[path]`, by the pipeline's tests
+//! (`pipeline/tests/it/main.rs`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -59,4 +60,33 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
     )
+}
+
+/// The workspace root: the nearest ancestor of the run-time manifest dir (this crate's or the
+/// pipeline's) whose `Cargo.toml` declares `[workspace]`.
+pub fn workspace_dir() -> PathBuf {
+    let start = manifest_dir();
+    start
+        .ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(&start)
+        .to_path_buf()
+}
+
+/// `../shared/data/<name>` beside the workspace, or None (with a printed reason) when absent —
+/// the case on a user's fresh clone. With `AUSCULT_REQUIRE_DATA=1` a missing folder fails the
+/// test instead (see [`resolve_shared`]).
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    shared_or_skip(&shared_data_root(&workspace_dir()).join(name))
+}
+
+/// `../shared/data/icbhi` when it holds the real mini database (`ICBHI_final_database/`), or
+/// None with a printed reason (a failure with `AUSCULT_REQUIRE_DATA=1`).
+pub fn mini_database() -> Option<PathBuf> {
+    let icbhi = shared_data("icbhi")?;
+    shared_or_skip(&icbhi.join("ICBHI_final_database"))?;
+    Some(icbhi)
 }

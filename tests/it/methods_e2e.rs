@@ -2,7 +2,7 @@
 //! evaluation) → summary. Inputs are tiny (16 mel bands × 16 frames, or 32 × 32 for the learning
 //! test) so CNN6 stays cheap.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -10,33 +10,30 @@ use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::launch::{train, train_named};
 use auscult::train::runtime::Runtime;
 use auscult_cache::table::{read_table, string_column};
-use common::synth_icbhi_cache;
+use common::{json, shared_icbhi_cache};
 use serde_json::Value;
 
-/// A cache of `recordings` synthetic recordings with `seconds`-long clips and `mels` bands.
+/// A cache of `recordings` synthetic recordings with `seconds`-long clips and `mels` bands
+/// (shared by the tests asking for the same one).
 fn cache(
     recordings: usize,
     seed: u64,
     seconds: f64,
     mels: usize,
-) -> (tempfile::TempDir, tempfile::TempDir) {
-    synth_icbhi_cache(recordings, seed, (16000.0 * seconds) as usize, mels, None)
+) -> &'static (tempfile::TempDir, tempfile::TempDir) {
+    shared_icbhi_cache(recordings, seed, (16000.0 * seconds) as usize, mels, None)
 }
 
 /// Few cheap epochs of `method`; mild SpecAugment sized for 16-frame inputs; `extra` TOML lines
 /// (top-level fields first, then sections) complete the experiment.
 fn tiny(method: MethodKind, epochs: usize, linear_epochs: usize, extra: &str) -> Experiment {
-    let linear = if method.needs_linear_eval() {
-        format!("[linear_eval]\nepochs = {linear_epochs}\nlr = 0.01\n")
-    } else {
-        String::new()
-    };
-    let text = format!(
-        "method = \"{method}\"\nepochs = {epochs}\nbatch_size = 16\n{extra}\n\
-         [input]\nstandardize = \"train-stats\"\n\
-         [input.specaugment]\nfreq_mask_param = 4\ntime_mask_param = 4\n{linear}"
-    );
-    Experiment::parse(&text, Path::new("tiny")).unwrap()
+    common::tiny(
+        method,
+        epochs,
+        linear_epochs,
+        extra,
+        "freq_mask_param = 4\ntime_mask_param = 4",
+    )
 }
 
 /// Trains on CPU with the default runtime.
@@ -46,13 +43,6 @@ fn run(
     out: &Path,
 ) -> anyhow::Result<auscult::train::launch::MultiRunSummary> {
     train(exp, &Runtime::default(), cache, out)
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
 }
 
 /// `metrics.jsonl` lines without the timing fields.

@@ -12,8 +12,7 @@ use auscult_pipeline::sprsound::{
     parse_annotation_json, parse_stem, scan_sprsound, SprsoundOptions, SprsoundScan,
 };
 
-#[path = "../../tests/common/shared.rs"]
-mod shared;
+use crate::shared;
 
 /// `<workspace>/../shared/data/sprsound` when it holds `BioCAS2022/`, or None (with a message)
 /// when absent; with `AUSCULT_REQUIRE_DATA=1` a missing folder fails the test instead.

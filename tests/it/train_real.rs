@@ -2,7 +2,7 @@
 //! when absent) → cache → CE from a PANNs-format checkpoint, streamed from the shards. Short clips
 //! (2 s) keep CNN6 cheap; the conv weights do not depend on the input size.
 
-mod common;
+use crate::common;
 
 use auscult::tensor::synthetic::max_abs_diff;
 use auscult::train::experiment::{Experiment, MethodKind};

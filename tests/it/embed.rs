@@ -1,13 +1,13 @@
 //! `auscult embed` from a trained run: the embeddings, put through the same checkpoint's linear
 //! head, reproduce the run's own evaluation of that checkpoint (its best epoch on the test split).
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 
 #[test]
 fn embeddings_reproduce_the_runs_evaluation() {
-    let (_db, cache) = common::synth_icbhi_cache(16, 21, 8000, 16, None);
+    let (_db, cache) = common::shared_icbhi_cache(16, 21, 8000, 16, None);
     let work = tempfile::tempdir().unwrap();
     let (run, emb) = (
         work.path().join("run"),

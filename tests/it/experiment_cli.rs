@@ -2,15 +2,15 @@
 //! and a method that disagrees with the file (or is missing, or a flag the method does not use)
 //! is refused before anything is written.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{auscult, lines_without_timing, synth_icbhi_cache};
+use common::{auscult, lines_without_timing, shared_icbhi_cache};
 
 /// A cache of 0.5 s, 16-mel clips.
-fn tiny_cache() -> (tempfile::TempDir, tempfile::TempDir) {
-    synth_icbhi_cache(16, 11, 8000, 16, None)
+fn tiny_cache() -> &'static (tempfile::TempDir, tempfile::TempDir) {
+    shared_icbhi_cache(16, 11, 8000, 16, None)
 }
 
 const SCL_EXPERIMENT: &str = r#"method = "scl"
@@ -108,12 +108,13 @@ fn a_runs_config_toml_reruns_to_identical_metrics() {
 
 #[test]
 fn a_method_that_disagrees_with_the_file_is_refused() {
-    let (_db, cache) = tiny_cache();
+    // Refused before any cache is opened: the cache named need not exist.
     let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("no-cache");
     let exp = work.path().join("scl_exp.toml");
     std::fs::write(&exp, SCL_EXPERIMENT).unwrap();
     let out_dir = work.path().join("never");
-    let c = cache.path().to_str().unwrap();
+    let c = cache.to_str().unwrap();
     let o = out_dir.to_str().unwrap();
     let e = exp.to_str().unwrap();
 

@@ -1,6 +1,6 @@
 //! PNG plots of real (tiny) runs and the Markdown report that embeds them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,20 +12,12 @@ use auscult::report::plots::{
 use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
-use common::{auscult, synth_icbhi_cache};
+use common::{auscult, shared_icbhi_cache, synth_icbhi_cache};
 
-/// A few cheap epochs of `method` (plus `linear` linear-evaluation epochs for contrastive ones).
+/// A few cheap epochs of `method` (plus `linear` linear-evaluation epochs for contrastive ones),
+/// without SpecAugment.
 fn tiny(method: MethodKind, epochs: usize, linear: usize, extra: &str) -> Experiment {
-    let le = if method.needs_linear_eval() {
-        format!("[linear_eval]\nepochs = {linear}\nlr = 0.01\n")
-    } else {
-        String::new()
-    };
-    let text = format!(
-        "method = \"{method}\"\nepochs = {epochs}\nbatch_size = 16\n{extra}\n\
-         [input]\nstandardize = \"train-stats\"\n[input.specaugment]\napply = \"off\"\n{le}"
-    );
-    Experiment::parse(&text, Path::new("tiny")).unwrap()
+    common::tiny(method, epochs, linear, extra, "apply = \"off\"")
 }
 
 /// Decodes an 8-bit RGB PNG: (width, height, pixels).
@@ -79,7 +71,7 @@ fn plots(dir: &Path) -> [PathBuf; 2] {
 
 #[test]
 fn a_ce_run_and_a_contrastive_run_get_their_plots() {
-    let (_db, cache) = synth_icbhi_cache(16, 5, 8000, 16, None);
+    let (_db, cache) = shared_icbhi_cache(16, 5, 8000, 16, None);
     let runs = tempfile::tempdir().unwrap();
     let rt = Runtime::default();
 

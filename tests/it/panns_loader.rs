@@ -1,6 +1,7 @@
 //! PANNs CNN6 checkpoint loading on the format fixtures in ../shared/data/panns (random weights
 //! with the real names and shapes; see its README). Values are checked against the fixture's
-//! expected_values.json. Tests skip with a message when the fixtures are absent.
+//! expected_values.json. Tests skip with a message when the fixtures are absent (fail with
+//! `AUSCULT_REQUIRE_DATA=1`).
 
 use auscult::model::cnn6::{Cnn6, Cnn6Config};
 use auscult::model::panns::{load_panns_cnn6, PannsError};
@@ -9,17 +10,15 @@ use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::common::shared::{shared_data, shared_or_skip};
+use crate::common::values;
+
+/// `../shared/data/panns` when it holds `expected_values.json`; else None with a printed reason,
+/// or a failure naming the path with `AUSCULT_REQUIRE_DATA=1`.
 fn fixture_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(
-        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../shared/data/panns");
-    if dir.join("expected_values.json").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/data/panns not found");
-        None
-    }
+    let dir = shared_data("panns")?;
+    shared_or_skip(&dir.join("expected_values.json"))?;
+    Some(dir)
 }
 
 fn model() -> Cnn6 {
@@ -28,21 +27,14 @@ fn model() -> Cnn6 {
     Cnn6::new_seeded(vb, Cnn6Config::default(), 0).unwrap()
 }
 
-fn values(model: &Cnn6, name: &str) -> Vec<f64> {
+/// The values of `model`'s parameter `name`.
+fn param_values(model: &Cnn6, name: &str) -> Vec<f64> {
     let entry = model
         .state_dict()
         .into_iter()
         .find(|e| e.name == name)
         .unwrap();
-    entry
-        .var
-        .as_tensor()
-        .flatten_all()
-        .unwrap()
-        .to_dtype(DType::F64)
-        .unwrap()
-        .to_vec1()
-        .unwrap()
+    values::<f64>(entry.var.as_tensor()).unwrap()
 }
 
 /// Loads `file` and checks the report and the values named in expected_values.json.
@@ -51,7 +43,7 @@ fn load_and_check(dir: &Path, file: &str) {
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected_values.json")).unwrap())
             .unwrap();
     let m = model();
-    let linear_before = values(&m, "linear.weight");
+    let linear_before = param_values(&m, "linear.weight");
     let report = load_panns_cnn6(&dir.join(file), &m).unwrap_or_else(|e| panic!("{file}: {e}"));
     // 4 conv weights + 4 × (weight, bias, running_mean, running_var, num_batches_tracked).
     assert_eq!(report.loaded.len(), 24, "{file}: {report}");
@@ -73,14 +65,14 @@ fn load_and_check(dir: &Path, file: &str) {
     );
     for (key, want) in &expected {
         if let Some(name) = key.strip_suffix(".sum") {
-            let sum: f64 = values(&m, name).iter().sum();
+            let sum: f64 = param_values(&m, name).iter().sum();
             let want = want.as_f64().unwrap();
             assert!(
                 (sum - want).abs() < 1e-4 * want.abs().max(1.0),
                 "{file}: sum of {name} {sum} vs {want}"
             );
         } else {
-            let got = values(&m, key);
+            let got = param_values(&m, key);
             for (i, w) in want.as_array().unwrap().iter().enumerate() {
                 assert_eq!(
                     got[i] as f32,
@@ -91,7 +83,7 @@ fn load_and_check(dir: &Path, file: &str) {
         }
     }
     // The head keeps its own initialisation.
-    assert_eq!(values(&m, "linear.weight"), linear_before);
+    assert_eq!(param_values(&m, "linear.weight"), linear_before);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! features as resident splits, bounded buffering, deterministic shuffles, training that learns,
 //! and corrupt shards reported mid-run.
 
-mod common;
+use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::data::{CacheData, Placement, RunData, SplitData};
@@ -10,7 +10,7 @@ use auscult::train::experiment::{DataConfig, Experiment, MethodKind};
 use auscult::train::launch::train;
 use auscult::train::runtime::{DataResidency, Runtime};
 use candle_core::{Device, Tensor};
-use common::lines_without_timing;
+use common::{lines_without_timing, values};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -43,10 +43,6 @@ fn collect(batches: auscult::data::Batches<'_>) -> (Vec<Vec<u32>>, Tensor, usize
     (idx, Tensor::cat(&xs, 0).unwrap(), peak)
 }
 
-fn values(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
-}
-
 #[test]
 fn streamed_passes_hold_the_resident_rows() {
     let (_db, dir) = small_cache(24, 2);
@@ -71,7 +67,7 @@ fn streamed_passes_hold_the_resident_rows() {
     let (si, sx, _) = collect(streamed.ordered(7, true).unwrap());
     assert_eq!(ri.concat(), (0..n as u32).collect::<Vec<_>>());
     assert_eq!(ri, si);
-    assert_eq!(values(&rx), values(&sx));
+    assert_eq!(values::<f32>(&rx).unwrap(), values::<f32>(&sx).unwrap());
 
     // Training epochs: every row once, full batches but the last, features of the right rows,
     // and at most one window of shards (+ a partial batch) buffered.
@@ -87,7 +83,10 @@ fn streamed_passes_hold_the_resident_rows() {
     assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>());
     assert!(idx[..idx.len() - 1].iter().all(|b| b.len() == batch));
     let ids = Tensor::from_slice(&flat, flat.len(), &Device::Cpu).unwrap();
-    assert_eq!(values(&x), values(&rx.index_select(&ids, 0).unwrap()));
+    assert_eq!(
+        values::<f32>(&x).unwrap(),
+        values::<f32>(&rx.index_select(&ids, 0).unwrap()).unwrap()
+    );
     assert!(
         peak < window * SHARD_ROWS + batch && peak < n,
         "buffered {peak} rows of {n}"

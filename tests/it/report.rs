@@ -1,6 +1,6 @@
 //! `auscult report` on real (tiny) runs, and the shipped experiment configs.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

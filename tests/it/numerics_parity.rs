@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::common::values;
+
 use auscult::data::transforms::{
     mask_band, min_max_scale, standardize, BandFormula, MinMax, Standardization,
 };
@@ -16,7 +18,7 @@ use auscult::train::losses::{
 use auscult::train::optim::{Adam, AdamParams};
 use auscult::train::schedule::CosineAnnealingLr;
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{Device, Result, Tensor, Var};
 
 /// Relative tolerance of float32 comparisons (plus an absolute floor for values near 0).
 const RTOL: f64 = 1e-5;
@@ -37,15 +39,11 @@ fn get<'a>(g: &'a HashMap<String, Tensor>, key: &str) -> &'a Tensor {
         .unwrap_or_else(|| panic!("golden tensor {key} missing: rerun scripts/golden_numerics.py"))
 }
 
-fn values(t: &Tensor) -> Result<Vec<f64>> {
-    t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()
-}
-
 /// Asserts `|a − e| ≤ ATOL + RTOL·|e|` elementwise; returns the max relative error (for the
 /// log) over elements with |e| > ATOL.
 fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) -> Result<f64> {
     assert_eq!(actual.dims(), expected.dims(), "{what}: shape");
-    let (a, e) = (values(actual)?, values(expected)?);
+    let (a, e) = (values::<f64>(actual)?, values::<f64>(expected)?);
     let mut max_rel = 0f64;
     let mut max_abs = 0f64;
     let scale = e.iter().fold(0f64, |m, v| m.max(v.abs()));
@@ -70,7 +68,7 @@ fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) -> Result<f64> {
 #[test]
 fn adam_matches_torch_with_coupled_weight_decay_and_missing_grads() -> Result<()> {
     let g = golden("adam")?;
-    let lrs = values(get(&g, "adam.lrs"))?;
+    let lrs = values::<f64>(get(&g, "adam.lrs"))?;
     let has_g1: Vec<u8> = get(&g, "adam.has_g1").to_vec1()?;
     for (tag, weight_decay) in [("wd0", 0.0), ("wd005", 0.05)] {
         let p0 = Var::from_tensor(get(&g, "adam.p0_init"))?;
@@ -106,7 +104,7 @@ fn adam_matches_torch_with_coupled_weight_decay_and_missing_grads() -> Result<()
 fn cosine_schedule_matches_torch_within_1e15() -> Result<()> {
     let g = golden("schedule")?;
     for (tag, base) in [("lr1e-3", 1e-3), ("lr1e-4", 1e-4)] {
-        let expected = values(get(&g, &format!("schedule.{tag}")))?;
+        let expected = values::<f64>(get(&g, &format!("schedule.{tag}")))?;
         assert_eq!(expected.len(), 401);
         let mut schedule = CosineAnnealingLr::official(base);
         let mut ours = vec![schedule.lr()];
@@ -250,7 +248,7 @@ fn multi_head_masked_supcon_equals_official_on_valid_subsets() -> Result<()> {
         ));
     }
     let lambdas: Vec<f64> = (0..3)
-        .map(|i| Ok(values(get(&g, &format!("multi.h{i}.lambda")))?[0]))
+        .map(|i| Ok(values::<f64>(get(&g, &format!("multi.h{i}.lambda")))?[0]))
         .collect::<Result<_>>()?;
     let heads: Vec<SupConHead<'_>> = (0..3)
         .map(|i| SupConHead {
@@ -309,8 +307,8 @@ fn min_max_and_standardise_match_torch() -> Result<()> {
     // Train-set statistics helper on the per-sample-scaled golden input (population std).
     let stats = auscult::data::transforms::measure_input_stats([Ok(x.clone())], MinMax::PerSample)?
         .ok_or_else(|| candle_core::Error::Msg("no stats".into()))?;
-    let mean = values(get(&g, "tf.per_sample_mean"))?[0];
-    let std = values(get(&g, "tf.per_sample_pstd"))?[0];
+    let mean = values::<f64>(get(&g, "tf.per_sample_mean"))?[0];
+    let std = values::<f64>(get(&g, "tf.per_sample_pstd"))?[0];
     println!(
         "stats: mean {} vs {mean}, std {} vs {std}",
         stats.mean, stats.std

@@ -1,15 +1,16 @@
-//! SPRSound stage-1 tests: synth → build → inspect round trip, bad inputs, and metadata-only on
-//! the real annotation sample (from ../shared/data when present).
-
-mod common;
+//! SPRSound stage-1 tests: the manifest, bad inputs, and metadata-only on the real annotation
+//! sample (from ../shared/data when present). The synth → build → inspect round trip through
+//! the CLI is in the root crate's tests/it/pipeline_cli.rs.
 
 use std::path::Path;
 
 use auscult_cache::table::{f64_column, read_table, string_column};
-use auscult_cache::{CacheReader, Manifest};
+use auscult_cache::Manifest;
 use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
 use auscult_synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
-use common::{auscult, shared_data};
+
+use crate::shared::shared_data;
+use crate::support::{class_table, table_split_counts};
 
 fn synth_db(seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -47,46 +48,6 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn synth_build_inspect_round_trip() {
-    let db = synth_db(1);
-    let cache = tempfile::tempdir().unwrap();
-    let r = build(&BuildOptions::new(
-        Dataset::Sprsound,
-        db.path(),
-        cache.path(),
-    ))
-    .unwrap();
-    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
-    let df = read_table(&cache.path().join("metadata.parquet")).unwrap();
-    assert_eq!(df.height(), r.rows);
-    let split = string_column(&df, "split").unwrap();
-    for s in ["train", "inter_test", "intra_test"] {
-        assert!(split.iter().any(|v| v.as_deref() == Some(s)), "no {s} rows");
-    }
-    // 7-class labels with Normal = 0, binary label consistent with it.
-    let label = f64_column(&df, "label").unwrap();
-    let binary = f64_column(&df, "label_binary").unwrap();
-    for (l, b) in label.iter().zip(&binary) {
-        assert_eq!((l.unwrap() > 0.0) as i64 as f64, b.unwrap());
-    }
-    let reader = CacheReader::open(cache.path()).unwrap();
-    reader.verify().unwrap();
-    let counts = &reader.manifest().counts;
-    assert!(
-        counts["dataset"]["splits"]["train"]["poor_quality_records"]
-            .as_u64()
-            .is_some(),
-        "{counts}"
-    );
-    let out = auscult(&["pipeline", "inspect", cache.path().to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("inter_test") && text.contains("age_group"),
-        "{text}"
-    );
-}
-
-#[test]
 fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
     let db = synth_db(4);
     let cache = tempfile::tempdir().unwrap();
@@ -97,7 +58,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
     ))
     .unwrap();
     let m = Manifest::load(cache.path()).unwrap();
-    let classes = common::class_table(&m);
+    let classes = class_table(&m);
     assert_eq!(
         classes,
         [
@@ -121,7 +82,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
         assert_eq!(names[l.unwrap() as usize], n.unwrap());
     }
     let splits: Vec<(String, u64)> = m.splits.iter().map(|s| (s.name.clone(), s.rows)).collect();
-    assert_eq!(splits, common::table_split_counts(cache.path()));
+    assert_eq!(splits, table_split_counts(cache.path()));
     let split_names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(split_names, ["inter_test", "intra_test", "train"]);
     assert_eq!(m.default_eval_split.as_deref(), Some("inter_test"));
@@ -149,7 +110,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
             .iter()
             .map(|s| (s.name.clone(), s.rows))
             .collect::<Vec<_>>(),
-        common::table_split_counts(cache.path())
+        table_split_counts(cache.path())
     );
 }
 

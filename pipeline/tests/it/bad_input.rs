@@ -1,12 +1,10 @@
 //! Every kind of malformed ICBHI input: `--on-error fail` names the file (and line) and writes
 //! nothing; `--on-error skip` builds the rest and lists each skipped input with its reason.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::synth_icbhi_db;
 use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
-use common::synth_icbhi_db;
 
 struct Db {
     dir: tempfile::TempDir,
