@@ -21,6 +21,7 @@
 pub mod data;
 pub mod eval;
 pub mod infer;
+pub mod jobs;
 pub mod model;
 pub mod report;
 pub mod rundir;

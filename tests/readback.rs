@@ -9,9 +9,9 @@ mod common;
 
 use std::path::Path;
 
+use auscult::jobs::train;
 use auscult::tensor::readback;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train;
 use auscult::train::runtime::Runtime;
 
 /// Checkpoints a run wrote, replayed from its `metrics.jsonl` by the trainer's rule: per stage,

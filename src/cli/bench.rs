@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use auscult::jobs::train;
 use auscult::train::device_check::Criterion;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train;
 use auscult::train::runtime::{cpu_gemm_kernel, DataResidency, Kernels, Runtime};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};

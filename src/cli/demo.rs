@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use auscult::jobs::train_named;
 use auscult::report::{
     collect_runs, default_paper_results, render, write_markdown_report, Format, Selection,
 };
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use auscult::train::experiment::{Experiment, MethodKind, Protocol, DEFAULT_MSCL_HEADS};
+use auscult::train::interrupt::{install_interrupt_handler, Interrupted};
 use auscult::train::launch::MultiRunSummary;
-use auscult::train::resume::{install_interrupt_handler, Interrupted};
 use clap::Args;
 
 use super::runtime::RuntimeArgs;
@@ -201,7 +201,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         // Runtime flags given here override the recorded ones, one by one.
         let recorded = auscult::train::launch::read_invocation(dir)?.runtime;
         let rt = args.runtime.runtime_over(&recorded);
-        let s = auscult::train::launch::resume(dir, args.data.as_deref(), Some(&rt))
+        let s = auscult::jobs::resume(dir, args.data.as_deref(), Some(&rt))
             .inspect_err(exit_if_interrupted)
             .with_context(|| format!("resuming {}", dir.display()))?;
         print_result(&s.method, &s, dir);
@@ -218,7 +218,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(config_name.as_deref().unwrap_or(method.name()))
     });
-    let s = auscult::train::launch::train_named(
+    let s = auscult::jobs::train_named(
         &exp,
         &args.runtime.runtime(),
         config_name.as_deref(),

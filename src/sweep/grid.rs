@@ -261,15 +261,21 @@ impl Task {
         match before {
             TaskState::Finished => {}
             TaskState::Started => {
-                launch::resume(&self.run_dir, Some(&index.data), Some(runtime))
+                crate::jobs::resume(&self.run_dir, Some(&index.data), Some(runtime))
                     .with_context(|| format!("resuming {}", self.run_dir.display()))?;
             }
             TaskState::Pending => {
                 let mut exp = index.experiment(&self.config)?;
                 exp.seed = self.seed;
                 exp.runs = 1;
-                launch::train_named(&exp, runtime, Some(&self.name), &index.data, &self.run_dir)
-                    .with_context(|| format!("training {}", self.run_dir.display()))?;
+                crate::jobs::train_named(
+                    &exp,
+                    runtime,
+                    Some(&self.name),
+                    &index.data,
+                    &self.run_dir,
+                )
+                .with_context(|| format!("training {}", self.run_dir.display()))?;
             }
         }
         aggregate(index, &self.name)?;
@@ -296,12 +302,12 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
         .iter()
         .map(|t| t.run_dir.display().to_string())
         .collect();
-    let multi = launch::aggregate(&exp, Some(name), &summaries, dirs)?;
+    let multi = launch::seed_summary(&exp, Some(name), &summaries, dirs)?;
     let dir = index.out.join(name);
     write_json_atomic(&dir.join("summary.json"), &multi)?;
     auscult_cache::write_atomic(&dir.join("config.toml"), exp.to_toml().as_bytes())
         .with_context(|| format!("writing {}", dir.join("config.toml").display()))?;
-    launch::multi_plots(&dir);
+    crate::train::observer::RunObserver::runs_finished(&crate::report::plots::Plots, &dir);
     Ok(Some(multi))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::{SweepIndex, Task, TaskState};
-use crate::train::resume::{install_interrupt_handler, interrupted};
+use crate::train::interrupt::{install_interrupt_handler, interrupted};
 use crate::train::runtime::Runtime;
 
 /// How `auscult sweep` runs its tasks on this machine.

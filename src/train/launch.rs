@@ -10,26 +10,16 @@ use crate::eval::metrics::{Metrics, MetricsSummary, StdKind};
 pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::write_json_atomic;
 use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
+use crate::train::observer::RunObserver;
 use crate::train::run::{train_one, RunSummary};
 use crate::train::runtime::Runtime;
-
-/// Trains `exp` on the cache in `cache_dir` into `out`: seeds S..S+N-1 into `out/seed_<s>/` and
-/// their aggregate into `out/summary.json`; with one run the run dir is `out` itself.
-pub fn train(
-    exp: &Experiment,
-    runtime: &Runtime,
-    cache_dir: &Path,
-    out: &Path,
-) -> Result<MultiRunSummary> {
-    train_named(exp, runtime, None, cache_dir, out)
-}
 
 /// `<out>/invocation.json`.
 pub fn invocation_path(out: &Path) -> PathBuf {
     out.join("invocation.json")
 }
 
-/// Reads what [`train_named`] recorded in `out`.
+/// Reads what [`train`] recorded in `out`.
 pub fn read_invocation(out: &Path) -> Result<Invocation> {
     let path = invocation_path(out);
     let bytes = std::fs::read(&path).with_context(|| {
@@ -42,15 +32,19 @@ pub fn read_invocation(out: &Path) -> Result<Invocation> {
     serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
 }
 
-/// [`train`], recording `config_name` (the config file's stem) in every summary.
-pub fn train_named(
+/// Trains `exp` on the cache in `cache_dir` into `out`: seeds S..S+N-1 into `out/seed_<s>/` and
+/// their mean ± std into `out/summary.json`; with one run the run dir is `out` itself.
+/// `config_name` (the config file's stem) is recorded in every summary; `observer` is told of
+/// each finished run.
+pub fn train(
     exp: &Experiment,
     runtime: &Runtime,
     config_name: Option<&str>,
     cache_dir: &Path,
     out: &Path,
+    observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
-    train_in(exp, runtime, config_name, cache_dir, out, false)
+    train_in(exp, runtime, config_name, cache_dir, out, false, observer)
 }
 
 /// Continues the run in `out` (one seed, or several) where it stopped: finished seeds (with a
@@ -61,6 +55,7 @@ pub fn resume(
     out: &Path,
     data: Option<&Path>,
     runtime: Option<&Runtime>,
+    observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
     let inv = read_invocation(out)?;
     let exp = Experiment::load(&out.join("config.toml"))?;
@@ -71,6 +66,7 @@ pub fn resume(
         data.unwrap_or(&inv.data),
         out,
         true,
+        observer,
     )
 }
 
@@ -81,6 +77,7 @@ fn train_in(
     cache_dir: &Path,
     out: &Path,
     resuming: bool,
+    observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
     let mut exp = exp.clone();
     exp.fill_method_section();
@@ -133,13 +130,14 @@ fn train_in(
             &data,
             &dir,
             resuming,
+            observer,
         )?);
         dirs.push(dir.display().to_string());
     }
-    let multi = aggregate(&exp, config_name, &summaries, dirs)?;
+    let multi = seed_summary(&exp, config_name, &summaries, dirs)?;
     if several {
         write_json_atomic(&out.join("summary.json"), &multi)?;
-        multi_plots(out);
+        observer.runs_finished(out);
     }
     Ok(multi)
 }
@@ -213,16 +211,8 @@ fn record_invocation(
     Ok(())
 }
 
-/// Draws the mean ± std plots of a multi-seed dir; a failure costs a warning, never the runs.
-pub fn multi_plots(out: &Path) {
-    match crate::report::plots::write_multi_plots(out) {
-        Ok(files) => tracing::info!("plots: {}", crate::train::run::display_paths(&files)),
-        Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
-    }
-}
-
 /// Mean ± std over the seeds' `summaries` of `exp` (run dirs `dirs`).
-pub fn aggregate(
+pub fn seed_summary(
     exp: &Experiment,
     config_name: Option<&str>,
     summaries: &[RunSummary],

@@ -11,6 +11,7 @@ pub mod interrupt;
 pub mod launch;
 pub mod losses;
 pub mod methods;
+pub mod observer;
 pub mod optim;
 pub mod resume;
 pub mod run;

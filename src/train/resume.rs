@@ -249,6 +249,3 @@ pub fn adam_moments(saved: &SavedState, i: usize) -> Result<Option<(u64, Tensor,
     };
     Ok(Some((step, get("m")?, get("v")?)))
 }
-
-// Until the command line imports them from `interrupt`.
-pub use super::interrupt::{install_interrupt_handler, interrupted, Interrupted};

@@ -19,6 +19,7 @@ use crate::rundir::{git_revision, RunDir};
 use crate::train::experiment::{EncoderCheckpoint, Experiment};
 use crate::train::fit::{StagePlan, StageResult, Trainer};
 use crate::train::methods::Method;
+use crate::train::observer::{EmbeddingPanel, Embeddings, RunObserver};
 use crate::train::resume::SavedState;
 use crate::train::runtime::Runtime;
 
@@ -48,9 +49,11 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
     })
 }
 
-/// `plots/embedding.png`: a 2-D PCA of the evaluation split's embeddings coloured by class and,
-/// for methods trained on metadata, by sex and by age group.
-fn embedding_plot(
+/// Hands the evaluation split's embeddings to `observer`, labelled by class and, for methods
+/// trained on metadata, by sex and by age group.
+#[allow(clippy::too_many_arguments)]
+fn show_embeddings(
+    observer: &dyn RunObserver,
     run: &RunDir,
     cache: &CacheData,
     data: &RunData,
@@ -73,14 +76,14 @@ fn embedding_plot(
             .get(id as usize)
             .map_or_else(|| id.to_string(), |c| c.name.clone())
     };
-    let mut panels = vec![crate::report::plots::EmbeddingPanel {
+    let mut panels = vec![EmbeddingPanel {
         title: format!("{} by class", split.name),
         labels: split.labels.iter().map(|&l| name_of(l)).collect(),
     }];
     if metadata {
         for col in ["sex", "age_group"] {
             if let Some(values) = auscult_cache::table::string_column(&cache.table, col) {
-                panels.push(crate::report::plots::EmbeddingPanel {
+                panels.push(EmbeddingPanel {
                     title: format!("by {col}"),
                     labels: split
                         .cycle_ids
@@ -97,14 +100,15 @@ fn embedding_plot(
             }
         }
     }
-    let dir = run.path().join(crate::report::plots::PLOTS_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    crate::report::plots::embedding_png(
-        &dir.join(crate::report::plots::EMBEDDING_PNG),
-        &flat,
-        dim,
-        &panels,
-    )
+    observer.embeddings(
+        run.path(),
+        &Embeddings {
+            values: &flat,
+            dim,
+            panels: &panels,
+        },
+    );
+    Ok(())
 }
 
 /// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
@@ -118,6 +122,7 @@ pub fn train_one(
     data: &RunData,
     out: &Path,
     resume: bool,
+    observer: &dyn RunObserver,
 ) -> Result<RunSummary> {
     let started = Instant::now();
     let run = RunDir::create(out)?;
@@ -153,7 +158,7 @@ pub fn train_one(
         started,
         state_writer: Default::default(),
     };
-    let result = run_stages(&mut trainer, exp, cache, method, saved)?;
+    let result = run_stages(&mut trainer, exp, cache, method, saved, observer)?;
     let best_eval = result.best_eval.context("no evaluation happened")?;
     let summary = RunSummary {
         method: exp.method()?.name().to_string(),
@@ -189,11 +194,7 @@ pub fn train_one(
     if state.exists() {
         std::fs::remove_file(&state).with_context(|| format!("removing {}", state.display()))?;
     }
-    // The run is complete: a plot that cannot be drawn costs a warning, never the run.
-    match crate::report::plots::write_run_plots(out) {
-        Ok(files) => tracing::info!("plots: {}", display_paths(&files)),
-        Err(e) => tracing::warn!("no plots for {}: {e:#}", out.display()),
-    }
+    observer.run_finished(out);
     Ok(summary)
 }
 
@@ -209,8 +210,8 @@ fn start_afresh(
     let t = input_transform(exp, &data.train)?;
     run.write_transform(&t)?;
     crate::rundir::write_json_atomic(
-        &crate::infer::predict::FeatureSpec::path(run.path()),
-        &crate::infer::predict::FeatureSpec::of(cache),
+        &crate::rundir::schema::FeatureSpec::path(run.path()),
+        &crate::rundir::schema::FeatureSpec::of(cache),
     )?;
     // A state left by an earlier run in this dir must not be resumed into this one.
     let _ = std::fs::remove_file(run.state_path());
@@ -259,6 +260,7 @@ fn run_stages(
     cache: &CacheData,
     mut method: Method,
     mut saved: Option<SavedState>,
+    observer: &dyn RunObserver,
 ) -> Result<StageResult> {
     let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
     let contrastive = exp.contrastive();
@@ -319,23 +321,16 @@ fn run_stages(
     };
     let mut r = trainer.fit(&mut probe, &plan, &mut rng, saved.take())?;
     r.terms_last = terms;
-    // The frozen encoder's view of the evaluation split; a plot that cannot be drawn costs a
-    // warning, never the run.
-    let metadata = c.heads.is_some() || c.labels.is_some_and(|l| l != "class");
-    if let Err(e) = embedding_plot(trainer.run, cache, data, &probe, &transform, exp, metadata) {
-        tracing::warn!(
-            "no embedding plot for {}: {e:#}",
-            trainer.run.path().display()
-        );
+    // The frozen encoder's view of the evaluation split; a failure costs a warning, never the
+    // run.
+    if observer.wants_embeddings() {
+        let metadata = c.heads.is_some() || c.labels.is_some_and(|l| l != "class");
+        let run = trainer.run;
+        if let Err(e) = show_embeddings(
+            observer, run, cache, data, &probe, &transform, exp, metadata,
+        ) {
+            tracing::warn!("no embeddings for {}: {e:#}", run.path().display());
+        }
     }
     Ok(r)
-}
-
-/// `a, b, c` of paths.
-pub(crate) fn display_paths(files: &[std::path::PathBuf]) -> String {
-    files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

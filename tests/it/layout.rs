@@ -1,5 +1,7 @@
-//! The house rules that the compiler cannot see: the trainer imports nothing from the audio
-//! pipeline and never decides anything by a dataset's name (the cache describes itself).
+//! The house rules that the compiler cannot see: the library imports nothing from the audio
+//! pipeline and never decides anything by a dataset's name (the cache describes itself); its
+//! folders import one way (tensor ← eval, model ← data ← train ← rundir/report/infer/sweep/jobs);
+//! no source file passes 700 lines and no folder holds 35% of the source.
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +19,20 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Lines of the library's sources (all of `src/` but the command line) that are code, not
 /// comments.
 fn trainer_code() -> Vec<(PathBuf, usize, String)> {
-    let root = Path::new(
+    library_code()
+}
+
+/// `<crate>/src`.
+fn src_root() -> PathBuf {
+    Path::new(
         &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
     )
-    .join("src");
+    .join("src")
+}
+
+/// `(file, line number, line)` of the library's code lines.
+fn library_code() -> Vec<(PathBuf, usize, String)> {
+    let root = src_root();
     let mut files = Vec::new();
     rust_files(&root, &mut files);
     // The library: everything but the command line (which wires the pipeline to the trainer).
@@ -70,4 +82,100 @@ fn the_trainer_names_no_dataset() {
         "src/train decides by a dataset's name:\n{}",
         bad.join("\n")
     );
+}
+
+/// `(file, line number, line)` of every code line (not a comment) under `src/<folder>`.
+fn code_in(folder: &str) -> Vec<(PathBuf, usize, String)> {
+    let root = src_root();
+    library_code()
+        .into_iter()
+        .filter(|(f, _, _)| f.starts_with(root.join(folder)))
+        .collect()
+}
+
+/// Lines of `src/<folder>` that name a module of the library it must not depend on.
+fn upward_imports(folder: &str, forbidden: &[&str]) -> Vec<String> {
+    code_in(folder)
+        .into_iter()
+        .filter(|(_, _, l)| {
+            forbidden.iter().any(|m| {
+                l.contains(&format!("crate::{m}::")) || l.contains(&format!("crate::{m};"))
+            })
+        })
+        .map(|(f, n, l)| format!("{}:{n}: {}", f.display(), l.trim()))
+        .collect()
+}
+
+#[test]
+fn the_arrows_point_one_way() {
+    // Each folder and the folders it must never import (they sit above it).
+    let rules: [(&str, &[&str]); 5] = [
+        (
+            "tensor",
+            &[
+                "model", "data", "eval", "train", "rundir", "report", "infer", "sweep", "jobs",
+            ],
+        ),
+        (
+            "eval",
+            &[
+                "model", "data", "train", "rundir", "report", "infer", "sweep", "jobs",
+            ],
+        ),
+        (
+            "model",
+            &[
+                "data", "train", "rundir", "report", "infer", "sweep", "jobs",
+            ],
+        ),
+        (
+            "data",
+            &["train", "rundir", "report", "infer", "sweep", "jobs"],
+        ),
+        ("train", &["report", "infer", "sweep", "jobs"]),
+    ];
+    let mut bad = Vec::new();
+    for (folder, forbidden) in rules {
+        bad.extend(upward_imports(folder, forbidden));
+    }
+    assert!(
+        bad.is_empty(),
+        "imports against the arrows:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_is_over_700_lines_and_no_folder_holds_over_35_percent() {
+    let root = src_root();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut total = 0usize;
+    let mut by_folder = std::collections::BTreeMap::<String, usize>::new();
+    let mut long = Vec::new();
+    for f in &files {
+        let n = std::fs::read_to_string(f).unwrap().lines().count();
+        total += n;
+        if n > 700 {
+            long.push(format!("{}: {n} lines", f.display()));
+        }
+        let rel = f.strip_prefix(&root).unwrap();
+        if rel.components().count() > 1 {
+            let top = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .into_owned();
+            *by_folder.entry(top).or_default() += n;
+        }
+    }
+    assert!(long.is_empty(), "split these files:\n{}", long.join("\n"));
+    for (folder, n) in by_folder {
+        assert!(
+            n * 100 < 35 * total,
+            "src/{folder} holds {n} of {total} lines (≥ 35%): split its concerns"
+        );
+    }
 }

@@ -6,8 +6,8 @@ use crate::common;
 
 use std::path::Path;
 
+use auscult::jobs::{train, train_named};
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::{train, train_named};
 use auscult::train::runtime::Runtime;
 use auscult_cache::table::{read_table, string_column};
 use common::{json, shared_icbhi_cache};

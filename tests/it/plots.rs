@@ -5,12 +5,12 @@ use crate::common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use auscult::jobs::train_named;
 use auscult::report::plots::{
     curves_size, embedding_png, embedding_size, write_run_plots, EmbeddingPanel, CONFUSION_PNG,
     CONFUSION_SIZE, CURVES_PNG, EMBEDDING_PNG, PLOTS_DIR,
 };
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
 use common::{auscult, shared_icbhi_cache, synth_icbhi_cache};
 

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use auscult::data::labels::{parse_heads, LabelSpec};
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
+use auscult::jobs::train_named;
 use auscult::report::{collect_runs, default_paper_results, render, Format, Selection};
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train_named;
 use auscult::train::runtime::Runtime;
 use common::{auscult, synth_icbhi_cache};
 use serde_json::Value;

@@ -4,8 +4,8 @@
 use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
+use auscult::jobs::train;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train;
 use auscult::train::runtime::Runtime;
 use common::{lines_without_timing, shared_icbhi_cache};
 

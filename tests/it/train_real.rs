@@ -4,9 +4,9 @@
 
 use crate::common;
 
+use auscult::jobs::train;
 use auscult::tensor::synthetic::max_abs_diff;
 use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::launch::train;
 use auscult::train::runtime::{DataResidency, Runtime};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use candle_core::Device;

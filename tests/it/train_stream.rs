@@ -6,8 +6,8 @@ use crate::common;
 
 use auscult::data::transforms::{SpecAugmentApply, Standardize};
 use auscult::data::{CacheData, Placement, RunData, SplitData};
+use auscult::jobs::train;
 use auscult::train::experiment::{DataConfig, Experiment, MethodKind};
-use auscult::train::launch::train;
 use auscult::train::runtime::{DataResidency, Runtime};
 use candle_core::{Device, Tensor};
 use common::{lines_without_timing, values};

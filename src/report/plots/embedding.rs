@@ -2,13 +2,7 @@
 
 use super::*;
 
-/// One scatter sub-plot of [`embedding_png`]: its title and one categorical label per
-/// embedding row (a class, a sex, an age group, …).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmbeddingPanel {
-    pub title: String,
-    pub labels: Vec<String>,
-}
+pub use crate::train::observer::EmbeddingPanel;
 
 /// Categories of `labels` by decreasing count (then name), at most `max` (the rest merged
 /// into `other`): (name, count, colour).

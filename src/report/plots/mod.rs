@@ -38,6 +38,7 @@ use plotters::style::FontTransform;
 
 use crate::eval::metrics::{ConfusionMatrix, Metrics};
 use crate::rundir::{self, MultiRunSummary, RunSummary, Summary};
+use crate::train::observer::{Embeddings, RunObserver};
 use canvas::{encode_png, Canvas, FONT};
 pub use pca::{pca2, Pca2};
 
@@ -239,6 +240,47 @@ fn figure_title(method: &str, config: Option<&str>, seeds: &str, dataset: Option
         }
     }
     t
+}
+
+/// The plots as an observer of training ([`crate::train::observer`]): each finished run's
+/// plots, the mean ± std plots of several seeds, and `plots/embedding.png` (a 2-D PCA of the
+/// evaluation split's embeddings by class and, for metadata methods, by sex and by age group).
+/// A plot that cannot be drawn costs a warning, never the run.
+pub struct Plots;
+
+impl RunObserver for Plots {
+    fn wants_embeddings(&self) -> bool {
+        true
+    }
+
+    fn embeddings(&self, run_dir: &Path, e: &Embeddings) {
+        let dir = run_dir.join(PLOTS_DIR);
+        let drawn = std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating {}", dir.display()))
+            .and_then(|()| embedding_png(&dir.join(EMBEDDING_PNG), e.values, e.dim, e.panels));
+        if let Err(e) = drawn {
+            tracing::warn!("no embedding plot for {}: {e:#}", run_dir.display());
+        }
+    }
+
+    fn run_finished(&self, run_dir: &Path) {
+        log_plots(run_dir, write_run_plots(run_dir));
+    }
+
+    fn runs_finished(&self, parent: &Path) {
+        log_plots(parent, write_multi_plots(parent));
+    }
+}
+
+/// `plots: a, b, c`, or a warning naming `dir`.
+fn log_plots(dir: &Path, drawn: Result<Vec<PathBuf>>) {
+    match drawn {
+        Ok(files) => {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            tracing::info!("plots: {}", names.join(", "))
+        }
+        Err(e) => tracing::warn!("no plots for {}: {e:#}", dir.display()),
+    }
 }
 
 #[cfg(test)]
