@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden fixtures for the per-cycle feature path (pipeline/tests/features_parity.rs).
+"""Golden fixtures for the per-cycle feature path (pipeline/tests/it/features_parity.rs).
 
 Runs the official scl_icbhi2017 processing (dataset.py get_sample/get_dataset + main.py
 MelSpectrogram + utils.Normalize's AmplitudeToDB) with torch/torchaudio on synthetic,

@@ -1,5 +1,5 @@
 """Writes tests/fixtures/golden_model/cnn6.safetensors: PyTorch reference values for
-tests/model_parity.rs (never needed by CI; run once, commit the small output).
+tests/it/model_parity.rs (never needed by CI; run once, commit the small output).
 
 Usage:  $(scripts/torch-venv.sh --python) scripts/golden_model.py
         $(scripts/torch-venv.sh --python) scripts/golden_model.py --check-load FILE [--prefix P]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch goldens for the trainer's numerics (tests/numerics_parity.rs).
+"""Writes the PyTorch goldens for the trainer's numerics (tests/it/numerics_parity.rs).
 
 Run with the throwaway torch venv (never needed by CI):
 

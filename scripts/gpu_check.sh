@@ -33,7 +33,7 @@
 #   --quick   CPU rehearsal sizes (parity batch 2 × 32 frames; bench runs at batch 8 on 4
 #             recordings, 1 epoch; a 2 s cache of 8 recordings for the epoch step; 1 and 2
 #             concurrent runs), e.g. scripts/gpu_check.sh --device cpu --quick --out /tmp/gpu-check
-#             (tests/gpu_check_rehearsal.rs runs it with --deadline 240).
+#             (tests/it/gpu_check_rehearsal.rs runs it with --deadline 240).
 #
 # Limits it respects (the remote-run tool brings back at most 8 files from $OUT, 16 MiB each,
 # 64 MiB together, no folders): everything else (synthetic data, caches, runs, step outputs)

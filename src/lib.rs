@@ -18,6 +18,7 @@
 //! - [`infer`]: predict and embed with a finished run.
 //! - [`sweep`]: grids of experiments × seeds, locally or on Slurm.
 
+pub mod csv;
 pub mod data;
 pub mod eval;
 pub mod infer;

@@ -93,13 +93,7 @@ pub fn argmax(p: &[f32]) -> usize {
 
 pub fn csv(rows: &[Row], names: &[&str]) -> String {
     // Every row's probabilities follow `names`.
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
+    let quote = crate::csv::field;
     let mut out = String::from("file,segment,start_s,end_s,source,label,predicted");
     for n in names {
         out.push_str(&format!(",p_{}", quote(n)));

@@ -42,13 +42,7 @@ pub(super) fn paper_cell(v: &Option<Vec<f64>>) -> String {
     }
 }
 
-pub(super) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+pub(super) use crate::csv::field as csv_field;
 
 /// The paper's row a run reproduces: the one with the run's dataset and signature.
 pub fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {

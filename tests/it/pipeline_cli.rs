@@ -6,9 +6,8 @@ use std::path::Path;
 use auscult_cache::table::{f64_column, read_table, string_column};
 use auscult_cache::CacheReader;
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
-use auscult_synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
 
-use crate::common::auscult;
+use crate::common::{auscult, synth_sprsound_db};
 
 #[test]
 fn synth_build_inspect_round_trip_through_the_cli() {
@@ -72,20 +71,6 @@ fn synth_build_inspect_round_trip_through_the_cli() {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// A synthetic SPRSound database of 12 recordings.
-fn synth_sprsound_db(seed: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    synth_sprsound(
-        dir.path(),
-        &SprsoundSynthOptions {
-            recordings: 12,
-            seed,
-        },
-    )
-    .unwrap();
-    dir
 }
 
 #[test]

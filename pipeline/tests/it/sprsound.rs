@@ -7,23 +7,9 @@ use std::path::Path;
 use auscult_cache::table::{f64_column, read_table, string_column};
 use auscult_cache::Manifest;
 use auscult_pipeline::build::{build, BuildOptions, Dataset, OnError};
-use auscult_synth::sprsound::{synth_sprsound, SprsoundSynthOptions};
 
-use crate::shared::shared_data;
+use crate::shared::{shared_data, synth_sprsound_db};
 use crate::support::{class_table, table_split_counts};
-
-fn synth_db(seed: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    synth_sprsound(
-        dir.path(),
-        &SprsoundSynthOptions {
-            recordings: 12,
-            seed,
-        },
-    )
-    .unwrap();
-    dir
-}
 
 fn json_files(root: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = walk(root)
@@ -49,7 +35,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
-    let db = synth_db(4);
+    let db = synth_sprsound_db(4);
     let cache = tempfile::tempdir().unwrap();
     build(&BuildOptions::new(
         Dataset::Sprsound,
@@ -116,7 +102,7 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
 
 #[test]
 fn bad_json_fails_naming_the_file_and_skip_lists_it() {
-    let db = synth_db(2);
+    let db = synth_sprsound_db(2);
     let files = json_files(db.path());
     std::fs::write(&files[0], b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"900\", \"end\": \"100\", \"type\": \"Normal\"}]}").unwrap();
     std::fs::write(&files[1], b"{not json").unwrap();
@@ -138,7 +124,7 @@ fn bad_json_fails_naming_the_file_and_skip_lists_it() {
 
 #[test]
 fn event_past_the_end_of_the_audio_names_the_event() {
-    let db = synth_db(3);
+    let db = synth_sprsound_db(3);
     let f = &json_files(db.path())[0];
     std::fs::write(f, b"{\"record_annotation\": \"Normal\", \"event_annotation\": [{\"start\": \"100\", \"end\": \"900\", \"type\": \"Normal\"}, {\"start\": \"99000\", \"end\": \"99900\", \"type\": \"Normal\"}]}").unwrap();
     let out = tempfile::tempdir().unwrap();

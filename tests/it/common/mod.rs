@@ -10,7 +10,7 @@ use auscult::train::experiment::{Experiment, MethodKind};
 use candle_core::{Tensor, WithDType};
 
 pub mod shared;
-pub use shared::{mini_database, shared_data};
+pub use shared::{mini_database, shared_data, synth_sprsound_db};
 
 /// Runs the `auscult` binary.
 pub fn auscult(args: &[&str]) -> Output {

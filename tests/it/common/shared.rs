@@ -90,3 +90,17 @@ pub fn mini_database() -> Option<PathBuf> {
     shared_or_skip(&icbhi.join("ICBHI_final_database"))?;
     Some(icbhi)
 }
+
+/// A synthetic SPRSound database of 12 recordings (the pipeline's and the CLI's SPRSound tests).
+pub fn synth_sprsound_db(seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    auscult_synth::sprsound::synth_sprsound(
+        dir.path(),
+        &auscult_synth::sprsound::SprsoundSynthOptions {
+            recordings: 12,
+            seed,
+        },
+    )
+    .unwrap();
+    dir
+}
