@@ -114,6 +114,8 @@ fn show_embeddings(
 /// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
 /// a saved state (`checkpoints/state.safetensors`) continues after its last completed epoch;
 /// without one it starts afresh.
+// The run's inputs, each used here; grouping them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn train_one(
     exp: &Experiment,
     runtime: &Runtime,
