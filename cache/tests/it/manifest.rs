@@ -1,9 +1,7 @@
 //! manifest.json: JSON roundtrip, canonical params hash, validation on load.
 
-mod common;
-
+use crate::common::{build_cache, test_classes};
 use auscult_cache::{canonical_json, params_hash, CacheError, Manifest, MANIFEST_FILE};
-use common::{build_cache, test_classes};
 use serde_json::{json, Map, Value};
 
 #[test]

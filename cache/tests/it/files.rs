@@ -1,9 +1,7 @@
 //! Atomic writes, clearing old outputs and writer input checks.
 
-mod common;
-
+use crate::common::{build_cache, list_files, synthetic_row, SHAPE};
 use auscult_cache::{clear_outputs, write_atomic, CacheError, ShardWriter};
-use common::{build_cache, list_files, synthetic_row, SHAPE};
 
 #[test]
 fn write_atomic_leaves_only_the_target() {

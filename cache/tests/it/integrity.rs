@@ -1,11 +1,9 @@
 //! Damaged caches are detected and the error names the file at fault.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::{build_cache, shard_path};
 use auscult_cache::{CacheError, CacheReader, Manifest};
-use common::{build_cache, shard_path};
 use safetensors::tensor::{Dtype, TensorView};
 
 #[test]

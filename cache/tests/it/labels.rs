@@ -1,9 +1,7 @@
 //! Labels are checked against the manifest's classes whenever a shard is read.
 
-mod common;
-
+use crate::common::{build_cache_with_labels, shard_path, synthetic_label};
 use auscult_cache::{CacheError, CacheReader};
-use common::{build_cache_with_labels, shard_path, synthetic_label};
 
 /// A 20-row cache whose row 17 has label `bad`, in shards of `shard_size`.
 fn cache_with_bad_row_17(bad: i64, shard_size: usize) -> tempfile::TempDir {

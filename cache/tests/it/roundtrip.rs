@@ -1,9 +1,7 @@
 //! Writing then reading a cache gives back exactly what was written.
 
-mod common;
-
+use crate::common::{build_cache, list_files, shard_path, synthetic_label, synthetic_row, SHAPE};
 use auscult_cache::{CacheReader, Manifest, ShardWriter};
-use common::{build_cache, list_files, shard_path, synthetic_label, synthetic_row, SHAPE};
 
 #[test]
 fn several_shards_with_partial_last_roundtrip() {
