@@ -12,25 +12,27 @@ use crate::train::launch::{self, MultiRunSummary};
 use crate::train::runtime::Runtime;
 
 /// Trains `exp` on the cache in `cache_dir` into `out` and draws each run's plots (see
-/// [`launch::train`]).
+/// [`launch::train`]; a run already in `out` is refused).
 pub fn train(
     exp: &Experiment,
     runtime: &Runtime,
     cache_dir: &Path,
     out: &Path,
 ) -> Result<MultiRunSummary> {
-    launch::train(exp, runtime, None, cache_dir, out, &Plots)
+    launch::train(exp, runtime, None, cache_dir, out, false, &Plots)
 }
 
-/// [`train`], recording `config_name` (the config file's stem) in every summary.
+/// [`train`], recording `config_name` (the config file's stem) in every summary; with
+/// `overwrite`, a run already in `out` is replaced instead of refused.
 pub fn train_named(
     exp: &Experiment,
     runtime: &Runtime,
     config_name: Option<&str>,
     cache_dir: &Path,
     out: &Path,
+    overwrite: bool,
 ) -> Result<MultiRunSummary> {
-    launch::train(exp, runtime, config_name, cache_dir, out, &Plots)
+    launch::train(exp, runtime, config_name, cache_dir, out, overwrite, &Plots)
 }
 
 /// Continues the run in `out` where it stopped (see [`launch::resume`]), drawing the plots of

@@ -50,6 +50,10 @@ pub struct Manifest {
     /// Extension point for the pipeline; `null` when unused.
     #[serde(default)]
     pub extra: Value,
+    /// Built from a synthetic database (generated signals, not recordings): its runs are never
+    /// set beside the paper's numbers. Absent (false) for real data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 /// One label class of a cache.

@@ -129,6 +129,9 @@ pub struct BuildOptions {
     pub diagnosis_file: Option<PathBuf>,
     /// Show a progress bar on stderr (hidden automatically when stderr is not a terminal).
     pub progress: bool,
+    /// Replace a cache in `output` built with other parameters (or of another dataset); without
+    /// it such a cache is refused. A cache with the same parameters is always rebuilt.
+    pub overwrite: bool,
 }
 
 impl BuildOptions {
@@ -148,6 +151,7 @@ impl BuildOptions {
             demographics_file: None,
             diagnosis_file: None,
             progress: false,
+            overwrite: false,
         }
     }
 }
@@ -354,8 +358,39 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     pool.install(|| build_in_pool(opts))
 }
 
+/// A cache already in `opts.output` is replaced only when it was built with the same dataset
+/// and parameters (a rebuild), or with `overwrite`.
+fn check_replaceable(opts: &BuildOptions, params: &serde_json::Value) -> Result<(), PipelineError> {
+    let path = opts.output.join(auscult_cache::MANIFEST_FILE);
+    if opts.overwrite || !path.exists() {
+        return Ok(());
+    }
+    let found = match auscult_cache::Manifest::load(&opts.output) {
+        Ok(m) if m.dataset == opts.dataset.name()
+            && m.params_hash == auscult_cache::params_hash(params) =>
+        {
+            return Ok(())
+        }
+        Ok(m) => format!(
+            "a {} cache built with other parameters ({} rows, params_hash {})",
+            m.dataset, m.rows, m.params_hash
+        ),
+        Err(e) => format!("a manifest.json auscult cannot read ({e})"),
+    };
+    Err(PipelineError::Options(format!(
+        "{} holds {found}: give another --output, or --overwrite to replace it",
+        opts.output.display()
+    )))
+}
+
 fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     let t0 = Instant::now();
+    let params = serde_json::json!({
+        "features": opts.features,
+        "dataset": opts.dataset_params,
+        "metadata_only": opts.metadata_only,
+    });
+    check_replaceable(opts, &params)?;
     let Scan {
         records,
         mut issues,
@@ -389,11 +424,6 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     };
 
     let feature_shape = [opts.features.n_mels, opts.features.n_frames()];
-    let params = serde_json::json!({
-        "features": opts.features,
-        "dataset": opts.dataset_params,
-        "metadata_only": opts.metadata_only,
-    });
     let counts = counts_json(&rows, recordings, extra_counts);
     let shard_rows: u64 = shards.iter().map(|s| s.rows).sum();
     let splits = split_infos(&rows);
@@ -418,6 +448,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
         skipped: issues.iter().map(|i| relative(i, &opts.input)).collect(),
         metadata_file: Some(METADATA_FILE.to_string()),
         extra: serde_json::Value::Null,
+        synthetic: opts.input.join(crate::SYNTHETIC_MARKER).is_file(),
     };
 
     let finish = (|| {

@@ -17,3 +17,8 @@ pub mod segments;
 pub mod sprsound;
 
 pub use error::PipelineError;
+
+/// A file at the root of a synthetic database (written by `auscult-synth`): a cache built from
+/// such a database says so in its manifest (`synthetic: true`), and nothing compares its runs
+/// with the paper's numbers.
+pub const SYNTHETIC_MARKER: &str = "SYNTHETIC.txt";

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use auscult::jobs::train;
+use auscult::jobs::train_named;
 use auscult::train::device_check::Criterion;
 use auscult::train::experiment::{Experiment, MethodKind};
 use auscult::train::runtime::{cpu_gemm_kernel, DataResidency, Kernels, Runtime};
@@ -253,7 +253,9 @@ fn train_bench(a: BenchTrainArgs) -> anyhow::Result<()> {
         };
         let out = work.join(format!("runs/{i}_{}", a.methods[i]));
         let t0 = Instant::now();
-        train(&exp, &rt, &cache, &out).with_context(|| format!("training `{}`", a.methods[i]))?;
+        // A measurement run: a rerun with the same --out replaces it.
+        train_named(&exp, &rt, None, &cache, &out, true)
+            .with_context(|| format!("training `{}`", a.methods[i]))?;
         let wall = t0.elapsed().as_secs_f64();
         let (sps, secs) = last_epoch(&out.join("metrics.jsonl"), kind.name())?;
         eprintln!(

@@ -102,9 +102,13 @@ pub struct BuildArgs {
     /// split/demographics files; SPRSound: repository root or a release folder).
     #[arg(long)]
     pub input: PathBuf,
-    /// Cache folder to write (created; a previous cache there is replaced).
+    /// Cache folder to write (created). A cache there built with the same dataset and
+    /// parameters is rebuilt; one built otherwise is refused unless --overwrite.
     #[arg(long)]
     pub output: PathBuf,
+    /// Replace a cache in --output built with other parameters or from another dataset.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Write only metadata.parquet and manifest.json, without reading audio (seconds, and the
     /// audio files need not exist).
     #[arg(long)]
@@ -165,6 +169,7 @@ impl BuildArgs {
     fn options(&self) -> BuildOptions {
         let mut o = BuildOptions::new(self.dataset.into(), &self.input, &self.output);
         o.metadata_only = self.metadata_only;
+        o.overwrite = self.overwrite;
         o.jobs = self.jobs;
         o.on_error = match self.on_error {
             OnErrorArg::Fail => OnError::Fail,

@@ -26,6 +26,8 @@ const SLURM: &str = "Slurm (--slurm)";
 ///   auscult sweep --grid configs/grids/table1.toml --data cache/icbhi --device cuda:0 --jobs 2
 ///   auscult sweep --grid configs/grids/table2.toml --data cache/icbhi --slurm --partition gpu \
 ///       --gres gpu:1 --time 12:00:00 --cpus-per-task 8 --array-parallelism 10 --device cuda:0
+///   auscult sweep --grid configs/grids/table1.toml --data cache/icbhi --slurm --time 4:00:00 \
+///       --requeue --mem 32G --account proj --sbatch-arg=--mail-type=END --device cuda:0
 ///   auscult sweep --index runs/table1/sweep-index.json --task 7   # one task (what array tasks run)
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -96,6 +98,28 @@ pub struct SweepArgs {
     /// At most this many array tasks at once.
     #[arg(long, requires = "slurm", help_heading = SLURM)]
     pub array_parallelism: Option<usize>,
+    /// Memory per task, e.g. 16G (sbatch --mem).
+    #[arg(long, requires = "slurm", help_heading = SLURM)]
+    pub mem: Option<String>,
+    /// Account charged (sbatch --account).
+    #[arg(long, requires = "slurm", help_heading = SLURM)]
+    pub account: Option<String>,
+    /// Quality of service (sbatch --qos).
+    #[arg(long, requires = "slurm", help_heading = SLURM)]
+    pub qos: Option<String>,
+    /// Node features required, e.g. a100 (sbatch --constraint).
+    #[arg(long, requires = "slurm", help_heading = SLURM)]
+    pub constraint: Option<String>,
+    /// Any other sbatch option, verbatim as `--name=value` (repeatable), e.g.
+    /// --sbatch-arg=--mail-type=END. Checked against the options auscult passes on, so a typo
+    /// fails here rather than in the queue.
+    #[arg(long, value_name = "--NAME=VALUE", allow_hyphen_values = true, requires = "slurm", help_heading = SLURM)]
+    pub sbatch_arg: Vec<String>,
+    /// A task reaching the end of its time slot saves its state at the last epoch boundary that
+    /// fits and requeues itself (`scontrol requeue`), so a long run finishes across several
+    /// slots without resubmitting.
+    #[arg(long, requires = "slurm", help_heading = SLURM)]
+    pub requeue: bool,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -138,6 +162,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
             time: a.time.clone(),
             cpus_per_task: a.cpus_per_task,
             array_parallelism: a.array_parallelism,
+            mem: a.mem.clone(),
+            account: a.account.clone(),
+            qos: a.qos.clone(),
+            constraint: a.constraint.clone(),
+            sbatch_args: a.sbatch_arg.clone(),
+            requeue: a.requeue,
             task_args: a.runtime.task_args(threads),
         };
         return slurm::submit(&index, &index_path, &pending, &o, a.dry_run);

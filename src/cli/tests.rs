@@ -26,3 +26,29 @@ fn resume_refuses_experiment_flags() {
     let err = refused(&["train", "--resume", "some-run", "--epochs", "3"]);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+#[test]
+fn an_os_error_is_said_once() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Io {
+        path: String,
+        source: std::io::Error,
+    }
+    let os = std::io::Error::from_raw_os_error(28);
+    let os_text = os.to_string();
+    let e = anyhow::Error::new(Io {
+        path: "run/best.safetensors".into(),
+        source: os,
+    })
+    .context("writing run/best.safetensors");
+    let text = super::error_text(&e);
+    assert_eq!(
+        text,
+        format!("writing run/best.safetensors: run/best.safetensors: {os_text}")
+    );
+    assert_eq!(text.matches(&os_text).count(), 1, "{text}");
+    // Causes that add something are all kept.
+    let e = anyhow::anyhow!("inner").context("middle").context("outer");
+    assert_eq!(super::error_text(&e), "outer: middle: inner");
+}

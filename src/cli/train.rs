@@ -29,10 +29,15 @@ pub struct TrainArgs {
         conflicts_with_all = [
             "method", "config", "out", "seed", "runs", "pretrained", "epochs", "lr",
             "batch_size", "val_fraction", "eval_split", "protocol", "fold", "no_class_weights", "labels", "heads",
-            "alpha", "temperature", "set",
+            "alpha", "temperature", "set", "overwrite",
         ]
     )]
     pub resume: Option<PathBuf>,
+    /// Replace a run already in --out (without it, a finished run or another experiment there
+    /// is refused, and an unfinished run of this experiment points to --resume). Only the run's
+    /// own files are removed.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Experiment file (TOML); absent fields take the paper's defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -224,6 +229,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config_name.as_deref(),
         &data,
         &out,
+        args.overwrite,
     )
     .inspect_err(exit_if_interrupted)
     .with_context(|| format!("training {method} on {}", data.display()))?;

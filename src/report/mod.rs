@@ -119,6 +119,8 @@ pub struct RunRow {
     pub name: String,
     pub method: String,
     pub dataset: String,
+    /// Trained on a synthetic cache: matched to no paper row.
+    pub synthetic: bool,
     pub eval_split: Option<String>,
     /// What the run did (None for summaries written before auscult recorded it).
     pub signature: Option<Signature>,

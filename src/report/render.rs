@@ -44,8 +44,12 @@ pub(super) fn paper_cell(v: &Option<Vec<f64>>) -> String {
 
 pub(super) use crate::csv::field as csv_field;
 
-/// The paper's row a run reproduces: the one with the run's dataset and signature.
+/// The paper's row a run reproduces: the one with the run's dataset and signature (none for a
+/// run on a synthetic cache).
 pub fn paper_of<'a>(row: &RunRow, paper: &'a PaperResults) -> Option<&'a PaperRow> {
+    if row.synthetic {
+        return None;
+    }
     let sig = row.signature.as_ref()?;
     paper.values().find(|p| p.matches(&row.dataset, sig))
 }
@@ -72,8 +76,9 @@ pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Sel
     let mut out = format!(
         "Selection: {}. Values ×100; ours mean ± std (population) over seeds, the paper's mean ± \
          std over 10 runs (Moummad & Farrugia 2023). Δ = ours − paper; Δ/σ in units of the \
-         paper's std.\n",
-        selection.describe()
+         paper's std.\n{}",
+        selection.describe(),
+        synthetic_note(rows)
     );
     let mut table = "";
     for (_, p) in &order {
@@ -89,9 +94,10 @@ pub fn render_paper_layout(rows: &[RunRow], paper: &PaperResults, selection: Sel
         let mine: Vec<&RunRow> = rows
             .iter()
             .filter(|r| {
-                r.signature
-                    .as_ref()
-                    .is_some_and(|s| p.matches(&r.dataset, s))
+                !r.synthetic
+                    && r.signature
+                        .as_ref()
+                        .is_some_and(|s| p.matches(&r.dataset, s))
             })
             .collect();
         if mine.is_empty() {
@@ -198,9 +204,13 @@ pub(super) fn render_markdown(
     paper: &PaperResults,
     selection: Selection,
 ) -> String {
+    if !rows.is_empty() && rows.iter().all(|r| r.synthetic) {
+        return render_markdown_synthetic(rows, selection);
+    }
     let mut out = format!(
-        "Selection: {}. Values ×100; mean ± std (population) over seeds. Δ Score = ours − paper.\n\n",
-        selection.describe()
+        "Selection: {}. Values ×100; mean ± std (population) over seeds. Δ Score = ours − paper.\n{}\n",
+        selection.describe(),
+        synthetic_note(rows)
     );
     out.push_str("| Run | Paper row | Method | Seeds | Sp | Se | Score | HS | Paper Sp | Paper Se | Paper Score | Paper HS | Δ Score |\n");
     out.push_str("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
@@ -225,6 +235,33 @@ pub(super) fn render_markdown(
         cells.extend(our_cells(r));
         cells.extend(theirs);
         cells.push(delta);
+        out.push_str(&md_row(&cells));
+    }
+    out
+}
+
+/// Runs on synthetic caches are set beside no paper row: say so under the table's header.
+pub(super) fn synthetic_note(rows: &[RunRow]) -> &'static str {
+    if rows.iter().any(|r| r.synthetic) {
+        "Runs on a synthetic cache (generated signals, not recordings) are not compared with the \
+         paper's numbers.\n"
+    } else {
+        ""
+    }
+}
+
+/// Every run on a synthetic cache: our numbers only.
+fn render_markdown_synthetic(rows: &[RunRow], selection: Selection) -> String {
+    let mut out = format!(
+        "Selection: {}. Values ×100; mean ± std (population) over seeds.\n{}\n",
+        selection.describe(),
+        synthetic_note(rows)
+    );
+    out.push_str("| Run | Method | Seeds | Sp | Se | Score | HS |\n");
+    out.push_str("|:--|:--|--:|--:|--:|--:|--:|\n");
+    for r in rows {
+        let mut cells = vec![r.name.clone(), r.method.clone(), r.seeds.to_string()];
+        cells.extend(our_cells(r));
         out.push_str(&md_row(&cells));
     }
     out

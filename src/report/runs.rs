@@ -14,6 +14,7 @@ pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError>
         name: name.clone().unwrap_or(dir_name.clone()),
         method: method.to_string(),
         dataset: dataset.to_string(),
+        synthetic: false,
         eval_split: None,
         signature: recorded_signature(sig).cloned(),
         seeds: 1,
@@ -25,12 +26,14 @@ pub fn load_run(dir: &Path, selection: Selection) -> Result<RunRow, ReportError>
             eval_split: (!s.eval_split.is_empty()).then(|| s.eval_split.clone()),
             protocol: s.protocol.to_string(),
             metrics: s.selected(key).map(|sel| RowMetrics::of_one(&sel.eval)),
+            synthetic: s.synthetic,
             ..row(&s.config_name, &s.method, &s.dataset, &s.signature)
         },
         Summary::Multi(m) => RunRow {
             seeds: m.seeds.len(),
             protocol: m.protocol.to_string(),
             metrics: m.selected(key).map(RowMetrics::of_summary),
+            synthetic: m.synthetic,
             ..row(&m.config_name, &m.method, &m.dataset, &m.signature)
         },
     })

@@ -7,6 +7,7 @@
 //! <run>/invocation.json    the cache dir and runtime it was started with (what `--resume` needs)
 //! <run>/metrics.jsonl      one line per epoch and stage
 //! <run>/summary.json       selections, runtime, cache, git revision
+//! <run>/run.lock           while a process writes it (see `lock`)
 //! <run>/checkpoints/       best, best_val, last (+ pretrain_* of contrastive methods), and
 //!                          state.safetensors while the run is unfinished (see `resume`)
 //! ```
@@ -14,6 +15,8 @@
 //! Every file except the append-only `metrics.jsonl` is written under a temporary name and
 //! renamed, so a crash never leaves a half-written file.
 
+pub mod existing;
+pub mod lock;
 pub mod schema;
 
 pub use schema::*;

@@ -77,6 +77,9 @@ pub struct RunSummary {
     pub fold: Option<usize>,
     #[serde(default)]
     pub dataset: String,
+    /// The cache was built from a synthetic database (never compared with the paper).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
     #[serde(default)]
     pub eval_split: String,
     /// The cache's class names in id order: the rows and columns of every confusion matrix
@@ -129,6 +132,9 @@ pub struct MultiRunSummary {
     pub protocol: Protocol,
     #[serde(default)]
     pub dataset: String,
+    /// Some seed ran on a synthetic cache (never compared with the paper).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
     pub seeds: Vec<u64>,
     /// Population std (ddof 0, like `np.std`).
     pub best_by_eval: Option<MetricsSummary>,

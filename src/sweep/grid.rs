@@ -274,6 +274,7 @@ impl Task {
                     Some(&self.name),
                     &index.data,
                     &self.run_dir,
+                    false,
                 )
                 .with_context(|| format!("training {}", self.run_dir.display()))?;
             }

@@ -13,7 +13,9 @@
 mod grid;
 pub mod plan;
 pub mod pool;
+pub mod requeue;
 pub mod slurm;
+pub mod slurm_args;
 
 use std::path::Path;
 

@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::{SweepIndex, Task, TaskState};
-use crate::train::interrupt::{install_interrupt_handler, interrupted};
+use super::requeue::TimeSlot;
+use crate::train::interrupt::{
+    install_interrupt_handler, interrupted, requeue_requested, Interrupted,
+};
 use crate::train::runtime::Runtime;
 
 /// How `auscult sweep` runs its tasks on this machine.
@@ -27,13 +30,26 @@ pub fn threads_per_job(jobs: usize, threads: Option<usize>) -> usize {
 }
 
 /// Runs task `id` of the sweep index at `index` in this process, with `runtime`.
+///
+/// Under Slurm with `--requeue` ([`TimeSlot`]), a task stopped for the end of its time slot
+/// requeues itself and returns Ok.
 pub fn run_task(index: &Path, id: usize, runtime: &Runtime) -> Result<()> {
     install_interrupt_handler()?;
+    let slot = TimeSlot::from_env()?;
     let index = SweepIndex::read(index)?;
     let task = index.task(id)?;
-    let before = task
-        .run(&index, runtime)
-        .with_context(|| format!("task {id}: {} seed {}", task.name, task.seed))?;
+    let before = match task.run(&index, runtime) {
+        Err(e) if e.is::<Interrupted>() && requeue_requested() && slot.is_some() => {
+            let slot = slot.expect("checked");
+            slot.requeue()?;
+            eprintln!(
+                "task {id}: {} seed {}: {e}; requeued as Slurm job {}",
+                task.name, task.seed, slot.job
+            );
+            return Ok(());
+        }
+        r => r.with_context(|| format!("task {id}: {} seed {}", task.name, task.seed))?,
+    };
     let what = match before {
         TaskState::Finished => "already finished",
         TaskState::Started => "resumed and finished",
@@ -50,6 +66,13 @@ pub fn run_task(index: &Path, id: usize, runtime: &Runtime) -> Result<()> {
 
 /// Runs the pending tasks as child processes, `jobs` at a time. A failed task is reported
 /// and the others go on; SIGINT / SIGTERM stop the children (they save their state).
+///
+/// Each child runs in its own process group, so a terminal's Ctrl-C (SIGINT to the foreground
+/// group) reaches only this process, which then sends each child exactly one SIGTERM: a child
+/// stops at its next batch, after its last completed epoch's state is on disk. (Were the
+/// children in the terminal's group, they would get the SIGINT and then the forwarded SIGTERM,
+/// and a second signal ends a run at once.) On Linux a child also gets SIGTERM if this process
+/// dies first.
 pub fn run_local(
     index: &SweepIndex,
     index_path: &Path,
@@ -62,7 +85,8 @@ pub fn run_local(
     let logs = index.out.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let mut queue = pending.iter().copied();
-    let mut running: Vec<(&Task, Child)> = Vec::new();
+    // A task, its process, and whether it was sent its SIGTERM.
+    let mut running: Vec<(&Task, Child, bool)> = Vec::new();
     let mut failed = Vec::new();
     let mut done = index.tasks.len() - pending.len();
     loop {
@@ -71,15 +95,15 @@ pub fn run_local(
             let log = logs.join(format!("task_{}.log", t.id));
             let file = std::fs::File::create(&log)
                 .with_context(|| format!("creating {}", log.display()))?;
-            let child = Command::new(&exe)
-                .args(["sweep", "--index"])
+            let mut cmd = Command::new(&exe);
+            cmd.args(["sweep", "--index"])
                 .arg(index_path)
                 .args(["--task", &t.id.to_string()])
                 .args(&o.task_args)
                 .stdout(Stdio::null())
-                .stderr(file)
-                .spawn()
-                .context("starting a task")?;
+                .stderr(file);
+            own_process_group(&mut cmd);
+            let child = cmd.spawn().context("starting a task")?;
             eprintln!(
                 "[start] task {}: {} seed {} ({})",
                 t.id,
@@ -90,16 +114,16 @@ pub fn run_local(
                     _ => "new",
                 }
             );
-            running.push((t, child));
+            running.push((t, child, false));
         }
         if running.is_empty() {
             break;
         }
         if interrupted() {
-            for (_, c) in &running {
-                let _ = Command::new("kill")
-                    .args(["-TERM", &c.id().to_string()])
-                    .status();
+            for (t, c, signalled) in running.iter_mut().filter(|r| !r.2) {
+                terminate(c);
+                *signalled = true;
+                eprintln!("[stopping] task {}: at its next batch", t.id);
             }
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -109,7 +133,7 @@ pub fn run_local(
             match status {
                 None => i += 1,
                 Some(st) => {
-                    let (t, _) = running.remove(i);
+                    let (t, _, _) = running.remove(i);
                     let log = logs.join(format!("task_{}.log", t.id));
                     if st.success() {
                         done += 1;
@@ -147,4 +171,32 @@ pub fn run_local(
         );
     }
     Ok(())
+}
+
+/// Starts `cmd` in a process group of its own (so a terminal's SIGINT does not reach it) that
+/// gets SIGTERM when this process dies (Linux).
+fn own_process_group(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; the closure touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Sends `child` one SIGTERM (not through `kill(1)`: a signal, not a process).
+fn terminate(child: &Child) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: kill(2) on the pid of a child this process has not yet reaped.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
 }

@@ -5,6 +5,8 @@ use std::process::Command;
 
 use anyhow::Context;
 
+use super::requeue::REQUEUE_ENV;
+use super::slurm_args::{check_sbatch_arg, slurm_seconds};
 use super::{SweepIndex, Task};
 
 /// Slurm settings of `auscult sweep --slurm`.
@@ -16,6 +18,14 @@ pub struct SlurmOptions {
     pub cpus_per_task: Option<usize>,
     /// At most this many array tasks at once (`%K`).
     pub array_parallelism: Option<usize>,
+    pub mem: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    pub constraint: Option<String>,
+    /// Further sbatch options, verbatim (each checked by [`check_sbatch_arg`]).
+    pub sbatch_args: Vec<String>,
+    /// Tasks requeue themselves at the end of their time slot ([`super::requeue`]).
+    pub requeue: bool,
     /// Extra arguments for each task's `auscult sweep --task` (runtime flags).
     pub task_args: Vec<String>,
 }
@@ -51,10 +61,30 @@ fn sh_quote(s: &str) -> String {
     }
 }
 
+/// Seconds before the time limit at which Slurm signals a task.
+pub const SIGNAL_LEAD_S: u64 = 120;
+
+impl SlurmOptions {
+    /// Checks the options a typo could break: `--time`'s form and every `--sbatch-arg`.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(t) = &self.time {
+            anyhow::ensure!(
+                slurm_seconds(t).is_some_and(|s| s > 0),
+                "--time {t:?}: not a Slurm time (minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S)"
+            );
+        }
+        for a in &self.sbatch_args {
+            check_sbatch_arg(a)?;
+        }
+        Ok(())
+    }
+}
+
 /// The sbatch script running task ids `ids` of `index` as one job array: each array task runs
-/// `auscult sweep --index <index> --task $SLURM_ARRAY_TASK_ID` with `exe`. Slurm sends SIGTERM
-/// two minutes before the time limit, so a task killed by its limit saves its state and the next
-/// submission resumes it.
+/// `auscult sweep --index <index> --task $SLURM_ARRAY_TASK_ID` with `exe`. Slurm signals each
+/// task two minutes before its time limit: SIGTERM, so the task saves its state and the next
+/// submission resumes it; with `requeue`, SIGUSR1, and the task requeues itself (it also stops
+/// on its own at the last epoch boundary that fits its slot).
 pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOptions) -> String {
     let name = index
         .out
@@ -85,7 +115,26 @@ pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOpt
     if let Some(c) = o.cpus_per_task {
         s.push_str(&format!("#SBATCH --cpus-per-task={c}\n"));
     }
-    s.push_str("#SBATCH --signal=B:TERM@120\n");
+    for (name, v) in [
+        ("mem", &o.mem),
+        ("account", &o.account),
+        ("qos", &o.qos),
+        ("constraint", &o.constraint),
+    ] {
+        if let Some(v) = v {
+            s.push_str(&format!("#SBATCH --{name}={}\n", sh_quote(v)));
+        }
+    }
+    for a in &o.sbatch_args {
+        s.push_str(&format!("#SBATCH {a}\n"));
+    }
+    if o.requeue {
+        s.push_str(&format!(
+            "#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --signal=B:USR1@{SIGNAL_LEAD_S}\n"
+        ));
+    } else {
+        s.push_str(&format!("#SBATCH --signal=B:TERM@{SIGNAL_LEAD_S}\n"));
+    }
     s.push_str(&format!(
         "# {} task(s) of {}; task id → run: {}\n",
         ids.len(),
@@ -93,6 +142,9 @@ pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOpt
         SweepIndex::path(&index.out).display()
     ));
     s.push_str("set -euo pipefail\n");
+    if o.requeue {
+        s.push_str(&format!("export {REQUEUE_ENV}=1\n"));
+    }
     let mut cmd = vec![
         sh_quote(&exe.display().to_string()),
         "sweep".into(),
@@ -125,6 +177,7 @@ pub fn submit(
         eprintln!("every run is finished; nothing to submit");
         return Ok(());
     }
+    o.check()?;
     let exe = std::env::current_exe().context("locating the auscult executable")?;
     let ids: Vec<usize> = pending.iter().map(|t| t.id).collect();
     let script = sbatch_script(index, &ids, &exe, o);

@@ -232,6 +232,7 @@ impl Trainer<'_> {
         let bar = progress_bar(plan.name, plan.epochs as u64 * per_epoch);
         bar.inc(done as u64 * per_epoch);
         for epoch in done + 1..=plan.epochs {
+            let epoch_started = Instant::now();
             let Some(sums) = self.train_epoch(method, &mut opt.adam, rng, &bar)? else {
                 return Err(self.stop(plan, epoch, &bar)?);
             };
@@ -249,6 +250,7 @@ impl Trainer<'_> {
                 opt.adam.set_lr(s.step());
             }
             self.save_state(method, plan, epoch, &opt, rng, &sel)?;
+            interrupt::epoch_finished(epoch_started.elapsed());
             if interrupt::interrupted() && epoch < plan.epochs {
                 return Err(self.stop(plan, epoch + 1, &bar)?);
             }

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use crate::data::{CacheData, RunData, SplitData};
 use crate::eval::metrics::{Metrics, MetricsSummary, StdKind};
 pub use crate::rundir::schema::{Invocation, MultiRunSummary};
+use crate::rundir::existing::Existing;
+use crate::rundir::lock::RunLock;
 use crate::rundir::write_json_atomic;
 use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
 use crate::train::observer::RunObserver;
@@ -35,16 +37,34 @@ pub fn read_invocation(out: &Path) -> Result<Invocation> {
 /// Trains `exp` on the cache in `cache_dir` into `out`: seeds S..S+N-1 into `out/seed_<s>/` and
 /// their mean ± std into `out/summary.json`; with one run the run dir is `out` itself.
 /// `config_name` (the config file's stem) is recorded in every summary; `observer` is told of
-/// each finished run.
+/// each finished run. A run already in `out` is refused (see [`Existing::check_start`]) unless
+/// `overwrite`; `out` is locked against a second writer for the whole run ([`RunLock`]).
 pub fn train(
     exp: &Experiment,
     runtime: &Runtime,
     config_name: Option<&str>,
     cache_dir: &Path,
     out: &Path,
+    overwrite: bool,
     observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
-    train_in(exp, runtime, config_name, cache_dir, out, false, observer)
+    let start = if overwrite {
+        Start::Overwrite
+    } else {
+        Start::Fresh
+    };
+    train_in(exp, runtime, config_name, cache_dir, out, start, observer)
+}
+
+/// How [`train_in`] treats what `out` already holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Start {
+    /// Refuse a run already there.
+    Fresh,
+    /// Remove a run already there.
+    Overwrite,
+    /// Continue the run there.
+    Resume,
 }
 
 /// Continues the run in `out` (one seed, or several) where it stopped: finished seeds (with a
@@ -65,7 +85,7 @@ pub fn resume(
         inv.config_name.as_deref(),
         data.unwrap_or(&inv.data),
         out,
-        true,
+        Start::Resume,
         observer,
     )
 }
@@ -76,9 +96,10 @@ fn train_in(
     config_name: Option<&str>,
     cache_dir: &Path,
     out: &Path,
-    resuming: bool,
+    start: Start,
     observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
+    let resuming = start == Start::Resume;
     let mut exp = exp.clone();
     exp.fill_method_section();
     exp.data.apply_protocol_defaults();
@@ -90,6 +111,11 @@ fn train_in(
     set_matmul_precision(exp.matmul_precision, &device);
     let cache = CacheData::open(cache_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    // Held until this function returns, however it returns.
+    let _lock = RunLock::acquire(out)?;
+    if !resuming {
+        Existing::check_start(out, &exp.to_toml(), start == Start::Overwrite)?;
+    }
     if !resuming || !invocation_path(out).exists() {
         record_invocation(
             &exp,
@@ -231,6 +257,7 @@ pub fn seed_summary(
             .first()
             .map(|s| s.dataset.clone())
             .unwrap_or_default(),
+        synthetic: summaries.iter().any(|s| s.synthetic),
         seeds: summaries.iter().map(|s| s.seed).collect(),
         best_by_eval: pick(&|s| Some(s.best_by_eval.eval.clone())),
         best_by_val: pick(&|s| s.best_by_val.as_ref().map(|b| b.eval.clone())),

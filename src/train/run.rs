@@ -170,6 +170,7 @@ pub fn train_one(
         protocol: exp.data.protocol,
         fold: exp.data.fold,
         dataset: cache.dataset.clone(),
+        synthetic: cache.reader.manifest().synthetic,
         eval_split: data.eval.name.clone(),
         class_names: cache.classes.iter().map(|c| c.name.clone()).collect(),
         final_epoch: result.last.unwrap_or_else(|| best_eval.clone()),

@@ -122,6 +122,7 @@ fn mscl_reports_per_head_losses_and_rows_without_metadata() {
         Some("my_mscl"),
         cache.path(),
         out.path(),
+        false,
     )
     .unwrap();
     let s = json(&out.path().join("summary.json"));

@@ -78,7 +78,7 @@ fn a_ce_run_and_a_contrastive_run_get_their_plots() {
     // CE with a validation split: one stage, best-by-eval and best-by-val epochs.
     let ce = runs.path().join("ce");
     let exp = tiny(MethodKind::Ce, 2, 0, "[data]\nval_fraction = 0.25");
-    train_named(&exp, &rt, Some("ce"), cache.path(), &ce).unwrap();
+    train_named(&exp, &rt, Some("ce"), cache.path(), &ce, false).unwrap();
     let [curves, confusion] = plots(&ce);
     assert_plot(&curves, curves_size(1));
     assert_plot(&confusion, CONFUSION_SIZE);
@@ -98,6 +98,7 @@ fn a_ce_run_and_a_contrastive_run_get_their_plots() {
         None,
         cache.path(),
         &scl,
+        false,
     )
     .unwrap();
     let [curves, confusion] = plots(&scl);
@@ -140,6 +141,7 @@ fn a_ce_run_and_a_contrastive_run_get_their_plots() {
         None,
         cache.path(),
         &blocked,
+        false,
     );
     assert!(
         s.is_ok() && blocked.join("summary.json").is_file(),
@@ -182,6 +184,7 @@ fn multi_seed_runs_get_mean_std_plots_and_the_report_embeds_every_run() {
         None,
         cache.path(),
         &one,
+        false,
     )
     .unwrap();
     let two = runs.path().join("b_two");
@@ -191,6 +194,7 @@ fn multi_seed_runs_get_mean_std_plots_and_the_report_embeds_every_run() {
         Some("ce_two_seeds"),
         cache.path(),
         &two,
+        false,
     )
     .unwrap();
     let [curves, confusion] = plots(&two);

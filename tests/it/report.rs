@@ -131,12 +131,12 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         runs.path().join("b_two_seeds"),
         runs.path().join("c_table1_scl_scratch"),
     );
-    train_named(&cfg, &rt, Some("table1_ce_scratch"), cache.path(), &one).unwrap();
+    train_named(&cfg, &rt, Some("table1_ce_scratch"), cache.path(), &one, false).unwrap();
     let multi = Experiment {
         runs: 2,
         ..cfg.clone()
     };
-    train_named(&multi, &rt, Some("my_ce"), cache.path(), &two).unwrap();
+    train_named(&multi, &rt, Some("my_ce"), cache.path(), &two, false).unwrap();
     // A CE run whose config file and folder carry an SCL row's name is still a CE run.
     train_named(
         &cfg,
@@ -144,6 +144,7 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         Some("table1_scl_scratch"),
         cache.path(),
         &mislabelled,
+        false,
     )
     .unwrap();
     let s1: Value =

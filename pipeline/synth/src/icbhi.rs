@@ -81,11 +81,12 @@ pub fn synth_icbhi(out: &Path, opts: &IcbhiSynthOptions) -> Result<SynthReport, 
         demographics_text(&plan).as_bytes(),
     )?;
     write_atomic(&out.join(DIAGNOSIS_FILE), diagnosis_text(&plan).as_bytes())?;
+    crate::fsio::mark_synthetic(out, "auscult-synth (ICBHI layout)", opts.seed)?;
 
     let mut report = SynthReport {
         recordings: plan.recordings.len(),
         audio_seconds: seconds.iter().sum(),
-        files_written: 2 * plan.recordings.len() + 3,
+        files_written: 2 * plan.recordings.len() + 4,
         ..SynthReport::default()
     };
     for cycle in plan.recordings.iter().flat_map(|r| &r.cycles) {
@@ -266,7 +267,7 @@ mod tests {
             read_dir_sorted(b.path()),
             read_dir_sorted(c.path()),
         );
-        assert_eq!(fa.len(), 2 * 6 + 3);
+        assert_eq!(fa.len(), 2 * 6 + 4);
         assert!(fa == fb, "same seed, different files");
         assert!(fa != fc, "different seeds, same files");
     }
@@ -276,7 +277,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let report = synth_icbhi(dir.path(), &IcbhiSynthOptions::default()).unwrap();
         assert_eq!(report.recordings, 24);
-        assert_eq!(report.files_written, 51);
+        assert_eq!(report.files_written, 52);
         assert_eq!(report.cycles, report.cycles_per_label.iter().sum::<usize>());
 
         // Split file: every recording once, CRLF lines.

@@ -74,7 +74,8 @@ pub fn synth_icbhi_from_annotations(
         .collect::<Result<_, _>>()?;
 
     copy_atomic(&opts.split_file, &out.join(SPLIT_FILE))?;
-    let mut files_written = 2 * files.len() + 1;
+    crate::fsio::mark_synthetic(out, "auscult-synth (real ICBHI annotations)", opts.seed)?;
+    let mut files_written = 2 * files.len() + 2;
     for src in [&opts.demographics_file, &opts.diagnosis_file]
         .into_iter()
         .flatten()
@@ -327,7 +328,7 @@ mod tests {
         assert_eq!(corpus.recordings, 5);
         assert_eq!(corpus.cycles, report.cycles);
         assert_eq!(corpus.cycles_per_label, report.cycles_per_label);
-        assert_eq!(corpus.files_written, 2 * 5 + 2);
+        assert_eq!(corpus.files_written, 2 * 5 + 3);
         assert_eq!(check_output(a.path(), &names), report.cycles);
         for name in &names {
             for ext in ["wav", "txt"] {
@@ -378,7 +379,7 @@ mod tests {
         .unwrap();
         assert_eq!(report.recordings, 3);
         assert_eq!(report.cycles, expected_cycles);
-        assert_eq!(report.files_written, 3 * 2 + 3);
+        assert_eq!(report.files_written, 3 * 2 + 4);
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         assert_eq!(check_output(out.path(), &names), expected_cycles);
         assert!(out.path().join("demographic_info.txt").is_file());

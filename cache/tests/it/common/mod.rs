@@ -86,6 +86,7 @@ pub fn build_cache_with_labels(
         }],
         metadata_file: None,
         extra: serde_json::Value::Null,
+        synthetic: false,
     };
     manifest.save(dir).unwrap();
     manifest

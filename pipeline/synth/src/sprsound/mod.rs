@@ -186,10 +186,11 @@ pub fn synth_sprsound(
             write_recording(out, rec, &mut rng)
         })
         .collect::<Result<_, _>>()?;
+    crate::fsio::mark_synthetic(out, "auscult-synth (SPRSound layout)", opts.seed)?;
     Ok(SprsoundSynthReport {
         recordings: plan.len(),
         per_split: tally(&plan),
         audio_seconds: seconds.iter().sum(),
-        files_written: 2 * plan.len(),
+        files_written: 2 * plan.len() + 1,
     })
 }
