@@ -2,6 +2,7 @@
 
 mod common;
 
+mod clobber;
 mod demo;
 mod embed;
 mod experiment_cli;
@@ -19,6 +20,7 @@ mod predict;
 mod protocols;
 mod report;
 mod resume;
+mod slurm;
 mod sweep;
 mod train_ce;
 mod train_real;

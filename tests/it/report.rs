@@ -116,7 +116,17 @@ fn ours(summary: &Value, key: &str) -> (f64, f64) {
 
 #[test]
 fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
-    let (_db, cache) = synth_icbhi_cache(16, 7, 8000, 16, None);
+    // A synthetic database without its marker stands for real data here: its cache is not
+    // marked synthetic, so its runs are set beside the paper's rows.
+    let db = common::synth_icbhi_db(16, 7);
+    std::fs::remove_file(db.path().join(auscult_pipeline::SYNTHETIC_MARKER)).unwrap();
+    let cache = common::build_cache(
+        auscult_pipeline::build::Dataset::Icbhi,
+        db.path(),
+        8000,
+        16,
+        None,
+    );
     let mut cfg = Experiment {
         epochs: 1,
         batch_size: 16,
@@ -249,6 +259,34 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         pv("score")[0],
         "my_ce is a CE-from-scratch run on ICBHI: compared with that row"
     );
+
+    // The same experiment on a cache marked synthetic: no paper row, no paper numbers.
+    let (_sdb, synth_cache) = synth_icbhi_cache(16, 7, 8000, 16, None);
+    let synth_runs = tempfile::tempdir().unwrap();
+    let synth_run = synth_runs.path().join("ce");
+    train_named(
+        &cfg,
+        &rt,
+        Some("table1_ce_scratch"),
+        synth_cache.path(),
+        &synth_run,
+        false,
+    )
+    .unwrap();
+    assert_eq!(common::json(&synth_run.join("summary.json"))["synthetic"], true);
+    assert!(s1.get("synthetic").is_none(), "real-data summaries stay as before");
+    let rows = collect_runs(&[synth_runs.path().to_path_buf()], Selection::BestEval).unwrap();
+    assert!(rows[0].synthetic);
+    assert!(auscult::report::paper_of(&rows[0], &paper_rows).is_none());
+    let md = render(
+        &rows,
+        &default_paper_results(),
+        Format::Markdown,
+        Selection::BestEval,
+    );
+    assert!(md.contains("not compared with the paper"), "{md}");
+    assert!(!md.contains("Paper") && !md.contains(&paper_cell("score")), "{md}");
+    assert!(md.contains(&format!("| table1_ce_scratch | ce | 1 | ")), "{md}");
 
     // A path without any run is an error naming it.
     let empty = tempfile::tempdir().unwrap();

@@ -366,3 +366,86 @@ fn plan_projects_hours_from_measured_samples_per_second() {
         "{stdout}"
     );
 }
+
+/// Ctrl-C in a terminal: SIGINT to the whole foreground process group. The sweep's children
+/// (in groups of their own) each get exactly one SIGTERM from the sweep, stop at a batch
+/// boundary with their state saved, and the rerun ends with the metrics of uninterrupted runs.
+#[test]
+fn ctrl_c_to_a_parallel_sweep_stops_every_child_once_and_the_rerun_is_identical() {
+    use std::os::unix::process::CommandExt;
+    let (_db, cache) = synth_icbhi_cache(16, 37, 8000, 16, None);
+    let work = tempfile::tempdir().unwrap();
+    let configs = work.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    let ce = "method = \"ce\"\nepochs = 8\nbatch_size = 16\n";
+    std::fs::write(configs.join("ce_long.toml"), ce).unwrap();
+    let g = work.path().join("grid.toml");
+    std::fs::write(&g, "configs = [\"configs/ce_long.toml\"]\nseeds = 2\n").unwrap();
+    let out = work.path().join("runs");
+    let sweep = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_auscult"));
+        c.args(["sweep", "--grid", s(&g), "--data", s(cache.path())])
+            .args(["--out", s(&out), "--jobs", "2", "--threads", "1"]);
+        c
+    };
+    // The sweep leads a process group of its own, as a shell's foreground job does.
+    let child = sweep()
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logs = [0, 1].map(|s| out.join(format!("ce_long/seed_{s}/metrics.jsonl")));
+    let start = Instant::now();
+    while !logs
+        .iter()
+        .all(|l| std::fs::metadata(l).is_ok_and(|m| m.len() > 0))
+    {
+        assert!(start.elapsed() < Duration::from_secs(300), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let group = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on the process group this test started.
+    assert_eq!(unsafe { libc::kill(-group, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    for task in [0, 1] {
+        let log = std::fs::read_to_string(out.join(format!("logs/task_{task}.log"))).unwrap();
+        // Stopped at a batch by the first signal: the message the clean stop prints (a second
+        // signal would have ended it at once, silently).
+        if !err.contains(&format!("task {task}: ce_long seed {task}  best")) {
+            assert!(log.contains("interrupted during ce epoch"), "task {task}:\n{log}");
+            assert!(
+                err.contains(&format!("[stopping] task {task}"))
+                    && err.contains(&format!("[stopped] task {task}")),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(err.matches("[stopping] task").count(), 2, "{err}");
+
+    ok(&sweep().output().unwrap());
+    // Uninterrupted references, seed by seed.
+    for seed in ["0", "1"] {
+        let reference = work.path().join(format!("ref_{seed}"));
+        ok(&auscult(&[
+            "train",
+            "--config",
+            s(&configs.join("ce_long.toml")),
+            "--seed",
+            seed,
+            "--data",
+            s(cache.path()),
+            "--out",
+            s(&reference),
+            "--threads",
+            "1",
+        ]));
+        assert_eq!(
+            common::lines_without_timing(&reference.join("metrics.jsonl")),
+            common::lines_without_timing(&out.join(format!("ce_long/seed_{seed}/metrics.jsonl"))),
+            "seed {seed}"
+        );
+    }
+}
