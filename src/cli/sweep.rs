@@ -90,7 +90,7 @@ pub struct SweepArgs {
     #[arg(long, requires = "slurm", help_heading = SLURM)]
     pub gres: Option<String>,
     /// Time limit per task, e.g. 12:00:00 (a task reaching it saves its state; resubmitting
-    /// resumes it).
+    /// resumes it, or --requeue does that by itself).
     #[arg(long, requires = "slurm", help_heading = SLURM)]
     pub time: Option<String>,
     #[arg(long, requires = "slurm", help_heading = SLURM)]

@@ -6,6 +6,7 @@
 //! | nothing of a run                       | starts                               |
 //! | this experiment, unfinished            | refuses, pointing to `--resume DIR`  |
 //! | this experiment finished, or another   | refuses, naming what is there        |
+//! | a run that stopped before one epoch    | starts over (nothing of value lost)  |
 //! | anything, with `--overwrite`           | removes the run's files, starts      |
 //!
 //! Only a run's own files are removed (`config.toml`, `metrics.jsonl`, `checkpoints/`,
@@ -31,6 +32,15 @@ pub const RUN_ENTRIES: &[&str] = &[
     "embeddings.safetensors",
 ];
 
+/// The entries that make a dir a run's (a `plots` file alone does not; a seed dir does).
+const MARKS: &[&str] = &[
+    "config.toml",
+    "invocation.json",
+    "metrics.jsonl",
+    "summary.json",
+    "checkpoints",
+];
+
 fn is_member_dir(name: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     name.strip_prefix("seed_").is_some_and(digits) || name.strip_prefix("fold_").is_some_and(digits)
@@ -48,6 +58,8 @@ pub enum Existing {
         same: bool,
         epochs_logged: usize,
     },
+    /// A run that ended before its first epoch (e.g. refused at set-up): nothing to keep.
+    Abandoned,
     /// A finished run.
     Finished {
         method: String,
@@ -60,7 +72,13 @@ impl Existing {
     /// Looks at `dir`; `experiment_toml` is the experiment about to run (as `config.toml` would
     /// hold it).
     pub fn of(dir: &Path, experiment_toml: &str) -> Result<Existing> {
-        if !dir.is_dir() || run_entries(dir)?.is_empty() {
+        let is_run = |p: &PathBuf| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                MARKS.contains(&n.as_ref()) || is_member_dir(&n)
+            })
+        };
+        if !dir.is_dir() || !run_entries(dir)?.iter().any(is_run) {
             return Ok(Existing::Nothing);
         }
         if dir.join("summary.json").is_file() {
@@ -93,10 +111,17 @@ impl Existing {
                 .map(str::to_string)
         });
         let same = recorded.is_some_and(|t| same_experiment(&t, experiment_toml));
+        let epochs_logged = run_dirs(dir)?
+            .iter()
+            .map(|d| count_lines(&d.join("metrics.jsonl")))
+            .sum();
+        if epochs_logged == 0 {
+            return Ok(Existing::Abandoned);
+        }
         Ok(Existing::Unfinished {
             method,
             same,
-            epochs_logged: count_lines(&dir.join("metrics.jsonl")),
+            epochs_logged,
         })
     }
 
@@ -107,13 +132,20 @@ impl Existing {
         if found == Existing::Nothing {
             return Ok(());
         }
+        if found == Existing::Abandoned {
+            tracing::info!(
+                "{}: replacing a run that stopped before its first epoch",
+                dir.display()
+            );
+            return remove_run(dir);
+        }
         if overwrite {
             tracing::warn!("--overwrite: removing the run in {}", dir.display());
             return remove_run(dir);
         }
         let d = dir.display();
         Err(match found {
-            Existing::Nothing => unreachable!("handled above"),
+            Existing::Nothing | Existing::Abandoned => unreachable!("handled above"),
             Existing::Unfinished {
                 same: true,
                 epochs_logged,
@@ -153,6 +185,13 @@ fn same_experiment(a: &str, b: &str) -> bool {
 
 fn count_lines(path: &Path) -> usize {
     std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}
+
+/// `dir` and its seed and fold dirs.
+fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(run_entries(dir)?.into_iter().filter(|p| p.is_dir()));
+    Ok(dirs)
 }
 
 /// The run files and folders present in `dir`.
@@ -202,6 +241,15 @@ mod tests {
         std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
         assert_eq!(Existing::of(d.path(), CE).unwrap(), Existing::Nothing);
         std::fs::write(d.path().join("config.toml"), "epochs = 3\nmethod = \"ce\"\n").unwrap();
+        // Refused at set-up, before one epoch: nothing to keep, replaced without asking.
+        assert_eq!(Existing::of(d.path(), SCL).unwrap(), Existing::Abandoned);
+        std::fs::create_dir(d.path().join("seed_1")).unwrap();
+        std::fs::write(d.path().join("seed_1/metrics.jsonl"), "{}\n").unwrap();
+        assert!(matches!(
+            Existing::of(d.path(), SCL).unwrap(),
+            Existing::Unfinished { epochs_logged: 1, .. }
+        ));
+        std::fs::remove_dir_all(d.path().join("seed_1")).unwrap();
         std::fs::write(d.path().join("metrics.jsonl"), "{}\n{}\n").unwrap();
         assert_eq!(
             Existing::of(d.path(), CE).unwrap(),

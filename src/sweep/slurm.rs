@@ -61,8 +61,12 @@ fn sh_quote(s: &str) -> String {
     }
 }
 
-/// Seconds before the time limit at which Slurm signals a task.
-pub const SIGNAL_LEAD_S: u64 = 120;
+/// Seconds before the time limit at which Slurm signals a task: two minutes, or a quarter of
+/// a shorter `--time` (Slurm signals at once when the lead exceeds the limit).
+pub fn signal_lead_s(time: Option<&str>) -> u64 {
+    time.and_then(slurm_seconds)
+        .map_or(120, |limit| (limit / 4).clamp(1, 120))
+}
 
 impl SlurmOptions {
     /// Checks the options a typo could break: `--time`'s form and every `--sbatch-arg`.
@@ -82,7 +86,7 @@ impl SlurmOptions {
 
 /// The sbatch script running task ids `ids` of `index` as one job array: each array task runs
 /// `auscult sweep --index <index> --task $SLURM_ARRAY_TASK_ID` with `exe`. Slurm signals each
-/// task two minutes before its time limit: SIGTERM, so the task saves its state and the next
+/// task two minutes before its time limit ([`signal_lead_s`]): SIGTERM, so the task saves its state and the next
 /// submission resumes it; with `requeue`, SIGUSR1, and the task requeues itself (it also stops
 /// on its own at the last epoch boundary that fits its slot).
 pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOptions) -> String {
@@ -128,12 +132,13 @@ pub fn sbatch_script(index: &SweepIndex, ids: &[usize], exe: &Path, o: &SlurmOpt
     for a in &o.sbatch_args {
         s.push_str(&format!("#SBATCH {a}\n"));
     }
+    let lead = signal_lead_s(o.time.as_deref());
     if o.requeue {
         s.push_str(&format!(
-            "#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --signal=B:USR1@{SIGNAL_LEAD_S}\n"
+            "#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --signal=B:USR1@{lead}\n"
         ));
     } else {
-        s.push_str(&format!("#SBATCH --signal=B:TERM@{SIGNAL_LEAD_S}\n"));
+        s.push_str(&format!("#SBATCH --signal=B:TERM@{lead}\n"));
     }
     s.push_str(&format!(
         "# {} task(s) of {}; task id → run: {}\n",

@@ -85,13 +85,21 @@ fn queued(id: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits until job `id` has left the queue. A task requeued by itself waits out Slurm's fixed
-/// 120 s begin-time delay; `hurry` lets it start at once (`scontrol update … StartTime=now`).
+/// Waits until job `id` has left the queue (absent from three `squeue`s in a row: a task being
+/// requeued may be missing from one). A task requeued by itself waits out Slurm's fixed 120 s
+/// begin-time delay; `hurry` lets it start at once (`scontrol update … StartTime=now`).
 fn wait_done(id: &str, limit: Duration, hurry: bool) {
+    wait_until(id, limit, hurry, || true)
+}
+
+/// [`wait_done`], once `done` also holds.
+fn wait_until(id: &str, limit: Duration, hurry: bool, done: impl Fn() -> bool) {
     let start = Instant::now();
+    let mut absent = 0;
     loop {
         let q = queued(id);
-        if q.is_empty() {
+        absent = if q.is_empty() { absent + 1 } else { 0 };
+        if absent >= 3 && done() {
             return;
         }
         assert!(start.elapsed() < limit, "job {id} still queued: {q:?}");
@@ -197,8 +205,13 @@ fn a_task_longer_than_its_time_limit_finishes_by_requeueing_itself() {
     let g = grid(work.path(), &[("ce_slots", &ce)], 1);
     let out = work.path().join("runs");
     let id = submit(&g, cache, &out, &["--time=00:01:00", "--requeue"]);
-    wait_done(&id, Duration::from_secs(900), true);
+    let script = std::fs::read_to_string(out.join("sweep.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --signal=B:USR1@15\n"), "{script}");
     let run = out.join("ce_slots/seed_0");
+    // Between slots a task may be missing from `squeue` for a moment: wait for the run's end.
+    wait_until(&id, Duration::from_secs(900), true, || {
+        run.join("summary.json").is_file()
+    });
     let logs: Vec<PathBuf> = std::fs::read_dir(out.join("logs"))
         .unwrap()
         .map(|e| e.unwrap().path())
