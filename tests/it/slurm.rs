@@ -87,7 +87,7 @@ fn queued(id: &str) -> Vec<String> {
 
 /// Waits until job `id` has left the queue (absent from three `squeue`s in a row: a task being
 /// requeued may be missing from one). A task requeued by itself waits out Slurm's fixed 120 s
-/// begin-time delay; `hurry` lets it start at once (`scontrol update … StartTime=now`).
+/// begin-time delay; `hurry` lets it start sooner (`scontrol update … StartTime=now+3`).
 fn wait_done(id: &str, limit: Duration, hurry: bool) {
     wait_until(id, limit, hurry, || true)
 }
@@ -96,19 +96,24 @@ fn wait_done(id: &str, limit: Duration, hurry: bool) {
 fn wait_until(id: &str, limit: Duration, hurry: bool, done: impl Fn() -> bool) {
     let start = Instant::now();
     let mut absent = 0;
+    let mut last_hurry = None;
     loop {
         let q = queued(id);
         absent = if q.is_empty() { absent + 1 } else { 0 };
-        if absent >= 3 && done() {
+        // Gone for 20 s without `done`: it will not come back.
+        if absent >= 3 && done() || absent >= 40 {
             return;
         }
         assert!(start.elapsed() < limit, "job {id} still queued: {q:?}");
-        if hurry {
+        // Once per requeue, and a few seconds ahead: a task restarted in the second its last
+        // run ended is refused by slurmd ("Job credential revoked").
+        if hurry && last_hurry.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(15)) {
             for line in q.iter().filter(|l| l.contains("PENDING") && l.contains("BeginTime")) {
                 let task = line.split_whitespace().next().unwrap();
                 let _ = Command::new("scontrol")
-                    .args(["update", &format!("JobId={task}"), "StartTime=now"])
+                    .args(["update", &format!("JobId={task}"), "StartTime=now+3"])
                     .status();
+                last_hurry = Some(Instant::now());
             }
         }
         std::thread::sleep(Duration::from_millis(500));
