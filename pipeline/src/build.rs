@@ -366,8 +366,9 @@ fn check_replaceable(opts: &BuildOptions, params: &serde_json::Value) -> Result<
         return Ok(());
     }
     let found = match auscult_cache::Manifest::load(&opts.output) {
-        Ok(m) if m.dataset == opts.dataset.name()
-            && m.params_hash == auscult_cache::params_hash(params) =>
+        Ok(m)
+            if m.dataset == opts.dataset.name()
+                && m.params_hash == auscult_cache::params_hash(params) =>
         {
             return Ok(())
         }

@@ -177,7 +177,10 @@ impl Existing {
 /// Whether two `config.toml` texts describe the same experiment (compared as TOML values, so
 /// formatting and key order do not matter).
 fn same_experiment(a: &str, b: &str) -> bool {
-    match (toml::from_str::<toml::Value>(a), toml::from_str::<toml::Value>(b)) {
+    match (
+        toml::from_str::<toml::Value>(a),
+        toml::from_str::<toml::Value>(b),
+    ) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
@@ -240,14 +243,21 @@ mod tests {
         assert_eq!(Existing::of(d.path(), CE).unwrap(), Existing::Nothing);
         std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
         assert_eq!(Existing::of(d.path(), CE).unwrap(), Existing::Nothing);
-        std::fs::write(d.path().join("config.toml"), "epochs = 3\nmethod = \"ce\"\n").unwrap();
+        std::fs::write(
+            d.path().join("config.toml"),
+            "epochs = 3\nmethod = \"ce\"\n",
+        )
+        .unwrap();
         // Refused at set-up, before one epoch: nothing to keep, replaced without asking.
         assert_eq!(Existing::of(d.path(), SCL).unwrap(), Existing::Abandoned);
         std::fs::create_dir(d.path().join("seed_1")).unwrap();
         std::fs::write(d.path().join("seed_1/metrics.jsonl"), "{}\n").unwrap();
         assert!(matches!(
             Existing::of(d.path(), SCL).unwrap(),
-            Existing::Unfinished { epochs_logged: 1, .. }
+            Existing::Unfinished {
+                epochs_logged: 1,
+                ..
+            }
         ));
         std::fs::remove_dir_all(d.path().join("seed_1")).unwrap();
         std::fs::write(d.path().join("metrics.jsonl"), "{}\n{}\n").unwrap();
@@ -259,9 +269,13 @@ mod tests {
                 epochs_logged: 2
             }
         );
-        let e = Existing::check_start(d.path(), CE, false).unwrap_err().to_string();
+        let e = Existing::check_start(d.path(), CE, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--resume"), "{e}");
-        let e = Existing::check_start(d.path(), SCL, false).unwrap_err().to_string();
+        let e = Existing::check_start(d.path(), SCL, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("another experiment (method `ce`)"), "{e}");
     }
 

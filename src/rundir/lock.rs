@@ -312,8 +312,7 @@ mod tests {
         assert!(stale.is_stale());
         assert!(holder(dir.path()).is_none());
         let lock = RunLock::acquire(dir.path()).unwrap();
-        let now: Holder =
-            serde_json::from_slice(&std::fs::read(lock.path()).unwrap()).unwrap();
+        let now: Holder = serde_json::from_slice(&std::fs::read(lock.path()).unwrap()).unwrap();
         assert_eq!(now.pid, std::process::id());
     }
 

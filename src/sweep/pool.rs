@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::{SweepIndex, Task, TaskState};
 use super::requeue::TimeSlot;
+use super::{SweepIndex, Task, TaskState};
 use crate::train::interrupt::{
     install_interrupt_handler, interrupted, requeue_requested, Interrupted,
 };

@@ -154,7 +154,11 @@ mod tests {
         }
         let err = |a: &str| check_sbatch_arg(a).unwrap_err().to_string();
         assert!(err("mem=16G").contains("long form"));
-        assert!(err("--memory=16G").contains("did you mean --mem"), "{}", err("--memory=16G"));
+        assert!(
+            err("--memory=16G").contains("did you mean --mem"),
+            "{}",
+            err("--memory=16G")
+        );
         assert!(err("--time=1:00:00").contains("use --time"));
         assert!(err("--output=x.log").contains("sets --output itself"));
         assert!(err("--mem").contains("needs a value"));

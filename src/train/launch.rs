@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 
 use crate::data::{CacheData, RunData, SplitData};
 use crate::eval::metrics::{Metrics, MetricsSummary, StdKind};
-pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::existing::Existing;
 use crate::rundir::lock::RunLock;
+pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::write_json_atomic;
 use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
 use crate::train::observer::RunObserver;

@@ -43,7 +43,10 @@ fn refused(args: &[&str]) -> String {
 fn wait_for(what: &str, cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(300), "waited for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "waited for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -106,7 +109,10 @@ fn a_finished_run_is_replaced_only_with_overwrite() {
     args.push("--overwrite");
     ok(&auscult(&args));
     assert_eq!(json(&out.join("summary.json"))["method"], "scl");
-    assert_eq!(std::fs::read_to_string(out.join("notes.md")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.md")).unwrap(),
+        "mine"
+    );
     // Nothing of the ce run is left in the log: one scl epoch, one linear-evaluation epoch.
     let log = lines_without_timing(&out.join("metrics.jsonl"));
     assert_eq!(log.len(), 2, "{log:?}");
@@ -127,7 +133,10 @@ fn an_unfinished_run_points_to_resume_and_a_killed_holder_is_taken_over() {
     wait_for("a saved state", || state.exists());
     child.kill().unwrap(); // SIGKILL: no chance to release the lock
     child.wait().unwrap();
-    assert!(out.join("run.lock").exists(), "a killed run leaves its record");
+    assert!(
+        out.join("run.lock").exists(),
+        "a killed run leaves its record"
+    );
 
     // The next command takes the dead holder's lock over (saying so), then refuses to start
     // afresh over its unfinished run.
@@ -142,7 +151,10 @@ fn an_unfinished_run_points_to_resume_and_a_killed_holder_is_taken_over() {
         "{err}"
     );
     let err = refused(&train_args("ce", "5", &out));
-    assert!(err.contains("unfinished run of another experiment (method `ce`)"), "{err}");
+    assert!(
+        err.contains("unfinished run of another experiment (method `ce`)"),
+        "{err}"
+    );
 
     ok(&auscult(&["train", "--resume", out.to_str().unwrap()]));
     assert_eq!(lines_without_timing(&out.join("metrics.jsonl")).len(), 6);
@@ -170,7 +182,10 @@ fn a_cache_built_otherwise_is_replaced_only_with_overwrite() {
     };
     ok(&build(&[]));
     let manifest = json(&out.join("manifest.json"));
-    assert_eq!(manifest["synthetic"], true, "built from auscult-synth's database");
+    assert_eq!(
+        manifest["synthetic"], true,
+        "built from auscult-synth's database"
+    );
     // Same parameters: a rebuild, as before.
     ok(&build(&[]));
     // Other parameters: refused, the cache untouched.

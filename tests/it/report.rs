@@ -141,7 +141,15 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         runs.path().join("b_two_seeds"),
         runs.path().join("c_table1_scl_scratch"),
     );
-    train_named(&cfg, &rt, Some("table1_ce_scratch"), cache.path(), &one, false).unwrap();
+    train_named(
+        &cfg,
+        &rt,
+        Some("table1_ce_scratch"),
+        cache.path(),
+        &one,
+        false,
+    )
+    .unwrap();
     let multi = Experiment {
         runs: 2,
         ..cfg.clone()
@@ -273,8 +281,14 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         false,
     )
     .unwrap();
-    assert_eq!(common::json(&synth_run.join("summary.json"))["synthetic"], true);
-    assert!(s1.get("synthetic").is_none(), "real-data summaries stay as before");
+    assert_eq!(
+        common::json(&synth_run.join("summary.json"))["synthetic"],
+        true
+    );
+    assert!(
+        s1.get("synthetic").is_none(),
+        "real-data summaries stay as before"
+    );
     let rows = collect_runs(&[synth_runs.path().to_path_buf()], Selection::BestEval).unwrap();
     assert!(rows[0].synthetic);
     assert!(auscult::report::paper_of(&rows[0], &paper_rows).is_none());
@@ -285,8 +299,11 @@ fn report_tabulates_single_and_multi_seed_runs_beside_the_paper() {
         Selection::BestEval,
     );
     assert!(md.contains("not compared with the paper"), "{md}");
-    assert!(!md.contains("Paper") && !md.contains(&paper_cell("score")), "{md}");
-    assert!(md.contains(&format!("| table1_ce_scratch | ce | 1 | ")), "{md}");
+    assert!(
+        !md.contains("Paper") && !md.contains(&paper_cell("score")),
+        "{md}"
+    );
+    assert!(md.contains("| table1_ce_scratch | ce | 1 | "), "{md}");
 
     // A path without any run is an error naming it.
     let empty = tempfile::tempdir().unwrap();

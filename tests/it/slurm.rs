@@ -108,7 +108,10 @@ fn wait_until(id: &str, limit: Duration, hurry: bool, done: impl Fn() -> bool) {
         // Once per requeue, and a few seconds ahead: a task restarted in the second its last
         // run ended is refused by slurmd ("Job credential revoked").
         if hurry && last_hurry.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(15)) {
-            for line in q.iter().filter(|l| l.contains("PENDING") && l.contains("BeginTime")) {
+            for line in q
+                .iter()
+                .filter(|l| l.contains("PENDING") && l.contains("BeginTime"))
+            {
                 let task = line.split_whitespace().next().unwrap();
                 let _ = Command::new("scontrol")
                     .args(["update", &format!("JobId={task}"), "StartTime=now+3"])
@@ -140,7 +143,10 @@ fn a_two_by_two_grid_runs_as_one_real_job_array_with_the_sbatch_options_given() 
     );
     let script = std::fs::read_to_string(out.join("sweep.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-3\n"), "{script}");
-    assert!(script.contains("#SBATCH --mem=1G\n") && script.contains("#SBATCH --comment=auscult-test\n"));
+    assert!(
+        script.contains("#SBATCH --mem=1G\n")
+            && script.contains("#SBATCH --comment=auscult-test\n")
+    );
     wait_done(&id, Duration::from_secs(600), false);
     for name in ["ce_s", "scl_s"] {
         for seed in [0, 1] {
@@ -148,7 +154,10 @@ fn a_two_by_two_grid_runs_as_one_real_job_array_with_the_sbatch_options_given() 
             assert!(run.join("summary.json").is_file(), "{}", run.display());
             assert!(!run.join("run.lock").exists());
         }
-        assert_eq!(json(&out.join(format!("{name}/summary.json")))["seeds"], serde_json::json!([0, 1]));
+        assert_eq!(
+            json(&out.join(format!("{name}/summary.json")))["seeds"],
+            serde_json::json!([0, 1])
+        );
     }
     let logs = std::fs::read_dir(out.join("logs")).unwrap().count();
     assert_eq!(logs, 4, "one log per array task");
@@ -174,7 +183,10 @@ fn a_scancelled_task_resubmitted_ends_as_an_uninterrupted_run() {
     assert!(Command::new("scancel").arg(&id).status().unwrap().success());
     wait_done(&id, Duration::from_secs(120), false);
     let run = out.join("ce_long/seed_0");
-    assert!(!run.join("summary.json").exists(), "cancelled before the end");
+    assert!(
+        !run.join("summary.json").exists(),
+        "cancelled before the end"
+    );
     assert!(run.join("checkpoints/state.safetensors").exists());
 
     let id = submit(&g, cache, &out, &[]);

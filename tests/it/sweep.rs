@@ -415,7 +415,10 @@ fn ctrl_c_to_a_parallel_sweep_stops_every_child_once_and_the_rerun_is_identical(
         // Stopped at a batch by the first signal: the message the clean stop prints (a second
         // signal would have ended it at once, silently).
         if !err.contains(&format!("task {task}: ce_long seed {task}  best")) {
-            assert!(log.contains("interrupted during ce epoch"), "task {task}:\n{log}");
+            assert!(
+                log.contains("interrupted during ce epoch"),
+                "task {task}:\n{log}"
+            );
             assert!(
                 err.contains(&format!("[stopping] task {task}"))
                     && err.contains(&format!("[stopped] task {task}")),
