@@ -41,6 +41,7 @@ use crate::rundir::{self, MultiRunSummary, RunSummary, Summary};
 use crate::train::observer::{Embeddings, RunObserver};
 use canvas::{encode_png, Canvas, FONT};
 pub use pca::{pca2, Pca2};
+pub(crate) use input::seed_dir;
 
 use confusion::*;
 use curves::*;
