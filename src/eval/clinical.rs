@@ -63,6 +63,12 @@ impl Truth {
         !self.normal.contains(&self.labels[i])
     }
 
+    /// Whether cycles `idx` hold a normal cycle, and an abnormal one.
+    fn classes_present(&self, idx: &[usize]) -> (bool, bool) {
+        let abnormal = idx.iter().filter(|&&i| self.is_abnormal(i)).count();
+        (abnormal < idx.len(), abnormal > 0)
+    }
+
     /// The cycles of `subset` grouped by unit, units in name order.
     pub fn members(&self, subset: &[usize]) -> Vec<Vec<usize>> {
         let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -126,9 +132,15 @@ pub fn group_metrics(
 ) -> GroupMetrics {
     let members = truth.members(subset);
     let point = truth.mean_metrics(runs, subset);
+    let present = truth.classes_present(subset);
     let mut resampled: [Vec<f64>; 4] = Default::default();
     for d in bootstrap::draws(members.len(), opts.resamples, opts.seed) {
         let idx = bootstrap::expand(&d, &members);
+        // A resample that lost the normal or the abnormal cycles the set has is left out: its
+        // Se or Sp is undefined (not 0).
+        if truth.classes_present(&idx) != present {
+            continue;
+        }
         for (k, v) in truth.mean_metrics(runs, &idx).into_iter().enumerate() {
             resampled[k].push(v);
         }
@@ -411,6 +423,7 @@ pub fn measure(
 pub struct Comparison {
     pub cycles: usize,
     pub patients: usize,
+    /// Resamples used (those that kept both normal and abnormal cycles when the set has both).
     pub resamples: usize,
     pub score_a: Estimate,
     pub score_b: Estimate,
@@ -426,9 +439,13 @@ pub fn compare(truth: &Truth, a: &[&[usize]], b: &[&[usize]], opts: &Options) ->
     let all: Vec<usize> = (0..truth.labels.len()).collect();
     let members = truth.members(&all);
     let score = |runs: &[&[usize]], idx: &[usize]| truth.mean_metrics(runs, idx)[2];
+    let present = truth.classes_present(&all);
     let (mut ra, mut rb, mut rd) = (Vec::new(), Vec::new(), Vec::new());
     for d in bootstrap::draws(members.len(), opts.resamples, opts.seed) {
         let idx = bootstrap::expand(&d, &members);
+        if truth.classes_present(&idx) != present {
+            continue;
+        }
         let (sa, sb) = (score(a, &idx), score(b, &idx));
         ra.push(sa);
         rb.push(sb);

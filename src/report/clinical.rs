@@ -212,6 +212,15 @@ fn cell(e: &Estimate, std: Option<f64>) -> String {
     }
 }
 
+/// A threshold on the abnormal score, with 3 significant digits.
+fn threshold(t: f64) -> String {
+    if t == 0.0 || (1e-3..=1.0).contains(&t.abs()) {
+        format!("{t:.3}")
+    } else {
+        format!("{t:.2e}")
+    }
+}
+
 /// `[lo, hi]` ×100.
 fn ci(e: &Estimate) -> String {
     format!("[{}, {}]", pct(e.lo), pct(e.hi))
@@ -345,7 +354,7 @@ pub fn render_evaluations(dirs: &[PathBuf], selection: Selection) -> Result<Stri
                     .and_then(|o| o.points.iter().find(|p| p.name == name))
                     .map_or("–".to_string(), |p| {
                         let v = if name.starts_with("se_") { &p.se } else { &p.sp };
-                        format!("{} @ t={:.3}", pct(v.value), p.threshold.value)
+                        format!("{} @ t={}", pct(v.value), threshold(p.threshold.value))
                     })
             };
             lines.push(format!(
