@@ -2,6 +2,7 @@
 
 mod common;
 
+mod clinical;
 mod demo;
 mod embed;
 mod experiment_cli;
