@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::eval::clinical::Options;
-use crate::infer::evaluate::evaluate_run;
+use crate::infer::evaluate::{evaluate_run, evaluate_seeds};
 use crate::report::plots::Plots;
 use crate::train::experiment::Experiment;
 use crate::train::launch::{self, MultiRunSummary};
@@ -44,6 +44,12 @@ impl RunObserver for Job {
     }
 
     fn runs_finished(&self, parent: &Path) {
+        if let Err(e) = evaluate_seeds(parent, &self.options) {
+            tracing::warn!(
+                "no clinical evaluation of the seeds of {} together: {e:#}",
+                parent.display()
+            );
+        }
         Plots.runs_finished(parent)
     }
 }
@@ -93,9 +99,6 @@ pub fn resume(
     runtime: Option<&Runtime>,
 ) -> Result<MultiRunSummary> {
     let inv = launch::read_invocation(out)?;
-    let job = job(
-        runtime.unwrap_or(&inv.runtime),
-        data.unwrap_or(&inv.data),
-    );
+    let job = job(runtime.unwrap_or(&inv.runtime), data.unwrap_or(&inv.data));
     launch::resume(out, data, runtime, &job)
 }

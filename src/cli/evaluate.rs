@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use auscult::infer::evaluate::evaluate_run;
+use auscult::infer::evaluate::{evaluate_run, evaluate_seeds};
 use auscult::report::clinical::seed_dirs;
 use auscult::report::collect_runs;
 use auscult::report::plots::Plots;
 use auscult::report::Selection;
+use auscult::rundir::{read_summary, Summary};
 use auscult::train::launch::read_invocation;
 use auscult::train::observer::RunObserver;
 use clap::Args;
@@ -51,7 +52,12 @@ fn recorded_cache(seed: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     read_invocation(seed)
         .or_else(|_| read_invocation(dir))
         .map(|inv| inv.data)
-        .with_context(|| format!("{}: pass --data (the cache it was trained on)", seed.display()))
+        .with_context(|| {
+            format!(
+                "{}: pass --data (the cache it was trained on)",
+                seed.display()
+            )
+        })
 }
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
@@ -78,6 +84,22 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
                 );
             }
             Plots.run_finished(&seed);
+        }
+        if let Summary::Multi(_) = read_summary(&row.dir)? {
+            for e in evaluate_seeds(&row.dir, &opts)? {
+                let s = &e.overall.metrics.score;
+                eprintln!(
+                    "{} {} ({} seeds): Score {:.4} ± {:.4} over seeds, 95% CI of the mean \
+                     [{:.4}, {:.4}]",
+                    row.dir.display(),
+                    e.checkpoint,
+                    e.seeds,
+                    s.value,
+                    e.overall.seed_std.map_or(0.0, |v| v[2]),
+                    s.lo,
+                    s.hi
+                );
+            }
         }
     }
     Ok(())

@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use auscult::eval::metrics::ConfusionMatrix;
 use auscult::eval::calibration::apply_temperature;
+use auscult::eval::metrics::ConfusionMatrix;
 use auscult::infer::classify::{
-    annotation_of, audio_files, csv, decide, recordings, recordings_csv, Decision,
-    Probabilities, Row,
+    annotation_of, audio_files, csv, decide, recordings, recordings_csv, Decision, Probabilities,
+    Row,
 };
-use auscult::infer::evaluate::temperature_of;
 use auscult::infer::embed::run_checkpoint;
+use auscult::infer::evaluate::temperature_of;
 use auscult::infer::predict::Predictor;
 use auscult_pipeline::audio;
 use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
@@ -232,7 +232,11 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", out.display()))?;
             auscult_cache::write_atomic(&per_recording, body.as_bytes())
                 .with_context(|| format!("writing {}", per_recording.display()))?;
-            eprintln!("{} recording rows in {}", recs.len(), per_recording.display());
+            eprintln!(
+                "{} recording rows in {}",
+                recs.len(),
+                per_recording.display()
+            );
         }
         None => print!("{text}"),
     }

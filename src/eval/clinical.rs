@@ -380,6 +380,19 @@ pub struct Evaluation {
     pub calibration: Calibration,
 }
 
+/// The evaluation of several seeds of one experiment on the same cycles (a multi-seed run's
+/// `summary.json`): each metric is the seed mean with the bootstrap interval of that mean (the
+/// seeds' metrics averaged draw by draw) and the seed std.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedsEvaluation {
+    pub checkpoint: String,
+    pub split: String,
+    pub seeds: usize,
+    pub options: Options,
+    pub overall: GroupMetrics,
+    pub subgroups: Vec<Subgroup>,
+}
+
 /// Argmax class of each probability row.
 pub fn predicted(probabilities: &[Vec<f64>]) -> Vec<usize> {
     probabilities
@@ -409,11 +422,7 @@ pub fn measure(
     Measured {
         overall: group_metrics(truth, &[&pred], &all, opts),
         subgroups: subgroups(truth, &[&pred], columns, opts),
-        operating: operating(
-            truth,
-            &abnormal_scores(probabilities, &truth.normal),
-            opts,
-        ),
+        operating: operating(truth, &abnormal_scores(probabilities, &truth.normal), opts),
         calibration: calibration(truth, probabilities, val, opts),
     }
 }

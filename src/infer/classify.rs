@@ -92,7 +92,11 @@ pub fn recordings(rows: &[Row], normal: &[&str]) -> Vec<RecordingRow> {
                     cycles: 0,
                     share_abnormal: 0.0,
                     mean_probabilities: Probabilities(
-                        r.probabilities.0.iter().map(|(n, _)| (n.clone(), 0.0)).collect(),
+                        r.probabilities
+                            .0
+                            .iter()
+                            .map(|(n, _)| (n.clone(), 0.0))
+                            .collect(),
                     ),
                 });
                 sums.push(vec![0.0; r.probabilities.0.len()]);
@@ -124,7 +128,12 @@ pub fn recordings_csv(rows: &[RecordingRow], names: &[&str]) -> String {
     }
     out.push('\n');
     for r in rows {
-        out.push_str(&format!("{},{},{}", quote(&r.file), r.cycles, r.share_abnormal));
+        out.push_str(&format!(
+            "{},{},{}",
+            quote(&r.file),
+            r.cycles,
+            r.share_abnormal
+        ));
         for (_, p) in &r.mean_probabilities.0 {
             out.push_str(&format!(",{p}"));
         }
@@ -266,7 +275,10 @@ mod tests {
         let p = [0.6f32, 0.3, 0.1];
         assert_eq!(decide(&p, &[0], None), (0, None));
         let (c, d) = decide(&p, &[0], Some(0.35));
-        assert_eq!(c, 1, "abnormal score 0.4 ≥ 0.35: the most probable abnormal class");
+        assert_eq!(
+            c, 1,
+            "abnormal score 0.4 ≥ 0.35: the most probable abnormal class"
+        );
         assert!(d.unwrap().abnormal && (d.unwrap().p_abnormal - 0.4).abs() < 1e-6);
         let (c, d) = decide(&[0.2, 0.5, 0.3], &[0], Some(0.9));
         assert_eq!((c, d.unwrap().abnormal), (0, false));
@@ -281,11 +293,17 @@ mod tests {
         ];
         let r = recordings(&rows, &["normal"]);
         assert_eq!(r.len(), 2);
-        assert_eq!((r[0].file.as_str(), r[0].cycles, r[0].share_abnormal), ("a.wav", 2, 0.5));
+        assert_eq!(
+            (r[0].file.as_str(), r[0].cycles, r[0].share_abnormal),
+            ("a.wav", 2, 0.5)
+        );
         assert!((r[0].mean_probabilities.0[1].1 - 0.4).abs() < 1e-6);
         assert_eq!((r[1].cycles, r[1].share_abnormal), (1, 1.0));
         let csv = recordings_csv(&r, &["normal", "crackle", "wheeze"]);
-        assert!(csv.starts_with("file,cycles,share_abnormal,mean_p_normal,"), "{csv}");
+        assert!(
+            csv.starts_with("file,cycles,share_abnormal,mean_p_normal,"),
+            "{csv}"
+        );
         assert_eq!(csv.lines().count(), 3);
     }
 }

@@ -14,10 +14,11 @@ use auscult_cache::table::string_column;
 use candle_core::Device;
 
 use crate::data::{CacheData, Placement, RunData, SplitData};
-use crate::eval::clinical::{Evaluation, Options};
+use crate::eval::clinical::{Evaluation, Options, SeedsEvaluation};
 use crate::infer::predict::Predictor;
-use crate::report::clinical::evaluation_of;
-use crate::rundir::{self, PredictionRow, Predictions, SelectionKey};
+use crate::report::clinical::{checkpoint_of, evaluation_of, seed_dirs, seeds_evaluation};
+use crate::report::Selection;
+use crate::rundir::{self, PredictionRow, Predictions, SelectionKey, Summary};
 use crate::train::experiment::Experiment;
 use crate::train::runtime::Runtime;
 
@@ -167,6 +168,29 @@ pub fn evaluate_run(
     summary.evaluation = evaluations.clone();
     rundir::write_json_atomic(&run.join(rundir::SUMMARY_JSON), &summary)?;
     Ok(evaluations)
+}
+
+/// Evaluates the seeds of the multi-seed run in `parent` together (from their predictions, see
+/// [`seeds_evaluation`]) into its `summary.json`; returns the evaluations (none when the seeds
+/// have no predictions).
+pub fn evaluate_seeds(parent: &Path, opts: &Options) -> Result<Vec<SeedsEvaluation>> {
+    let Summary::Multi(mut multi) = rundir::read_summary(parent)? else {
+        anyhow::bail!(
+            "{}: the summary of one seed, not of several",
+            parent.join(rundir::SUMMARY_JSON).display()
+        );
+    };
+    let mut out = Vec::new();
+    for selection in [Selection::BestEval, Selection::BestVal] {
+        let ck = checkpoint_of(selection);
+        let dirs = seed_dirs(parent)?;
+        if dirs.iter().all(|d| Predictions::path(d, ck).is_file()) {
+            out.push(seeds_evaluation(parent, selection, opts)?);
+        }
+    }
+    multi.evaluation = out.clone();
+    rundir::write_json_atomic(&parent.join(rundir::SUMMARY_JSON), &multi)?;
+    Ok(out)
 }
 
 /// The temperature the run's evaluation fitted for `checkpoint` (a name: `best`, `best_val`),

@@ -11,7 +11,7 @@ use anyhow::{bail, ensure, Context, Result};
 
 use super::Selection;
 use crate::eval::bootstrap::Estimate;
-use crate::eval::clinical::{self, Comparison, Evaluation, Options, Truth};
+use crate::eval::clinical::{self, Comparison, Evaluation, Options, SeedsEvaluation, Truth};
 use crate::rundir::{self, FeatureSpec, Predictions, Summary};
 
 /// The cycles of one split of a predictions file, as the evaluation takes them.
@@ -44,7 +44,12 @@ impl SplitCycles {
                 .group_columns
                 .iter()
                 .enumerate()
-                .map(|(k, c)| (c.clone(), rows.iter().map(|r| r.groups[k].clone()).collect()))
+                .map(|(k, c)| {
+                    (
+                        c.clone(),
+                        rows.iter().map(|r| r.groups[k].clone()).collect(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -166,7 +171,12 @@ pub fn load_run_cycles(dir: &Path, selection: Selection) -> Result<RunCycles> {
 
 /// `pred` (of `other`'s cycles) in `first`'s cycle order; the cycles (and their patients) must
 /// be the same.
-fn align(first: &SplitCycles, other: &SplitCycles, pred: &[usize], what: &Path) -> Result<Vec<usize>> {
+fn align(
+    first: &SplitCycles,
+    other: &SplitCycles,
+    pred: &[usize],
+    what: &Path,
+) -> Result<Vec<usize>> {
     let at: BTreeMap<i64, usize> = other
         .cycle_ids
         .iter()
@@ -228,7 +238,12 @@ fn ci(e: &Estimate) -> String {
 
 /// `report --by <by>`: per run, the metrics of every group of the column `by` names (mean ±
 /// std over seeds, the bootstrap interval of the seed mean), small groups flagged.
-pub fn render_by(dirs: &[PathBuf], by: &str, selection: Selection, opts: &Options) -> Result<String> {
+pub fn render_by(
+    dirs: &[PathBuf],
+    by: &str,
+    selection: Selection,
+    opts: &Options,
+) -> Result<String> {
     let column = BY_COLUMNS
         .iter()
         .find(|(name, _)| *name == by)
@@ -296,7 +311,12 @@ pub fn render_by(dirs: &[PathBuf], by: &str, selection: Selection, opts: &Option
 
 /// `report --compare A B`: Score of B less Score of A on the same bootstrap draws of the same
 /// test patients (several seeds: their mean).
-pub fn compare_runs(a: &Path, b: &Path, selection: Selection, opts: &Options) -> Result<Comparison> {
+pub fn compare_runs(
+    a: &Path,
+    b: &Path,
+    selection: Selection,
+    opts: &Options,
+) -> Result<Comparison> {
     let ra = load_run_cycles(a, selection)?;
     let rb = load_run_cycles(b, selection)?;
     let pb: Vec<Vec<usize>> = rb
@@ -338,42 +358,30 @@ pub fn render_compare(a: &Path, b: &Path, c: &Comparison) -> String {
 }
 
 /// Each seed run's recorded evaluation of `selection` (runs without one are left out): Score
-/// and AUROC with their intervals, the operating points and calibration, as a Markdown table.
+/// and AUROC with their intervals, the operating points and calibration, as a Markdown table;
+/// a multi-seed run adds a line of its seeds' mean ± std with the interval of the mean.
 pub fn render_evaluations(dirs: &[PathBuf], selection: Selection) -> Result<String> {
     let ck = checkpoint_of(selection);
     let mut lines = Vec::new();
     for dir in dirs {
         for seed in seed_dirs(dir)? {
             let s = rundir::read_run_summary(&seed)?;
-            let Some(e) = s.evaluation.iter().find(|e| e.checkpoint == ck) else {
-                continue;
-            };
-            let op = |name: &str| {
-                e.operating
-                    .as_ref()
-                    .and_then(|o| o.points.iter().find(|p| p.name == name))
-                    .map_or("–".to_string(), |p| {
-                        let v = if name.starts_with("se_") { &p.se } else { &p.sp };
-                        format!("{} @ t={}", pct(v.value), threshold(p.threshold.value))
-                    })
-            };
-            lines.push(format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                seed.display(),
-                e.overall.patients,
-                pct(e.overall.metrics.score.value),
-                ci(&e.overall.metrics.score),
-                e.operating
-                    .as_ref()
-                    .map_or("–".into(), |o| format!("{} {}", pct(o.auroc.value), ci(&o.auroc))),
-                op("se_at_sp_0.90"),
-                op("se_at_sp_0.95"),
-                op("sp_at_se_0.90"),
-                format!("{} {}", pct(e.calibration.ece.value), ci(&e.calibration.ece)),
-                e.calibration
-                    .temperature
-                    .map_or("–".into(), |t| format!("{t:.3}")),
-            ));
+            if let Some(e) = s.evaluation.iter().find(|e| e.checkpoint == ck) {
+                lines.push(evaluation_line(&seed.display().to_string(), e));
+            }
+        }
+        if let Summary::Multi(m) = rundir::read_summary(dir)? {
+            if let Some(e) = m.evaluation.iter().find(|e| e.checkpoint == ck) {
+                let o = &e.overall;
+                let std = o.seed_std.map(|s| s[2]);
+                let cells = [
+                    format!("{} (mean of {} seeds)", dir.display(), e.seeds),
+                    o.patients.to_string(),
+                    cell(&o.metrics.score, std),
+                    ci(&o.metrics.score),
+                ];
+                lines.push(format!("| {} | – | – | – | – | – | – |", cells.join(" | ")));
+            }
         }
     }
     if lines.is_empty() {
@@ -386,4 +394,64 @@ pub fn render_evaluations(dirs: &[PathBuf], selection: Selection) -> Result<Stri
          |---|---:|---:|---|---|---|---|---|---|---|\n{}\n",
         lines.join("\n")
     ))
+}
+
+/// One seed's line of [`render_evaluations`].
+fn evaluation_line(name: &str, e: &Evaluation) -> String {
+    let op = |name: &str| {
+        e.operating
+            .as_ref()
+            .and_then(|o| o.points.iter().find(|p| p.name == name))
+            .map_or("–".to_string(), |p| {
+                let v = if name.starts_with("se_") {
+                    &p.se
+                } else {
+                    &p.sp
+                };
+                format!("{} @ t={}", pct(v.value), threshold(p.threshold.value))
+            })
+    };
+    let with_ci = |e: &Estimate| format!("{} {}", pct(e.value), ci(e));
+    let cells = [
+        name.to_string(),
+        e.overall.patients.to_string(),
+        pct(e.overall.metrics.score.value),
+        ci(&e.overall.metrics.score),
+        e.operating
+            .as_ref()
+            .map_or("–".into(), |o| with_ci(&o.auroc)),
+        op("se_at_sp_0.90"),
+        op("se_at_sp_0.95"),
+        op("sp_at_se_0.90"),
+        with_ci(&e.calibration.ece),
+        e.calibration
+            .temperature
+            .map_or("–".into(), |t| format!("{t:.3}")),
+    ];
+    format!("| {} |", cells.join(" | "))
+}
+
+/// The evaluation of the seeds of the multi-seed run in `dir` on their common evaluation
+/// cycles: the seed mean of each metric with the bootstrap interval of that mean, the seed std,
+/// overall and per subgroup.
+pub fn seeds_evaluation(
+    dir: &Path,
+    selection: Selection,
+    opts: &Options,
+) -> Result<SeedsEvaluation> {
+    let r = load_run_cycles(dir, selection)?;
+    let runs: Vec<&[usize]> = r.predicted.iter().map(Vec::as_slice).collect();
+    let all: Vec<usize> = (0..r.cycles.cycle_ids.len()).collect();
+    let first = seed_dirs(dir)?
+        .into_iter()
+        .next()
+        .context("a multi-seed run without runs")?;
+    Ok(SeedsEvaluation {
+        checkpoint: checkpoint_of(selection).into(),
+        split: rundir::read_run_summary(&first)?.split().to_string(),
+        seeds: runs.len(),
+        options: *opts,
+        overall: clinical::group_metrics(&r.cycles.truth, &runs, &all, opts),
+        subgroups: clinical::subgroups(&r.cycles.truth, &runs, &r.cycles.columns, opts),
+    })
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::transforms::Standardization;
 use crate::data::CacheData;
-use crate::eval::clinical::Evaluation;
+use crate::eval::clinical::{Evaluation, SeedsEvaluation};
 use crate::eval::metrics::{Metrics, MetricsSummary};
 use crate::train::experiment::{Protocol, Signature};
 use crate::train::runtime::Runtime;
@@ -142,6 +142,10 @@ pub struct MultiRunSummary {
     pub best_by_val: Option<MetricsSummary>,
     pub final_epoch: Option<MetricsSummary>,
     pub runs: Vec<String>,
+    /// The clinical evaluation of the seeds together, per selected checkpoint (absent from runs
+    /// evaluated before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluation: Vec<SeedsEvaluation>,
 }
 
 /// How a run was started (`<out>/invocation.json`): what `auscult train --resume` needs besides
@@ -422,7 +426,10 @@ impl Predictions {
         let recs = crate::csv::records(text).map_err(|m| bad(0, m))?;
         let head = recs.first().ok_or_else(|| bad(1, "empty file".into()))?;
         if head.len() < 6 || head[..6] != PREDICTION_COLUMNS {
-            return Err(bad(1, format!("expected {} first", PREDICTION_COLUMNS.join(","))));
+            return Err(bad(
+                1,
+                format!("expected {} first", PREDICTION_COLUMNS.join(",")),
+            ));
         }
         let class_names: Vec<String> = head[6..]
             .iter()
@@ -432,7 +439,10 @@ impl Predictions {
         let mut rows = Vec::new();
         for (i, r) in recs.iter().enumerate().skip(1) {
             if r.len() != head.len() {
-                return Err(bad(i + 1, format!("{} fields, the header has {}", r.len(), head.len())));
+                return Err(bad(
+                    i + 1,
+                    format!("{} fields, the header has {}", r.len(), head.len()),
+                ));
             }
             let class = |s: &str| {
                 class_names
@@ -442,10 +452,15 @@ impl Predictions {
             };
             let mut probabilities = Vec::new();
             for v in &r[6..6 + class_names.len()] {
-                probabilities.push(v.parse::<f32>().map_err(|e| bad(i + 1, format!("`{v}`: {e}")))?);
+                probabilities.push(
+                    v.parse::<f32>()
+                        .map_err(|e| bad(i + 1, format!("`{v}`: {e}")))?,
+                );
             }
             rows.push(PredictionRow {
-                cycle_id: r[0].parse().map_err(|e| bad(i + 1, format!("cycle_id: {e}")))?,
+                cycle_id: r[0]
+                    .parse()
+                    .map_err(|e| bad(i + 1, format!("cycle_id: {e}")))?,
                 split: r[1].clone(),
                 patient: r[2].clone(),
                 recording: r[3].clone(),
@@ -582,7 +597,9 @@ mod tests {
         assert_eq!(Predictions::read(dir.path(), "best").unwrap(), p);
         assert_eq!(p.of_split("val").count(), 1);
         let text = p.to_csv().replace("0.25,0.75", "0.25");
-        let err = Predictions::parse(&text, Path::new("x.csv")).unwrap_err().to_string();
+        let err = Predictions::parse(&text, Path::new("x.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.csv") && err.contains("line 2"), "{err}");
     }
 

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use auscult::eval::clinical::Options;
 use auscult::infer::evaluate::evaluate_run;
 use auscult::jobs::train;
-use auscult::rundir::{read_run_summary, Predictions};
+use auscult::rundir::{read_run_summary, read_summary, Predictions, Summary};
 use auscult::train::experiment::MethodKind;
 use auscult::train::runtime::Runtime;
 use common::{auscult, ok, shared_icbhi_cache, tiny};
@@ -67,7 +67,10 @@ fn every_trained_run_has_predictions_and_an_evaluation_that_agrees_with_the_trai
         );
         // The inference pass reproduces the trainer's evaluation at the selected epoch.
         let trainer = &summary.best_by_eval;
-        assert_eq!((e.epoch, e.overall.cycles), (trainer.epoch, summary.eval_rows));
+        assert_eq!(
+            (e.epoch, e.overall.cycles),
+            (trainer.epoch, summary.eval_rows)
+        );
         let m = &e.overall.metrics;
         assert!((m.score.value - trainer.eval.score).abs() < 1e-12, "{s}");
         assert!((m.se.value - trainer.eval.se).abs() < 1e-12, "{s}");
@@ -92,6 +95,23 @@ fn every_trained_run_has_predictions_and_an_evaluation_that_agrees_with_the_trai
 }
 
 #[test]
+fn the_seeds_are_evaluated_together_in_the_parent_summary() {
+    let Summary::Multi(m) = read_summary(runs()).unwrap() else {
+        panic!("two seeds")
+    };
+    let e = &m.evaluation[0];
+    assert_eq!((e.checkpoint.as_str(), e.seeds), ("best", 2));
+    let one: Vec<_> = [0, 1]
+        .map(|s| read_run_summary(&seed(s)).unwrap().evaluation[0].clone())
+        .into();
+    let mean = (one[0].overall.metrics.score.value + one[1].overall.metrics.score.value) / 2.0;
+    assert!((e.overall.metrics.score.value - mean).abs() < 1e-12);
+    let spread = (one[0].overall.metrics.score.value - one[1].overall.metrics.score.value).abs();
+    assert!((e.overall.seed_std.unwrap()[2] - spread / 2.0).abs() < 1e-12);
+    assert_eq!(e.subgroups.len(), one[0].subgroups.len());
+}
+
+#[test]
 fn evaluate_is_deterministic_and_records_its_options() {
     // A copy, so the shared runs stay as trained.
     let work = tempfile::tempdir().unwrap();
@@ -99,7 +119,12 @@ fn evaluate_is_deterministic_and_records_its_options() {
     copy_dir(&seed(0), &run);
     let before = read_run_summary(&run).unwrap().evaluation;
     let csv = std::fs::read(Predictions::path(&run, "best")).unwrap();
-    let again = evaluate_run(&run, cache().1.path(), &Runtime::default(), &Options::default());
+    let again = evaluate_run(
+        &run,
+        cache().1.path(),
+        &Runtime::default(),
+        &Options::default(),
+    );
     assert_eq!(again.unwrap(), before);
     assert_eq!(std::fs::read(Predictions::path(&run, "best")).unwrap(), csv);
     // The command line, with other bootstrap settings.
@@ -115,14 +140,20 @@ fn evaluate_is_deterministic_and_records_its_options() {
     ]));
     let e = &read_run_summary(&run).unwrap().evaluation[0];
     assert_eq!((e.options.resamples, e.options.seed), (50, 3));
-    assert_eq!(e.overall.metrics.score.value, before[0].overall.metrics.score.value);
+    assert_eq!(
+        e.overall.metrics.score.value,
+        before[0].overall.metrics.score.value
+    );
 }
 
 #[test]
 fn report_by_device_and_paired_comparisons() {
     let o = auscult(&["report", runs().to_str().unwrap(), "--by", "device"]);
     let (out, _) = ok(&o);
-    assert!(out.contains("| run | device | cycles | patients |"), "{out}");
+    assert!(
+        out.contains("| run | device | cycles | patients |"),
+        "{out}"
+    );
     let p = Predictions::read(&seed(0), "best").unwrap();
     let k = p.group_columns.iter().position(|c| c == "device").unwrap();
     for r in p.of_split("test") {
@@ -181,7 +212,10 @@ fn report_by_device_and_paired_comparisons() {
         "--out",
         work.path().join("r.md").to_str().unwrap(),
     ]));
-    assert!(out.contains("| run | patients | Score | Score 95% CI | AUROC |"), "{out}");
+    assert!(
+        out.contains("| run | patients | Score | Score 95% CI | AUROC |"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -205,11 +239,17 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
     };
     // Threshold 0: every cycle abnormal; threshold 1 (above every score but 1): none.
     let (_, err) = predict("0");
-    assert!(err.contains("temperature"), "the run's temperature is applied: {err}");
+    assert!(
+        err.contains("temperature"),
+        "the run's temperature is applied: {err}"
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     let head = text.lines().next().unwrap();
     assert!(head.ends_with(",p_abnormal,threshold,abnormal"), "{head}");
-    assert!(text.lines().skip(1).all(|l| l.ends_with(",0,true")), "{text}");
+    assert!(
+        text.lines().skip(1).all(|l| l.ends_with(",0,true")),
+        "{text}"
+    );
     let recs = std::fs::read_to_string(work.path().join("p.recordings.csv")).unwrap();
     let mut lines = recs.lines();
     assert_eq!(
@@ -219,7 +259,13 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
     let rows: Vec<&str> = lines.collect();
     let n_wavs = std::fs::read_dir(&wavs)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wav"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "wav")
+        })
         .count();
     assert_eq!(rows.len(), n_wavs);
     let cycles: usize = rows
@@ -227,11 +273,18 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
         .map(|l| l.split(',').nth(1).unwrap().parse::<usize>().unwrap())
         .sum();
     assert_eq!(cycles, text.lines().count() - 1);
-    assert!(rows.iter().all(|l| l.split(',').nth(2) == Some("1")), "{recs}");
+    assert!(
+        rows.iter().all(|l| l.split(',').nth(2) == Some("1")),
+        "{recs}"
+    );
 
     predict("1");
     let text = std::fs::read_to_string(&out).unwrap();
-    let none = text.lines().skip(1).filter(|l| l.ends_with(",false")).count();
+    let none = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(",false"))
+        .count();
     assert!(none > 0, "{text}");
     // Out of range: refused.
     let o = auscult(&[

@@ -85,7 +85,10 @@ fn a_device_where_the_classifier_guesses_shows_in_the_subgroups() {
     let m = measure(&t, &p, &[("device".into(), device)], None, &opts());
     let g = |name: &str| m.subgroups.iter().find(|s| s.group == name).unwrap();
     let (a, b, c) = (g("A"), g("B"), g("C"));
-    assert_eq!((a.metrics.cycles, a.metrics.patients, a.small), (114, 19, false));
+    assert_eq!(
+        (a.metrics.cycles, a.metrics.patients, a.small),
+        (114, 19, false)
+    );
     assert_eq!(a.metrics.metrics.score.value, 1.0);
     assert_eq!(a.metrics.metrics.score.width(), 0.0);
     assert!(b.metrics.metrics.score.value < 0.7, "{b:?}");
@@ -107,7 +110,10 @@ fn a_run_compared_with_itself_differs_by_exactly_zero() {
     let perfect = t.labels.clone();
     let c = compare(&t, &[&a], &[&perfect], &opts());
     assert_eq!(c.score_b.value, 1.0);
-    assert!(c.delta.value > 0.2 && c.delta.lo > 0.0 && c.share_b_better > 0.95, "{c:?}");
+    assert!(
+        c.delta.value > 0.2 && c.delta.lo > 0.0 && c.share_b_better > 0.95,
+        "{c:?}"
+    );
     // Deterministic for a seed.
     assert_eq!(c, compare(&t, &[&a], &[&perfect], &opts()));
 }

@@ -36,16 +36,16 @@ pub fn write_clinical_plots(run_dir: &Path) -> Result<Vec<PathBuf>> {
         Some(&s.dataset),
     );
     let mut files = Vec::new();
-    let columns: Vec<&str> = e
-        .subgroups
-        .iter()
-        .map(|g| g.column.as_str())
-        .fold(Vec::new(), |mut v, c| {
-            if !v.contains(&c) {
-                v.push(c);
-            }
-            v
-        });
+    let columns: Vec<&str> =
+        e.subgroups
+            .iter()
+            .map(|g| g.column.as_str())
+            .fold(Vec::new(), |mut v, c| {
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+                v
+            });
     if !columns.is_empty() {
         let path = out.join(SUBGROUPS_PNG);
         let w = (columns.len() as u32 * 420).max(900);
@@ -172,16 +172,25 @@ fn draw_reliability(root: &Area, title: &str, e: &Evaluation) -> Result<()> {
     let (top, body) = root.split_vertically(TITLE_HEIGHT);
     draw_title(
         &top,
-        &format!("{title}: {} reliability ({} cycles)", e.split, e.overall.cycles),
+        &format!(
+            "{title}: {} reliability ({} cycles)",
+            e.split, e.overall.cycles
+        ),
     )?;
     let c = &e.calibration;
     let mut panels: Vec<(String, &[Bin])> = vec![(
-        format!("raw: ECE {:.3} [{:.3}, {:.3}]", c.ece.value, c.ece.lo, c.ece.hi),
+        format!(
+            "raw: ECE {:.3} [{:.3}, {:.3}]",
+            c.ece.value, c.ece.lo, c.ece.hi
+        ),
         &c.bins,
     )];
     if let (Some(t), Some(b), Some(ece)) = (c.temperature, &c.scaled_bins, &c.scaled_ece) {
         panels.push((
-            format!("T = {t:.3}: ECE {:.3} [{:.3}, {:.3}]", ece.value, ece.lo, ece.hi),
+            format!(
+                "T = {t:.3}: ECE {:.3} [{:.3}, {:.3}]",
+                ece.value, ece.lo, ece.hi
+            ),
             b,
         ));
     }

@@ -44,8 +44,8 @@ use crate::rundir::{self, MultiRunSummary, RunSummary, Summary};
 use crate::train::observer::{Embeddings, RunObserver};
 use canvas::{encode_png, Canvas, FONT};
 pub use clinical::{write_clinical_plots, RELIABILITY_PNG, SUBGROUPS_PNG};
-pub use pca::{pca2, Pca2};
 pub(crate) use input::seed_dir;
+pub use pca::{pca2, Pca2};
 
 use confusion::*;
 use curves::*;
