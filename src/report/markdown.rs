@@ -68,13 +68,17 @@ pub fn write_markdown_report(
         match crate::report::plots::ensure_plots(&r.dir) {
             Ok(files) => {
                 let (own, seeds) = files.split_at(files.len().min(2));
-                // A contrastive run's embedding plot (drawn at training time) follows its own.
-                let embedding = r
-                    .dir
-                    .join(crate::report::plots::PLOTS_DIR)
-                    .join(crate::report::plots::EMBEDDING_PNG);
-                let extra = embedding.is_file().then_some(embedding);
-                for f in own.iter().chain(extra.as_ref()) {
+                // A contrastive run's embedding plot (drawn at training time) and the clinical
+                // evaluation's figures follow its own, when the run has them.
+                use crate::report::plots::{
+                    EMBEDDING_PNG, PLOTS_DIR, RELIABILITY_PNG, SUBGROUPS_PNG,
+                };
+                let extra: Vec<PathBuf> = [EMBEDDING_PNG, SUBGROUPS_PNG, RELIABILITY_PNG]
+                    .iter()
+                    .map(|f| r.dir.join(PLOTS_DIR).join(f))
+                    .filter(|f| f.is_file())
+                    .collect();
+                for f in own.iter().chain(&extra) {
                     let alt = f.file_stem().unwrap_or_default().to_string_lossy();
                     md.push_str(&format!("![{alt}]({})\n\n", relative_link(f, &base)));
                 }
