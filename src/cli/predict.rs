@@ -129,7 +129,8 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     };
     if let Some(t) = temperature {
         eprintln!(
-            "probabilities scaled by temperature {t:.4} (fitted on the run's validation split;              --no-temperature for the raw ones)"
+            "probabilities scaled by temperature {t:.4} (fitted on the run's validation split; \
+             --no-temperature for the raw ones)"
         );
     }
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;

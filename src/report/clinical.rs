@@ -132,6 +132,11 @@ pub fn seed_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Reads the predictions of `selection`'s checkpoint of every seed of `dir`.
 pub fn load_run_cycles(dir: &Path, selection: Selection) -> Result<RunCycles> {
+    ensure!(
+        selection != Selection::Final,
+        "the clinical evaluation covers the selected checkpoints (--select best-eval or \
+         best-val), not the last epoch"
+    );
     let ck = checkpoint_of(selection);
     let mut cycles: Option<SplitCycles> = None;
     let mut predicted = Vec::new();
