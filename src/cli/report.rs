@@ -63,7 +63,8 @@ impl ByArg {
 /// The patient bootstrap's settings (`report --by/--compare`, `evaluate`).
 #[derive(Args, Debug, Clone)]
 pub struct BootstrapArgs {
-    /// Bootstrap resamples of the test patients (B).
+    /// Bootstrap resamples of the test patients (B). In `report`: for --by and --compare (the
+    /// plain report shows what each run recorded; `auscult evaluate` recomputes it).
     #[arg(long, default_value_t = 1000, value_name = "B")]
     pub resamples: usize,
     /// Seed of the bootstrap's draws (the same seed gives the same resamples).
@@ -101,11 +102,11 @@ impl BootstrapArgs {
 ///
 /// Runs evaluated clinically (every run trained by this version, or `auscult evaluate`) also get
 /// a table of Score with its 95% patient-bootstrap interval, AUROC, operating points and
-/// calibration. `--by device` tabulates the metrics per group of a metadata column instead;
+/// calibration in report.md (and on stdout with --clinical). `--by device` tabulates the metrics per group of a metadata column instead;
 /// `--compare RUN_A RUN_B` the paired difference in Score between two runs.
 ///
 /// Examples:
-///   auscult report runs/
+///   auscult report runs/ --clinical
 ///   auscult report runs/ce runs/scl --by device
 ///   auscult report --compare runs/ce runs/scl
 #[derive(Args, Debug)]
@@ -137,6 +138,11 @@ pub struct ReportArgs {
     /// set.
     #[arg(long)]
     pub protocols: bool,
+    /// Also print the clinical evaluation's table (always in report.md): per seed run Score
+    /// with its 95% patient-bootstrap interval, AUROC, Se @ Sp 0.90 / 0.95 and Sp @ Se 0.90
+    /// with their thresholds, ECE, temperature; a multi-seed run's mean ± std.
+    #[arg(long)]
+    pub clinical: bool,
     /// Paper numbers keyed by config stem (default: the compiled-in configs/paper_results.toml).
     #[arg(long, value_name = "TOML")]
     pub paper: Option<PathBuf>,
@@ -185,9 +191,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     if args.protocols {
         print!("\n{}", render_selections(&args.runs)?);
     }
-    let clinical = render_evaluations(&dirs, selection)?;
-    if !clinical.is_empty() {
-        print!("\n{clinical}");
+    if args.clinical {
+        let clinical = render_evaluations(&dirs, selection)?;
+        if !clinical.is_empty() {
+            print!("\n{clinical}");
+        }
     }
     let out = args.out.unwrap_or_else(|| args.runs[0].join("report.md"));
     write_markdown_report(&rows, &paper, selection, &out)?;

@@ -58,6 +58,13 @@ pub fn write_markdown_report(
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
     let mut md = String::from("# auscult report\n\n");
     md.push_str(&render_markdown(rows, paper, selection));
+    // The clinical evaluation's table, as `auscult report` prints it after the paper's.
+    let dirs: Vec<PathBuf> = rows.iter().map(|r| r.dir.clone()).collect();
+    match super::clinical::render_evaluations(&dirs, selection) {
+        Ok(t) if !t.is_empty() => md.push_str(&format!("\n{t}")),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("no clinical table in the report: {e:#}"),
+    }
     md.push_str("\n## Plots\n\n");
     for r in rows {
         md.push_str(&format!(

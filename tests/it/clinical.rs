@@ -209,6 +209,7 @@ fn report_by_device_and_paired_comparisons() {
     let (out, _) = ok(&auscult(&[
         "report",
         runs().to_str().unwrap(),
+        "--clinical",
         "--out",
         work.path().join("r.md").to_str().unwrap(),
     ]));
