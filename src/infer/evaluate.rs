@@ -19,7 +19,7 @@ use crate::infer::predict::Predictor;
 use crate::report::clinical::{checkpoint_of, evaluation_of, seed_dirs, seeds_evaluation};
 use crate::report::Selection;
 use crate::rundir::{self, PredictionRow, Predictions, SelectionKey, Summary};
-use crate::train::experiment::Experiment;
+use crate::train::experiment::{Experiment, Protocol};
 use crate::train::runtime::Runtime;
 
 /// Metadata columns evaluated as subgroups, when the cache has them.
@@ -180,6 +180,14 @@ pub fn evaluate_seeds(parent: &Path, opts: &Options) -> Result<Vec<SeedsEvaluati
             parent.join(rundir::SUMMARY_JSON).display()
         );
     };
+    if let Protocol::KFold(k) = multi.protocol {
+        // The folds evaluate different cycles: there is no common set to resample.
+        tracing::info!(
+            "{}: kfold:{k} folds are evaluated one by one (each fold's summary.json)",
+            parent.display()
+        );
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
     for selection in [Selection::BestEval, Selection::BestVal] {
         let ck = checkpoint_of(selection);
