@@ -4,7 +4,7 @@
 //! ```text
 //! tensor ◀── model ◀── train ──▶ rundir ◀── report
 //!    ▲          ▲        │  ▲        ▲   ▲
-//!    └── data ◀─┼────────┘  └ sweep  │   └ infer ──▶ model, data
+//!    └── data ◀─┼────────┘  └ sweep  │   └ infer ──▶ model, data, report
 //!         eval ◀┘ (scores, used by train, infer and report)
 //! ```
 //!
