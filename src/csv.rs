@@ -1,5 +1,5 @@
 //! CSV output, quoted one way for every table the project writes (RFC 4180: a field holding a
-//! comma, a quote or a newline is quoted, its quotes doubled).
+//! comma, a quote or a newline is quoted, its quotes doubled), and the reader of such tables.
 
 /// `s` as one CSV field.
 pub fn field(s: &str) -> String {
@@ -10,8 +10,63 @@ pub fn field(s: &str) -> String {
     }
 }
 
+/// The records of RFC 4180 `text` (fields quoted as [`field`] quotes them; `\r\n` or `\n`
+/// ends a record; a last empty line is no record). Err: an unterminated quote (its line).
+pub fn records(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut out = Vec::new();
+    let (mut rec, mut cur) = (Vec::new(), String::new());
+    let (mut quoted, mut line, mut quote_line) = (false, 1usize, 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => {
+                line += (c == '\n') as usize;
+                cur.push(c);
+            }
+            (false, '"') if cur.is_empty() => {
+                quoted = true;
+                quote_line = line;
+            }
+            (false, ',') => rec.push(std::mem::take(&mut cur)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                line += 1;
+                rec.push(std::mem::take(&mut cur));
+                out.push(std::mem::take(&mut rec));
+            }
+            (false, c) => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("line {quote_line}: unterminated quoted field"));
+    }
+    if !cur.is_empty() || !rec.is_empty() {
+        rec.push(cur);
+        out.push(rec);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn records_read_back_what_field_quotes() {
+        let names = ["crackle", "a,b", "say \"hi\"", "two\nlines", ""];
+        let line: Vec<String> = names.iter().map(|n| super::field(n)).collect();
+        let text = format!("h1,h2,h3,h4,h5\r\n{}\n", line.join(","));
+        let recs = super::records(&text).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1], names);
+        assert_eq!(super::records("a,b").unwrap(), [["a", "b"]]);
+        let err = super::records("a\n\"open,b\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
     #[test]
     fn fields_with_separators_are_quoted() {
         assert_eq!(super::field("crackle"), "crackle");

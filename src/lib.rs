@@ -4,18 +4,20 @@
 //! ```text
 //! tensor ◀── model ◀── train ──▶ rundir ◀── report
 //!    ▲          ▲        │  ▲        ▲   ▲
-//!    └── data ◀─┼────────┘  └ sweep  │   └ infer ──▶ model, data
+//!    └── data ◀─┼────────┘  └ sweep  │   └ infer ──▶ model, data, report
 //!         eval ◀┘ (scores, used by train, infer and report)
 //! ```
 //!
 //! - [`tensor`]: host ↔ device reads and deterministic synthetic tensors.
 //! - [`model`]: CNN6 and its conv kernels, the projector, AudioSet (PANNs) import.
 //! - [`data`]: the cache opened for training: splits, protocols, labels, input transforms.
-//! - [`eval`]: confusion matrices and the challenge's scores.
+//! - [`eval`]: confusion matrices and the challenge's scores; the clinical math (patient
+//!   bootstrap, operating points, calibration, subgroups) as pure functions.
 //! - [`train`]: experiments, the runtime, the one loop, methods, losses, optimiser, resume.
 //! - [`rundir`]: the run folder's files.
 //! - [`report`]: tables beside the paper's numbers, report.md, plots.
-//! - [`infer`]: predict and embed with a finished run.
+//! - [`infer`]: predict, embed and evaluate (the clinical evaluation's inference pass) with a
+//!   finished run; `evaluate` turns its predictions into an evaluation through [`report`].
 //! - [`sweep`]: grids of experiments × seeds, locally or on Slurm.
 
 pub mod csv;

@@ -81,9 +81,14 @@ fn reads_per_epoch_do_not_grow_with_the_step_count() {
             let (all, copies) = (readback::count() - before.0, readback::copies() - before.1);
             // Whole-tensor copies for files, one read per dtype (f32, and i64 for BatchNorm's
             // batch counters): the resumable state after every epoch (2), every checkpoint
-            // written (2: encoder and projectors together), and the embedding plot's (1).
+            // written (2: encoder and projectors together), and the embedding plot's (1); then
+            // the clinical evaluation's probabilities, one read per checkpoint it evaluates.
             let writes = checkpoint_writes(out.path());
-            let expected_copies = 2 * epochs + 2 * writes + u64::from(plot);
+            let evaluated = common::json(&out.path().join("summary.json"))["evaluation"]
+                .as_array()
+                .map_or(0, Vec::len) as u64;
+            assert_eq!(evaluated, 1, "{method}: the best checkpoint is evaluated");
+            let expected_copies = 2 * epochs + 2 * writes + u64::from(plot) + evaluated;
             eprintln!(
                 "{method} batch {batch_size}: {} metric reads, {copies} copies ({writes} \
                  checkpoints written)",

@@ -139,16 +139,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
          \x20 database  {}\n\
          \x20 cache     {}\n\
          \x20 runs      {} (each: config.toml, metrics.jsonl, summary.json, checkpoints/, \
-         plots/curves.png, plots/confusion.png; scl also plots/embedding.png)\n\
+         predictions/, plots/curves.png, plots/confusion.png, plots/subgroups.png, \
+         plots/reliability.png; scl also plots/embedding.png)\n\
          \x20 report    {} (the table with every run's plots)\n\
-         next: `auscult predict --run {} --input {}` classifies the recordings again from their WAV files",
+         next: `auscult predict --run {} --input {}` classifies the recordings again from their WAV files; \
+         `auscult report {} --by device` the metrics per recording device with patient-bootstrap intervals",
         t0.elapsed().as_secs_f64(),
         data.display(),
         cache.display(),
         runs.display(),
         report.display(),
         runs.join("ce").display(),
-        data.join("ICBHI_final_database").display()
+        data.join("ICBHI_final_database").display(),
+        runs.display()
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod embed;
+mod evaluate;
 mod pipeline;
 mod predict;
 mod report;
@@ -60,8 +61,12 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the whole job on a generated synthetic database (no real data needed).
     Demo(demo::DemoArgs),
-    /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers.
+    /// Tabulate finished runs (Sp, Se, Score, HS) beside the paper's numbers; subgroups
+    /// (--by), paired comparisons (--compare).
     Report(report::ReportArgs),
+    /// Clinical evaluation of finished runs: patient-bootstrap intervals, subgroups, operating
+    /// points, calibration (train does it after every run).
+    Evaluate(evaluate::EvaluateArgs),
     /// A grid of experiments × seeds (a table of the paper), locally or as a Slurm job array.
     Sweep(sweep::SweepArgs),
     /// Benchmarks (speed, not results): `auscult bench train --methods ce,scl`.
@@ -90,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Train(c) => train::run(c),
         Command::Report(a) => report::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Predict(a) => predict::run(a),

@@ -3,9 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use auscult::eval::calibration::apply_temperature;
 use auscult::eval::metrics::ConfusionMatrix;
-use auscult::infer::classify::{annotation_of, argmax, audio_files, csv, Probabilities, Row};
+use auscult::infer::classify::{
+    annotation_of, audio_files, csv, decide, recordings, recordings_csv, Decision, Probabilities,
+    Row,
+};
 use auscult::infer::embed::run_checkpoint;
+use auscult::infer::evaluate::temperature_of;
 use auscult::infer::predict::Predictor;
 use auscult_pipeline::audio;
 use auscult_pipeline::features::{CycleFeaturizer, FeatureParams};
@@ -29,10 +34,23 @@ pub enum PredictFormat {
 /// length, log-mel) and input transform (transform.json), exactly as in training: no cache is
 /// needed. When annotations carry labels, Se / Sp / Score over the predictions are printed.
 ///
+/// With --out, one row per recording is also written beside it (<out stem>.recordings.csv or
+/// .json): its cycles, the share predicted abnormal and the mean probability of each class.
+///
+/// Calibration: when the run was evaluated with a validation split (--val-fraction or
+/// --protocol val), the temperature fitted there (summary.json, `evaluation`) scales the
+/// probabilities: softmax(ln p / T). --no-temperature gives the raw ones.
+///
+/// Operating point: --threshold T calls a cycle abnormal when 1 − P(normal) ≥ T (the predicted
+/// class is then the most probable abnormal class, else the most probable normal one), and adds
+/// the columns p_abnormal, threshold, abnormal. `auscult report` lists the thresholds of
+/// Se @ Sp 0.90 / 0.95 and Sp @ Se 0.90 on the test split.
+///
 /// Examples:
 ///   auscult predict --run runs/ce --input 101_1b1_Al_sc_Meditron.wav
 ///   auscult predict --run runs/ce --input icbhi/ICBHI_final_database --format json --out p.json
 ///   auscult predict --checkpoint runs/scl/checkpoints/best.safetensors --input rec.wav --window 8 --hop 4
+///   auscult predict --run runs/ce --input recordings/ --threshold 0.35 --out p.csv
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 #[command(only_device_and_threads())]
@@ -60,9 +78,16 @@ pub struct PredictArgs {
     pub hop: Option<f64>,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: PredictFormat,
-    /// Output file (default: standard output).
+    /// Output file (default: standard output). The per-recording rows go beside it.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Call a cycle abnormal when its abnormal score 1 − P(normal) is ≥ T (an operating point
+    /// from `auscult report`), instead of taking the most probable class.
+    #[arg(long, value_name = "T")]
+    pub threshold: Option<f64>,
+    /// Report the raw probabilities even when the run recorded a temperature.
+    #[arg(long)]
+    pub no_temperature: bool,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -88,7 +113,26 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --run or --checkpoint"),
     };
+    if let Some(t) = a.threshold {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&t),
+            "--threshold {t}: an abnormal score threshold lies in [0, 1]"
+        );
+    }
     let rt = a.runtime.runtime_of("predict", &ONLY_DEVICE_AND_THREADS)?;
+    let temperature = if a.no_temperature {
+        None
+    } else {
+        checkpoint
+            .file_stem()
+            .and_then(|n| temperature_of(&run, &n.to_string_lossy()))
+    };
+    if let Some(t) = temperature {
+        eprintln!(
+            "probabilities scaled by temperature {t:.4} (fitted on the run's validation split; \
+             --no-temperature for the raw ones)"
+        );
+    }
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
     let spec = &predictor.spec;
     let params: FeatureParams = serde_json::from_value(
@@ -154,14 +198,21 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         let feats = featurize(&featurizer, file, &info, &segs)?;
         let probs = predictor.probabilities(&feats)?;
         for (s, p) in segs.iter().zip(probs) {
-            let best = argmax(&p);
+            let p: Vec<f32> = match temperature {
+                Some(t) => apply_temperature(&p.iter().map(|&v| v as f64).collect::<Vec<_>>(), t)
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect(),
+                None => p,
+            };
+            let (best, decision) = decide(&p, &normal, a.threshold);
             if let Some((id, _)) = &s.label {
                 if (*id as usize) < spec.classes.len() {
                     confusion.add(&[best], &[*id as usize])?;
                     labelled += 1;
                 }
             }
-            rows.push(row(file, s, &how, &names, best, &p));
+            rows.push(row(file, s, &how, &names, best, &p, decision));
         }
     }
     let text = match a.format {
@@ -169,8 +220,25 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         PredictFormat::Csv => csv(&rows, &names),
     };
     match &a.out {
-        Some(out) => auscult_cache::write_atomic(out, text.as_bytes())
-            .with_context(|| format!("writing {}", out.display()))?,
+        Some(out) => {
+            let normal_names: Vec<&str> = normal.iter().map(|&c| names[c]).collect();
+            let recs = recordings(&rows, &normal_names);
+            let (ext, body) = match a.format {
+                PredictFormat::Json => ("json", serde_json::to_string_pretty(&recs)? + "\n"),
+                PredictFormat::Csv => ("csv", recordings_csv(&recs, &names)),
+            };
+            let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+            let per_recording = out.with_file_name(format!("{stem}.recordings.{ext}"));
+            auscult_cache::write_atomic(out, text.as_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            auscult_cache::write_atomic(&per_recording, body.as_bytes())
+                .with_context(|| format!("writing {}", per_recording.display()))?;
+            eprintln!(
+                "{} recording rows in {}",
+                recs.len(),
+                per_recording.display()
+            );
+        }
         None => print!("{text}"),
     }
     eprintln!(
@@ -197,6 +265,7 @@ fn row(
     names: &[&str],
     best: usize,
     p: &[f32],
+    decision: Option<Decision>,
 ) -> Row {
     Row {
         file: file.display().to_string(),
@@ -216,5 +285,6 @@ fn row(
                 .map(|(n, v)| (n.to_string(), *v))
                 .collect(),
         ),
+        decision,
     }
 }

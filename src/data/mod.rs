@@ -26,7 +26,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use run_data::{DataResidency, Residency, RunData};
+pub use run_data::{DataResidency, Residency, RunData, RunRows};
 use split::Storage;
 pub use split::{Batch, Batches, SplitData};
 use stream::{Segment, Stream};

@@ -79,6 +79,16 @@ impl Residency {
     }
 }
 
+/// The cache rows of one run's splits ([`RunData::rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRows {
+    pub train: Vec<usize>,
+    pub val: Option<Vec<usize>>,
+    pub eval: Vec<usize>,
+    /// The evaluation split's name (`fold_<f>` under `kfold:K`).
+    pub eval_split: String,
+}
+
 /// Train / validation / evaluation splits of one run, with the cache's classes.
 pub struct RunData {
     pub train: SplitData,
@@ -92,15 +102,10 @@ pub struct RunData {
 }
 
 impl RunData {
-    /// Loads the splits `data` names (the validation patients drawn with `seed`), placed as
-    /// `residency` says, onto `device`.
-    pub fn load(
-        cache: &CacheData,
-        data: &DataConfig,
-        seed: u64,
-        residency: impl Into<Residency>,
-        device: &Device,
-    ) -> Result<RunData> {
+    /// The cache rows of the splits `data` names (the validation patients drawn with `seed`),
+    /// without loading any feature: what [`RunData::load`] loads, for a caller that needs only
+    /// some of them (the evaluation of a finished run).
+    pub fn rows(cache: &CacheData, data: &DataConfig, seed: u64) -> Result<RunRows> {
         let named_eval = || -> Result<String> {
             Ok(match &data.eval_split {
                 Some(s) => s.clone(),
@@ -174,6 +179,29 @@ impl RunData {
         } else {
             (train_rows, None)
         };
+        Ok(RunRows {
+            train: train_rows,
+            val: val_rows,
+            eval: eval_rows,
+            eval_split,
+        })
+    }
+
+    /// Loads the splits `data` names (the validation patients drawn with `seed`), placed as
+    /// `residency` says, onto `device`.
+    pub fn load(
+        cache: &CacheData,
+        data: &DataConfig,
+        seed: u64,
+        residency: impl Into<Residency>,
+        device: &Device,
+    ) -> Result<RunData> {
+        let RunRows {
+            train: train_rows,
+            val: val_rows,
+            eval: eval_rows,
+            eval_split,
+        } = Self::rows(cache, data, seed)?;
         let total_rows = train_rows.len() + eval_rows.len() + val_rows.as_ref().map_or(0, Vec::len);
         let placement = residency.into().placement(
             cache.feature_bytes(total_rows),

@@ -21,6 +21,125 @@ pub struct Row {
     pub predicted: String,
     /// Class name → probability, in the classes' order.
     pub probabilities: Probabilities,
+    /// The normal-vs-abnormal decision at a chosen threshold (`predict --threshold`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// A cycle called abnormal when its abnormal score (1 − the normal classes' probability) is ≥
+/// the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Decision {
+    pub p_abnormal: f32,
+    pub threshold: f64,
+    pub abnormal: bool,
+}
+
+/// 1 − the probability of the `normal` classes.
+pub fn abnormal_score(p: &[f32], normal: &[usize]) -> f32 {
+    1.0 - normal.iter().map(|&c| p[c]).sum::<f32>()
+}
+
+/// The predicted class of probabilities `p`: the argmax, or with a threshold the most probable
+/// abnormal class when the abnormal score reaches it and the most probable normal class when
+/// not.
+pub fn decide(p: &[f32], normal: &[usize], threshold: Option<f64>) -> (usize, Option<Decision>) {
+    let Some(t) = threshold else {
+        return (argmax(p), None);
+    };
+    let score = abnormal_score(p, normal);
+    let abnormal = score as f64 >= t;
+    let best = (0..p.len())
+        .filter(|c| normal.contains(c) != abnormal)
+        .fold(None, |b: Option<usize>, c| match b {
+            Some(b) if p[b] >= p[c] => Some(b),
+            _ => Some(c),
+        })
+        .unwrap_or_else(|| argmax(p));
+    (
+        best,
+        Some(Decision {
+            p_abnormal: score,
+            threshold: t,
+            abnormal,
+        }),
+    )
+}
+
+/// One recording's summary of its rows (`predict`'s per-recording output).
+#[derive(Debug, Serialize)]
+pub struct RecordingRow {
+    pub file: String,
+    pub cycles: usize,
+    /// Share of its cycles predicted as an abnormal class.
+    pub share_abnormal: f64,
+    /// Mean probability of each class over its cycles.
+    pub mean_probabilities: Probabilities,
+}
+
+/// One [`RecordingRow`] per file of `rows`, in order of first appearance; `normal`: the normal
+/// class names.
+pub fn recordings(rows: &[Row], normal: &[&str]) -> Vec<RecordingRow> {
+    let mut out: Vec<RecordingRow> = Vec::new();
+    let mut sums: Vec<Vec<f64>> = Vec::new();
+    let mut abnormal: Vec<usize> = Vec::new();
+    for r in rows {
+        let k = match out.iter().position(|o| o.file == r.file) {
+            Some(k) => k,
+            None => {
+                out.push(RecordingRow {
+                    file: r.file.clone(),
+                    cycles: 0,
+                    share_abnormal: 0.0,
+                    mean_probabilities: Probabilities(
+                        r.probabilities
+                            .0
+                            .iter()
+                            .map(|(n, _)| (n.clone(), 0.0))
+                            .collect(),
+                    ),
+                });
+                sums.push(vec![0.0; r.probabilities.0.len()]);
+                abnormal.push(0);
+                out.len() - 1
+            }
+        };
+        out[k].cycles += 1;
+        abnormal[k] += !normal.contains(&r.predicted.as_str()) as usize;
+        for (s, (_, p)) in sums[k].iter_mut().zip(&r.probabilities.0) {
+            *s += *p as f64;
+        }
+    }
+    for ((o, s), a) in out.iter_mut().zip(&sums).zip(&abnormal) {
+        o.share_abnormal = *a as f64 / o.cycles as f64;
+        for ((_, m), s) in o.mean_probabilities.0.iter_mut().zip(s) {
+            *m = (*s / o.cycles as f64) as f32;
+        }
+    }
+    out
+}
+
+/// [`RecordingRow`]s as CSV: `file, cycles, share_abnormal, mean_p_<class>…`.
+pub fn recordings_csv(rows: &[RecordingRow], names: &[&str]) -> String {
+    let quote = crate::csv::field;
+    let mut out = String::from("file,cycles,share_abnormal");
+    for n in names {
+        out.push_str(&format!(",mean_p_{}", quote(n)));
+    }
+    out.push('\n');
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{}",
+            quote(&r.file),
+            r.cycles,
+            r.share_abnormal
+        ));
+        for (_, p) in &r.mean_probabilities.0 {
+            out.push_str(&format!(",{p}"));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -98,6 +217,10 @@ pub fn csv(rows: &[Row], names: &[&str]) -> String {
     for n in names {
         out.push_str(&format!(",p_{}", quote(n)));
     }
+    let decided = rows.iter().any(|r| r.decision.is_some());
+    if decided {
+        out.push_str(",p_abnormal,threshold,abnormal");
+    }
     out.push('\n');
     for r in rows {
         out.push_str(&format!(
@@ -113,7 +236,74 @@ pub fn csv(rows: &[Row], names: &[&str]) -> String {
         for (_, p) in &r.probabilities.0 {
             out.push_str(&format!(",{p}"));
         }
+        if let Some(d) = &r.decision {
+            out.push_str(&format!(",{},{},{}", d.p_abnormal, d.threshold, d.abnormal));
+        } else if decided {
+            out.push_str(",,,");
+        }
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(file: &str, predicted: &str, p: [f32; 3]) -> Row {
+        Row {
+            file: file.into(),
+            segment: 0,
+            start_s: 0.0,
+            end_s: 1.0,
+            source: "annotation",
+            label: None,
+            predicted: predicted.into(),
+            probabilities: Probabilities(
+                ["normal", "crackle", "wheeze"]
+                    .iter()
+                    .zip(p)
+                    .map(|(n, v)| (n.to_string(), v))
+                    .collect(),
+            ),
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn a_threshold_moves_the_decision_between_normal_and_abnormal() {
+        let p = [0.6f32, 0.3, 0.1];
+        assert_eq!(decide(&p, &[0], None), (0, None));
+        let (c, d) = decide(&p, &[0], Some(0.35));
+        assert_eq!(
+            c, 1,
+            "abnormal score 0.4 ≥ 0.35: the most probable abnormal class"
+        );
+        assert!(d.unwrap().abnormal && (d.unwrap().p_abnormal - 0.4).abs() < 1e-6);
+        let (c, d) = decide(&[0.2, 0.5, 0.3], &[0], Some(0.9));
+        assert_eq!((c, d.unwrap().abnormal), (0, false));
+    }
+
+    #[test]
+    fn one_row_per_recording_with_its_means() {
+        let rows = [
+            row("a.wav", "normal", [0.8, 0.1, 0.1]),
+            row("b.wav", "wheeze", [0.2, 0.2, 0.6]),
+            row("a.wav", "crackle", [0.2, 0.7, 0.1]),
+        ];
+        let r = recordings(&rows, &["normal"]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].file.as_str(), r[0].cycles, r[0].share_abnormal),
+            ("a.wav", 2, 0.5)
+        );
+        assert!((r[0].mean_probabilities.0[1].1 - 0.4).abs() < 1e-6);
+        assert_eq!((r[1].cycles, r[1].share_abnormal), (1, 1.0));
+        let csv = recordings_csv(&r, &["normal", "crackle", "wheeze"]);
+        assert!(
+            csv.starts_with("file,cycles,share_abnormal,mean_p_normal,"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), 3);
+    }
 }

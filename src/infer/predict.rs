@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::transforms::{InputTransform, MinMax};
-use crate::data::{CacheData, Placement};
+use crate::data::{CacheData, Placement, SplitData};
 use crate::model::cnn6::{Cnn6, Cnn6Config};
 pub use crate::rundir::schema::FeatureSpec;
 use crate::train::experiment::Experiment;
@@ -130,16 +130,21 @@ impl Predictor {
             )?
             .pop()
             .context("one split")?;
-        let mut feats = Vec::new();
-        for b in data.ordered(self.batch, true)? {
-            // Loaded on `Device::Cpu`: host memory, not a device read.
-            feats.extend(b?.x()?.flatten_all()?.to_vec1::<f32>()?);
-        }
-        let probabilities = self.probabilities(&feats)?;
+        let probabilities = self.split_probabilities(&data)?;
         Ok(CacheRows {
             cycle_ids: data.cycle_ids.clone(),
             labels: data.labels.clone(),
             probabilities,
         })
+    }
+
+    /// Probabilities of the rows of a loaded split, in its order.
+    pub fn split_probabilities(&self, data: &SplitData) -> Result<Vec<Vec<f32>>> {
+        let mut feats = Vec::new();
+        for b in data.ordered(self.batch, true)? {
+            // Loaded on `Device::Cpu`: host memory, not a device read.
+            feats.extend(b?.x()?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        self.probabilities(&feats)
     }
 }

@@ -58,6 +58,13 @@ pub fn write_markdown_report(
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
     let mut md = String::from("# auscult report\n\n");
     md.push_str(&render_markdown(rows, paper, selection));
+    // The clinical evaluation's table, as `auscult report` prints it after the paper's.
+    let dirs: Vec<PathBuf> = rows.iter().map(|r| r.dir.clone()).collect();
+    match super::clinical::render_evaluations(&dirs, selection) {
+        Ok(t) if !t.is_empty() => md.push_str(&format!("\n{t}")),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("no clinical table in the report: {e:#}"),
+    }
     md.push_str("\n## Plots\n\n");
     for r in rows {
         md.push_str(&format!(
@@ -68,13 +75,17 @@ pub fn write_markdown_report(
         match crate::report::plots::ensure_plots(&r.dir) {
             Ok(files) => {
                 let (own, seeds) = files.split_at(files.len().min(2));
-                // A contrastive run's embedding plot (drawn at training time) follows its own.
-                let embedding = r
-                    .dir
-                    .join(crate::report::plots::PLOTS_DIR)
-                    .join(crate::report::plots::EMBEDDING_PNG);
-                let extra = embedding.is_file().then_some(embedding);
-                for f in own.iter().chain(extra.as_ref()) {
+                // A contrastive run's embedding plot (drawn at training time) and the clinical
+                // evaluation's figures follow its own, when the run has them.
+                use crate::report::plots::{
+                    EMBEDDING_PNG, PLOTS_DIR, RELIABILITY_PNG, SUBGROUPS_PNG,
+                };
+                let extra: Vec<PathBuf> = [EMBEDDING_PNG, SUBGROUPS_PNG, RELIABILITY_PNG]
+                    .iter()
+                    .map(|f| r.dir.join(PLOTS_DIR).join(f))
+                    .filter(|f| f.is_file())
+                    .collect();
+                for f in own.iter().chain(&extra) {
                     let alt = f.file_stem().unwrap_or_default().to_string_lossy();
                     md.push_str(&format!("![{alt}]({})\n\n", relative_link(f, &base)));
                 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod clinical;
 mod markdown;
 mod paper;
 pub mod plots;

@@ -1,5 +1,6 @@
 //! The files of a run dir as types: every writer and reader of `metrics.jsonl`,
-//! `summary.json`, `invocation.json` and `features.json` goes through these.
+//! `summary.json`, `invocation.json`, `features.json` and `predictions/<checkpoint>.csv` goes
+//! through these.
 //!
 //! Fields that older runs lack are `#[serde(default)]`, so their run dirs still load; a field is
 //! never renamed (new ones are optional).
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::transforms::Standardization;
 use crate::data::CacheData;
+use crate::eval::clinical::{Evaluation, SeedsEvaluation};
 use crate::eval::metrics::{Metrics, MetricsSummary};
 use crate::train::experiment::{Protocol, Signature};
 use crate::train::runtime::Runtime;
@@ -116,6 +118,10 @@ pub struct RunSummary {
     pub val_rows: usize,
     #[serde(default)]
     pub eval_rows: usize,
+    /// The clinical evaluation of each selected checkpoint (`best`, `best_val`) on the
+    /// evaluation split, from `predictions/<checkpoint>.csv` (absent from runs evaluated before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluation: Vec<Evaluation>,
 }
 
 /// Mean ± std over seeds of the selected metrics (`summary.json` of a multi-seed run).
@@ -142,6 +148,10 @@ pub struct MultiRunSummary {
     pub best_by_val: Option<MetricsSummary>,
     pub final_epoch: Option<MetricsSummary>,
     pub runs: Vec<String>,
+    /// The clinical evaluation of the seeds together, per selected checkpoint (absent from runs
+    /// evaluated before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluation: Vec<SeedsEvaluation>,
 }
 
 /// How a run was started (`<out>/invocation.json`): what `auscult train --resume` needs besides
@@ -338,6 +348,164 @@ pub fn read_stage_timings(path: &Path) -> Result<Vec<StageTiming>> {
         .collect())
 }
 
+/// One cycle's row of `predictions/<checkpoint>.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRow {
+    pub cycle_id: i64,
+    /// The split it belongs to in this run (the evaluation split's name, or `val`).
+    pub split: String,
+    /// The resampling unit: the cache's `patient_id`, else its `recording`, else the cycle id.
+    pub patient: String,
+    pub recording: String,
+    /// True class id.
+    pub label: usize,
+    /// Class probabilities, in class-id order.
+    pub probabilities: Vec<f32>,
+    /// The values of [`Predictions::group_columns`] (None: missing).
+    pub groups: Vec<Option<String>>,
+}
+
+/// `<run>/predictions/<checkpoint>.csv`: a checkpoint's class probabilities for every cycle of
+/// the run's evaluation split (and validation split, when there is one), with what the cache
+/// says of each cycle. Columns: `cycle_id, split, patient, recording, label, predicted`, then
+/// `p_<class>` per class, then the subgroup columns (`label` and `predicted` are class names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    pub class_names: Vec<String>,
+    pub group_columns: Vec<String>,
+    pub rows: Vec<PredictionRow>,
+}
+
+const PREDICTION_COLUMNS: [&str; 6] = [
+    "cycle_id",
+    "split",
+    "patient",
+    "recording",
+    "label",
+    "predicted",
+];
+
+impl Predictions {
+    /// `<run>/predictions/<checkpoint>.csv`.
+    pub fn path(run: &Path, checkpoint: &str) -> PathBuf {
+        run.join("predictions").join(format!("{checkpoint}.csv"))
+    }
+
+    /// The rows of `split`.
+    pub fn of_split<'a>(&'a self, split: &'a str) -> impl Iterator<Item = &'a PredictionRow> {
+        self.rows.iter().filter(move |r| r.split == split)
+    }
+
+    pub fn to_csv(&self) -> String {
+        let q = crate::csv::field;
+        let mut head: Vec<String> = PREDICTION_COLUMNS.iter().map(|c| c.to_string()).collect();
+        head.extend(self.class_names.iter().map(|c| q(&format!("p_{c}"))));
+        head.extend(self.group_columns.iter().map(|c| q(c)));
+        let mut out = head.join(",") + "\n";
+        for r in &self.rows {
+            let best = (0..r.probabilities.len())
+                .rev()
+                .max_by(|&a, &b| r.probabilities[a].total_cmp(&r.probabilities[b]))
+                .unwrap_or(0);
+            let mut f = vec![
+                r.cycle_id.to_string(),
+                q(&r.split),
+                q(&r.patient),
+                q(&r.recording),
+                q(&self.class_names[r.label]),
+                q(&self.class_names[best]),
+            ];
+            f.extend(r.probabilities.iter().map(f32::to_string));
+            f.extend(r.groups.iter().map(|g| q(g.as_deref().unwrap_or(""))));
+            out.push_str(&f.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Parses [`Predictions::to_csv`]'s text; errors name `path` and the line.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ReadError> {
+        let bad = |line: usize, msg: String| ReadError::Malformed {
+            path: path.into(),
+            msg: format!("line {line}: {msg}"),
+        };
+        let recs = crate::csv::records(text).map_err(|m| bad(0, m))?;
+        let head = recs.first().ok_or_else(|| bad(1, "empty file".into()))?;
+        if head.len() < 6 || head[..6] != PREDICTION_COLUMNS {
+            return Err(bad(
+                1,
+                format!("expected {} first", PREDICTION_COLUMNS.join(",")),
+            ));
+        }
+        let class_names: Vec<String> = head[6..]
+            .iter()
+            .map_while(|h| h.strip_prefix("p_").map(str::to_string))
+            .collect();
+        let group_columns = head[6 + class_names.len()..].to_vec();
+        let mut rows = Vec::new();
+        for (i, r) in recs.iter().enumerate().skip(1) {
+            if r.len() != head.len() {
+                return Err(bad(
+                    i + 1,
+                    format!("{} fields, the header has {}", r.len(), head.len()),
+                ));
+            }
+            let class = |s: &str| {
+                class_names
+                    .iter()
+                    .position(|c| c == s)
+                    .ok_or_else(|| bad(i + 1, format!("`{s}` is not a class")))
+            };
+            let mut probabilities = Vec::new();
+            for v in &r[6..6 + class_names.len()] {
+                probabilities.push(
+                    v.parse::<f32>()
+                        .map_err(|e| bad(i + 1, format!("`{v}`: {e}")))?,
+                );
+            }
+            rows.push(PredictionRow {
+                cycle_id: r[0]
+                    .parse()
+                    .map_err(|e| bad(i + 1, format!("cycle_id: {e}")))?,
+                split: r[1].clone(),
+                patient: r[2].clone(),
+                recording: r[3].clone(),
+                label: class(&r[4])?,
+                probabilities,
+                groups: r[6 + class_names.len()..]
+                    .iter()
+                    .map(|g| (!g.is_empty()).then(|| g.clone()))
+                    .collect(),
+            });
+        }
+        Ok(Predictions {
+            class_names,
+            group_columns,
+            rows,
+        })
+    }
+
+    /// Reads `<run>/predictions/<checkpoint>.csv`.
+    pub fn read(run: &Path, checkpoint: &str) -> Result<Self, ReadError> {
+        let path = Self::path(run, checkpoint);
+        let text = std::fs::read_to_string(&path).map_err(|source| ReadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Writes `<run>/predictions/<checkpoint>.csv` atomically; returns its path.
+    pub fn write(&self, run: &Path, checkpoint: &str) -> Result<PathBuf> {
+        let path = Self::path(run, checkpoint);
+        let dir = path.parent().expect("a file in predictions/");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        auscult_cache::write_atomic(&path, self.to_csv().as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
 /// `summary.json`.
 pub const SUMMARY_JSON: &str = "summary.json";
 /// `metrics.jsonl`.
@@ -402,6 +570,43 @@ mod tests {
             err.contains(SUMMARY_JSON) && err.contains("best_by_eval"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn predictions_round_trip_and_bad_lines_are_named() {
+        let p = Predictions {
+            class_names: vec!["normal".into(), "a,b".into()],
+            group_columns: vec!["device".into()],
+            rows: vec![
+                PredictionRow {
+                    cycle_id: 7,
+                    split: "test".into(),
+                    patient: "101".into(),
+                    recording: "r1".into(),
+                    label: 1,
+                    probabilities: vec![0.25, 0.75],
+                    groups: vec![Some("X".into())],
+                },
+                PredictionRow {
+                    cycle_id: 9,
+                    split: "val".into(),
+                    patient: "102".into(),
+                    recording: "r2".into(),
+                    label: 0,
+                    probabilities: vec![0.1, 0.9],
+                    groups: vec![None],
+                },
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        p.write(dir.path(), "best").unwrap();
+        assert_eq!(Predictions::read(dir.path(), "best").unwrap(), p);
+        assert_eq!(p.of_split("val").count(), 1);
+        let text = p.to_csv().replace("0.25,0.75", "0.25");
+        let err = Predictions::parse(&text, Path::new("x.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.csv") && err.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -263,6 +263,7 @@ pub fn seed_summary(
         best_by_val: pick(&|s| s.best_by_val.as_ref().map(|b| b.eval.clone())),
         final_epoch: pick(&|s| Some(s.final_epoch.eval.clone())),
         runs: dirs,
+        evaluation: Vec::new(),
     })
 }
 

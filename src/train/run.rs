@@ -190,6 +190,7 @@ pub fn train_one(
         train_rows: data.train.len(),
         val_rows: data.val.as_ref().map_or(0, SplitData::len),
         eval_rows: data.eval.len(),
+        evaluation: Vec::new(),
     };
     run.write_summary(&summary)?;
     // Finished: the state is no longer needed (summary.json marks the run done).

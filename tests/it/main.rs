@@ -2,6 +2,7 @@
 
 mod common;
 
+mod clinical;
 mod clobber;
 mod demo;
 mod embed;

@@ -87,6 +87,8 @@ fn the_manifest_lists_the_seven_event_classes_and_the_splits() {
     std::fs::remove_dir_all(&inter).unwrap();
     let mut o = BuildOptions::new(Dataset::Sprsound, db.path(), cache.path());
     o.metadata_only = true;
+    // The first build had audio: other parameters, replaced on purpose.
+    o.overwrite = true;
     build(&o).unwrap();
     let m = Manifest::load(cache.path()).unwrap();
     assert_eq!(m.default_eval_split, None);

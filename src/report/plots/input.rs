@@ -128,7 +128,7 @@ pub(super) fn class_names(info: &RunSummary, n: usize) -> Vec<String> {
 
 /// A seed dir of a multi-seed parent: `runs` holds the paths as given when training, so the
 /// seed's folder name is looked up under `parent` first (the parent may have moved).
-pub(super) fn seed_dir(parent: &Path, run: &str) -> Result<PathBuf> {
+pub(crate) fn seed_dir(parent: &Path, run: &str) -> Result<PathBuf> {
     let given = Path::new(run);
     if let Some(name) = given.file_name() {
         let inside = parent.join(name);

@@ -5,6 +5,8 @@
 //!                             validation Score) per epoch, the selected epochs marked
 //! <run>/plots/confusion.png   the confusion matrix on the evaluation split at the best epoch by
 //!                             its Score: counts and row-normalised, side by side
+//! <run>/plots/subgroups.png   Score per subgroup with patient-bootstrap intervals, and
+//! <run>/plots/reliability.png the reliability diagram (runs with a clinical evaluation)
 //! ```
 //!
 //! A multi-seed parent dir gets the same two files: mean ± std bands over seeds per epoch, and
@@ -17,6 +19,7 @@
 //! memory, then written under a temporary name in the same folder and renamed.
 
 mod canvas;
+mod clinical;
 mod confusion;
 mod curves;
 mod draw;
@@ -40,6 +43,8 @@ use crate::eval::metrics::{ConfusionMatrix, Metrics};
 use crate::rundir::{self, MultiRunSummary, RunSummary, Summary};
 use crate::train::observer::{Embeddings, RunObserver};
 use canvas::{encode_png, Canvas, FONT};
+pub use clinical::{write_clinical_plots, RELIABILITY_PNG, SUBGROUPS_PNG};
+pub(crate) use input::seed_dir;
 pub use pca::{pca2, Pca2};
 
 use confusion::*;
@@ -264,7 +269,11 @@ impl RunObserver for Plots {
     }
 
     fn run_finished(&self, run_dir: &Path) {
-        log_plots(run_dir, write_run_plots(run_dir));
+        let drawn = write_run_plots(run_dir).and_then(|mut files| {
+            files.extend(write_clinical_plots(run_dir)?);
+            Ok(files)
+        });
+        log_plots(run_dir, drawn);
     }
 
     fn runs_finished(&self, parent: &Path) {

@@ -39,7 +39,7 @@ fn same_seed_same_bytes() {
     let (b, rb) = synth(12, 7);
     let (c, _) = synth(12, 8);
     let (sa, sb, sc) = (snapshot(a.path()), snapshot(b.path()), snapshot(c.path()));
-    assert_eq!(sa.len(), 24);
+    assert_eq!(sa.len(), 25, "12 recordings × (wav, json) + SYNTHETIC.txt");
     assert_eq!(ra, rb);
     assert!(sa == sb, "same seed gave different files");
     assert_ne!(sa, sc);
