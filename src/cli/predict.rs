@@ -170,12 +170,7 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     };
     let names: Vec<&str> = spec.classes.iter().map(|c| c.name.as_str()).collect();
     let mut rows = Vec::new();
-    let normal: Vec<usize> = spec
-        .classes
-        .iter()
-        .filter(|c| c.normal)
-        .map(|c| c.id as usize)
-        .collect();
+    let normal = spec.normal_ids();
     let mut confusion = ConfusionMatrix::new(spec.classes.len(), &normal)?;
     let mut labelled = 0usize;
     for file in &files {

@@ -143,12 +143,7 @@ pub fn load_run_cycles(dir: &Path, selection: Selection) -> Result<RunCycles> {
     for seed in seed_dirs(dir)? {
         let summary = rundir::read_run_summary(&seed)?;
         let spec = FeatureSpec::read(&seed)?;
-        let normal: Vec<usize> = spec
-            .classes
-            .iter()
-            .filter(|c| c.normal)
-            .map(|c| c.id as usize)
-            .collect();
+        let normal = spec.normal_ids();
         let p = Predictions::read(&seed, ck).with_context(|| {
             format!(
                 "no predictions of checkpoint `{ck}` in {} (runs trained before the clinical \

@@ -178,6 +178,15 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
+    /// Ids of the classes the cache calls normal.
+    pub fn normal_ids(&self) -> Vec<usize> {
+        self.classes
+            .iter()
+            .filter(|c| c.normal)
+            .map(|c| c.id as usize)
+            .collect()
+    }
+
     /// The spec of an opened cache.
     pub fn of(cache: &CacheData) -> Self {
         let m = cache.reader.manifest();
