@@ -142,19 +142,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
     if a.plan {
         return print_plan(&index, &a.throughput);
     }
-    let index_path = index.write()?;
-    let pending = index.pending();
-    eprintln!(
-        "{}: {} configs × {} seeds = {} runs, {} finished, {} to run → {}",
-        spec.grid.display(),
-        grid.configs.len(),
-        index.seeds,
-        index.tasks.len(),
-        index.tasks.len() - pending.len(),
-        pending.len(),
-        index.out.display()
-    );
-    if a.slurm {
+    // Slurm options are checked before anything is written.
+    let slurm_options = if a.slurm {
         let threads = a.runtime.threads.filter(|_| a.cpus_per_task.is_none());
         let o = SlurmOptions {
             partition: a.partition.clone(),
@@ -170,7 +159,25 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
             requeue: a.requeue,
             task_args: a.runtime.task_args(threads),
         };
-        return slurm::submit(&index, &index_path, &pending, &o, a.dry_run);
+        o.check()?;
+        Some(o)
+    } else {
+        None
+    };
+    let index_path = index.write()?;
+    let pending = index.pending();
+    eprintln!(
+        "{}: {} configs × {} seeds = {} runs, {} finished, {} to run → {}",
+        spec.grid.display(),
+        grid.configs.len(),
+        index.seeds,
+        index.tasks.len(),
+        index.tasks.len() - pending.len(),
+        pending.len(),
+        index.out.display()
+    );
+    if let Some(o) = &slurm_options {
+        return slurm::submit(&index, &index_path, &pending, o, a.dry_run);
     }
     let o = LocalOptions {
         jobs: a.jobs,

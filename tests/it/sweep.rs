@@ -452,3 +452,32 @@ fn ctrl_c_to_a_parallel_sweep_stops_every_child_once_and_the_rerun_is_identical(
         );
     }
 }
+
+#[test]
+fn a_mistyped_sbatch_option_is_refused_before_anything_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let g = grid(work.path(), 1);
+    let out = work.path().join("runs");
+    let cache = work.path().join("no-cache-needed");
+    for (bad, says) in [
+        ("--sbatch-arg=--memory=16G", "did you mean --mem"),
+        ("--sbatch-arg=--output=x.log", "sets --output itself"),
+        ("--time=12h", "not a Slurm time"),
+    ] {
+        let o = auscult(&[
+            "sweep",
+            "--grid",
+            s(&g),
+            "--data",
+            s(&cache),
+            "--out",
+            s(&out),
+            "--slurm",
+            "--dry-run",
+            bad,
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{bad}: {err}");
+        assert!(!out.join("sweep-index.json").exists() && !out.join("sweep.sbatch").exists());
+    }
+}
