@@ -44,14 +44,20 @@ impl RunObserver for Job {
     }
 
     fn runs_finished(&self, parent: &Path) {
-        if let Err(e) = evaluate_seeds(parent, &self.options) {
-            tracing::warn!(
-                "no clinical evaluation of the seeds of {} together: {e:#}",
-                parent.display()
-            );
-        }
-        Plots.runs_finished(parent)
+        seeds_finished(parent, &self.options)
     }
+}
+
+/// What follows when every seed of `parent` is finished (its `summary.json` written): the
+/// seeds' clinical evaluation together, then the parent's plots. A failure costs a warning.
+pub fn seeds_finished(parent: &Path, options: &Options) {
+    if let Err(e) = evaluate_seeds(parent, options) {
+        tracing::warn!(
+            "no clinical evaluation of the seeds of {} together: {e:#}",
+            parent.display()
+        );
+    }
+    Plots.runs_finished(parent)
 }
 
 fn job(runtime: &Runtime, cache_dir: &Path) -> Job {

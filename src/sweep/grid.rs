@@ -308,7 +308,7 @@ pub fn aggregate(index: &SweepIndex, name: &str) -> Result<Option<MultiRunSummar
     write_json_atomic(&dir.join("summary.json"), &multi)?;
     auscult_cache::write_atomic(&dir.join("config.toml"), exp.to_toml().as_bytes())
         .with_context(|| format!("writing {}", dir.join("config.toml").display()))?;
-    crate::train::observer::RunObserver::runs_finished(&crate::report::plots::Plots, &dir);
+    crate::jobs::seeds_finished(&dir, &Default::default());
     Ok(Some(multi))
 }
 

@@ -248,6 +248,11 @@ fn a_local_sweep_interrupted_and_rerun_finishes_without_redoing_finished_runs() 
             serde_json::from_slice(&std::fs::read(out.join(name).join("summary.json")).unwrap())
                 .unwrap();
         assert_eq!(agg["seeds"], serde_json::json!([0, 1]), "{name}");
+        // The seeds evaluated together, as `train --runs 2` does.
+        assert!(
+            agg["evaluation"].as_array().is_some_and(|e| !e.is_empty()),
+            "{name}: {agg}"
+        );
         assert!(!out
             .join(name)
             .join("seed_1/checkpoints/state.safetensors")
