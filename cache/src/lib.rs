@@ -39,8 +39,8 @@ pub use atomic::write_atomic;
 pub use clear::clear_outputs;
 pub use error::CacheError;
 pub use manifest::{
-    canonical_json, canonicalize, params_hash, shard_file, ClassInfo, Manifest, ShardInfo,
-    SkippedInput, SplitInfo,
+    canonical_json, canonicalize, normal_ids, params_hash, shard_file, ClassInfo, Manifest,
+    ShardInfo, SkippedInput, SplitInfo,
 };
 pub use prefetch::Prefetch;
 pub use reader::CacheReader;

@@ -56,6 +56,15 @@ pub struct Manifest {
     pub synthetic: bool,
 }
 
+/// Ids of the classes marked normal.
+pub fn normal_ids(classes: &[ClassInfo]) -> Vec<usize> {
+    classes
+        .iter()
+        .filter(|c| c.normal)
+        .map(|c| c.id as usize)
+        .collect()
+}
+
 /// One label class of a cache.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -356,12 +365,7 @@ impl Manifest {
 
     /// Ids of the classes marked `normal`, ascending.
     pub fn normal_ids(&self) -> Vec<usize> {
-        self.classes
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.normal)
-            .map(|(i, _)| i)
-            .collect()
+        normal_ids(&self.classes)
     }
 
     /// Class names in id order.

@@ -105,11 +105,7 @@ impl CacheData {
 
     /// Ids of the normal classes.
     pub fn normal_ids(&self) -> Vec<usize> {
-        self.classes
-            .iter()
-            .filter(|c| c.normal)
-            .map(|c| c.id as usize)
-            .collect()
+        auscult_cache::normal_ids(&self.classes)
     }
 
     /// The splits present in the cache, sorted.

@@ -180,11 +180,7 @@ pub struct FeatureSpec {
 impl FeatureSpec {
     /// Ids of the classes the cache calls normal.
     pub fn normal_ids(&self) -> Vec<usize> {
-        self.classes
-            .iter()
-            .filter(|c| c.normal)
-            .map(|c| c.id as usize)
-            .collect()
+        auscult_cache::normal_ids(&self.classes)
     }
 
     /// The spec of an opened cache.

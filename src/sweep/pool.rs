@@ -38,9 +38,9 @@ pub fn run_task(index: &Path, id: usize, runtime: &Runtime) -> Result<()> {
     let slot = TimeSlot::from_env()?;
     let index = SweepIndex::read(index)?;
     let task = index.task(id)?;
-    let before = match task.run(&index, runtime) {
-        Err(e) if e.is::<Interrupted>() && requeue_requested() && slot.is_some() => {
-            let slot = slot.expect("checked");
+    let result = task.run(&index, runtime);
+    if let (Err(e), Some(slot)) = (&result, &slot) {
+        if e.is::<Interrupted>() && requeue_requested() {
             slot.requeue()?;
             eprintln!(
                 "task {id}: {} seed {}: {e}; requeued as Slurm job {}",
@@ -48,8 +48,8 @@ pub fn run_task(index: &Path, id: usize, runtime: &Runtime) -> Result<()> {
             );
             return Ok(());
         }
-        r => r.with_context(|| format!("task {id}: {} seed {}", task.name, task.seed))?,
-    };
+    }
+    let before = result.with_context(|| format!("task {id}: {} seed {}", task.name, task.seed))?;
     let what = match before {
         TaskState::Finished => "already finished",
         TaskState::Started => "resumed and finished",
