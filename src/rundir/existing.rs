@@ -29,7 +29,6 @@ pub const RUN_ENTRIES: &[&str] = &[
     "checkpoints",
     "plots",
     "predictions",
-    "embeddings.safetensors",
 ];
 
 /// The entries that make a dir a run's (a `plots` file alone does not; a seed dir does).
