@@ -89,7 +89,7 @@ pub enum CacheError {
     Table {
         /// The table file.
         path: PathBuf,
-        /// What Polars reported.
+        /// What the Parquet reader or writer reported.
         msg: String,
     },
     /// Any other violation of the cache format (unsupported version,

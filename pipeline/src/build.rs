@@ -453,12 +453,12 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport, PipelineError> {
     };
 
     let finish = (|| {
-        let mut table =
-            build_table(opts.dataset.name(), &rows).map_err(|e| PipelineError::Metadata {
+        let table =
+            build_table(opts.dataset.name(), &rows).map_err(|msg| PipelineError::Metadata {
                 path: opts.output.join(METADATA_FILE),
-                msg: e.to_string(),
+                msg,
             })?;
-        write_table(&opts.output.join(METADATA_FILE), &mut table)?;
+        write_table(&opts.output.join(METADATA_FILE), &table)?;
         manifest.save(&opts.output)?;
         Ok::<_, PipelineError>(())
     })();

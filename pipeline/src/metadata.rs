@@ -2,7 +2,7 @@
 //! dataset's columns; the cache crate writes and reads the file ([`auscult_cache::table`]).
 //! Column meanings are documented in the README ("Metadata table").
 
-use polars::prelude::*;
+use auscult_cache::table::{Column, Table, Values};
 
 use crate::record::{CycleRecord, RecordMeta};
 
@@ -15,16 +15,12 @@ pub struct RowAudio {
     pub shard_row: Option<u32>,
 }
 
-fn col<T, P>(name: &str, values: T) -> Column
-where
-    Series: NamedFrom<T, P>,
-    P: ?Sized,
-{
-    Series::new(name.into(), values).into_column()
+fn col(name: &str, values: impl Into<Values>) -> Column {
+    Column::new(name, values)
 }
 
 /// Builds the table; `rows[i]` is cache row (`cycle_id`) i.
-pub fn build_table(dataset: &str, rows: &[(CycleRecord, RowAudio)]) -> PolarsResult<DataFrame> {
+pub fn build_table(dataset: &str, rows: &[(CycleRecord, RowAudio)]) -> Result<Table, String> {
     let n = rows.len();
     let s = |f: &dyn Fn(&CycleRecord) -> String| rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>();
     let mut cols = vec![
@@ -83,7 +79,7 @@ pub fn build_table(dataset: &str, rows: &[(CycleRecord, RowAudio)]) -> PolarsRes
     cols.push(col("source_bits", a(&|x| x.source_bits.map(i64::from))));
     cols.push(col("shard", a(&|x| x.shard.map(i64::from))));
     cols.push(col("shard_row", a(&|x| x.shard_row.map(i64::from))));
-    DataFrame::new(n, cols)
+    Table::new(n, cols)
 }
 
 fn icbhi_columns(rows: &[(CycleRecord, RowAudio)]) -> Vec<Column> {

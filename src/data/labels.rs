@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use auscult_cache::table::string_column;
-use polars::prelude::DataFrame;
+use auscult_cache::table::Table;
 
 /// The spec word for the row's class label.
 pub const CLASS: &str = "class";
@@ -144,19 +144,14 @@ pub struct TableLabels {
 
 impl TableLabels {
     /// Reads the spec's columns from `table` (any dtype, rendered as text).
-    pub fn build(table: &DataFrame, spec: &LabelSpec) -> Result<Self, LabelError> {
+    pub fn build(table: &Table, spec: &LabelSpec) -> Result<Self, LabelError> {
         let mut columns = Vec::with_capacity(spec.columns.len());
         for c in &spec.columns {
             let name = if c == CLASS { CLASS_COLUMN } else { c.as_str() };
             let values = string_column(table, name).ok_or_else(|| LabelError::UnknownColumn {
                 spec: spec.to_string(),
                 column: c.clone(),
-                available: table
-                    .get_column_names()
-                    .iter()
-                    .map(|n| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: table.column_names().join(", "),
             })?;
             columns.push(values);
         }
@@ -219,18 +214,17 @@ impl SplitLabels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polars::prelude::*;
+    use auscult_cache::table::Column;
 
-    fn table() -> DataFrame {
+    fn table() -> Table {
         let cols = vec![
-            Series::new("label".into(), vec![0i64, 1, 2, 0, 1]).into_column(),
-            Series::new(
-                "sex".into(),
+            Column::new("label", vec![0i64, 1, 2, 0, 1]),
+            Column::new(
+                "sex",
                 vec![Some("M"), Some("F"), None, Some("M"), Some("F")],
-            )
-            .into_column(),
-            Series::new(
-                "age_group".into(),
+            ),
+            Column::new(
+                "age_group",
                 vec![
                     Some("adult"),
                     Some("child"),
@@ -238,10 +232,9 @@ mod tests {
                     Some("child"),
                     Some("child"),
                 ],
-            )
-            .into_column(),
+            ),
         ];
-        DataFrame::new(5, cols).unwrap()
+        Table::new(5, cols).unwrap()
     }
 
     #[test]

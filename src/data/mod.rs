@@ -44,7 +44,7 @@ pub struct CacheData {
     split_of: Vec<String>,
     patient_of: Vec<Option<String>>,
     /// The metadata table (read once; used for metadata-derived labels).
-    pub table: polars::prelude::DataFrame,
+    pub table: auscult_cache::table::Table,
 }
 
 impl CacheData {

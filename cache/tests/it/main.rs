@@ -1,8 +1,10 @@
-//! The cache crate's integration tests, one binary: files, integrity, labels, manifest, round trip.
+//! The cache crate's integration tests, one binary: files, integrity, labels, legacy tables,
+//! manifest, round trip.
 
 mod common;
 mod files;
 mod integrity;
 mod labels;
+mod legacy_table;
 mod manifest;
 mod roundtrip;
