@@ -430,7 +430,7 @@ impl Trainer<'_> {
             &self.run.state_path(),
             &state,
             &method.state_vars(),
-            &adam.moments(),
+            &adam.moments()?,
             self.log.handle()?,
         )
     }
