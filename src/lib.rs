@@ -19,9 +19,12 @@
 //! - [`infer`]: predict, embed and evaluate (the clinical evaluation's inference pass) with a
 //!   finished run; `evaluate` turns its predictions into an evaluation through [`report`].
 //! - [`sweep`]: grids of experiments × seeds, locally or on Slurm.
+//! - [`jobs`] and [`demo`]: whole jobs (training, then its evaluation and plots; the demo's
+//!   training and report), called by the command line.
 
 pub mod csv;
 pub mod data;
+pub mod demo;
 pub mod eval;
 pub mod infer;
 pub mod jobs;
