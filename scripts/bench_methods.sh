@@ -8,13 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/compare.sh
 THREADS=2 BATCH=32
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) THREADS="$2"; shift 2 ;;
-    --batch) BATCH="$2"; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
+parse_flags "threads batch" "$@"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auscult-target}"
 PY=$(scripts/torch-venv.sh --python)
 cargo build --release >&2

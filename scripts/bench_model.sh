@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/compare.sh
 THREADS=2 WARMUP=3 STEPS=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) THREADS="$2"; shift 2 ;;
-    --warmup) WARMUP="$2"; shift 2 ;;
-    --steps) STEPS="$2"; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
+parse_flags "threads warmup steps" "$@"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/auscult-target}"
 PY=$(scripts/torch-venv.sh --python)
 

@@ -12,3 +12,18 @@ compare_rates() {
       'BEGIN { printf "%-6s %s %9.2f  torch %9.2f samples/s  ratio %.2fx\n", k, l, r, t, r / t }'
   done
 }
+# parse_flags "NAME..." "$@": each `--name VALUE` of the arguments sets the variable NAME in upper
+# case; anything else (or a NAME not listed) is refused (exit 2).
+parse_flags() {
+  local known=" $1 " name
+  shift
+  while [ $# -gt 0 ]; do
+    name=${1#--}
+    if [ "$1" = "$name" ] || [[ "$known" != *" $name "* ]] || [ $# -lt 2 ]; then
+      echo "unknown argument $1" >&2
+      exit 2
+    fi
+    printf -v "${name^^}" '%s' "$2"
+    shift 2
+  done
+}

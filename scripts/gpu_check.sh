@@ -561,28 +561,24 @@ fi
 # Shares of the time left after setup (full: seconds of a 540 s deadline, the first steps get
 # more; quick: what each costs on 2 CPU cores). Steps that will not run (no PyTorch, a
 # concurrency not asked for) take no share.
-if [ "$QUICK" = 1 ]; then
-  declare -A SHARE=(
-    [parity_generic]=8 [parity_cudnn]=8
-    # On CPU the generic kernels run 1.5-3x slower than the cudnn ones' CPU side (measured).
-    [race_auscult_f32_cudnn]=24 [race_auscult_f32_generic]=38 [race_torch_f32]=30
-    [race_auscult_tf32_cudnn]=24 [race_auscult_tf32_generic]=38 [race_torch_tf32]=30
-    [mem_auscult_ce_cudnn]=12 [mem_auscult_scl_cudnn]=22 [mem_auscult_ce_generic]=12
-    [mem_auscult_scl_generic]=22 [mem_torch_ce]=12 [mem_torch_scl]=17
-    [synth]=2 [build]=2 [epoch]=6 [concurrent_1]=12 [concurrent_2]=16 [concurrent_4]=30
-  )
-else
-  # Parity's CPU side (the fused f32 reference and the f64 run, batch 32 × 251 frames) is
-  # ~240 CPU-s a run (extrapolated from batch 4 on the 2-core development machine).
-  declare -A SHARE=(
-    [parity_generic]=55 [parity_cudnn]=55
-    [race_auscult_f32_cudnn]=38 [race_auscult_f32_generic]=38 [race_torch_f32]=22
-    [race_auscult_tf32_cudnn]=38 [race_auscult_tf32_generic]=38 [race_torch_tf32]=22
-    [mem_auscult_ce_cudnn]=10 [mem_auscult_scl_cudnn]=10 [mem_auscult_ce_generic]=10
-    [mem_auscult_scl_generic]=10 [mem_torch_ce]=10 [mem_torch_scl]=10
-    [synth]=6 [build]=10 [epoch]=42 [concurrent_1]=15 [concurrent_2]=22 [concurrent_4]=32
-  )
-fi
+# One table, two columns: quick (on CPU the generic kernels run 1.5-3x slower than the cudnn
+# ones' CPU side, measured) and full (parity's CPU side, the fused f32 reference and the f64 run
+# at batch 32 × 251 frames, is ~240 CPU-s a run, extrapolated from batch 4 on the 2-core
+# development machine).
+declare -A SHARES=(
+  [parity_generic]="8 55" [parity_cudnn]="8 55"
+  [race_auscult_f32_cudnn]="24 38" [race_auscult_f32_generic]="38 38" [race_torch_f32]="30 22"
+  [race_auscult_tf32_cudnn]="24 38" [race_auscult_tf32_generic]="38 38" [race_torch_tf32]="30 22"
+  [mem_auscult_ce_cudnn]="12 10" [mem_auscult_scl_cudnn]="22 10" [mem_auscult_ce_generic]="12 10"
+  [mem_auscult_scl_generic]="22 10" [mem_torch_ce]="12 10" [mem_torch_scl]="17 10"
+  [synth]="2 6" [build]="2 10" [epoch]="6 42"
+  [concurrent_1]="12 15" [concurrent_2]="16 22" [concurrent_4]="30 32"
+)
+declare -A SHARE=()
+for k in "${!SHARES[@]}"; do
+  read -r quick_share full_share <<<"${SHARES[$k]}"
+  if [ "$QUICK" = 1 ]; then SHARE[$k]=$quick_share; else SHARE[$k]=$full_share; fi
+done
 for k in "${!SHARE[@]}"; do
   case "$k" in
     *torch*) [ "$HAVE_TORCH" = 1 ] || unset "SHARE[$k]" ;;

@@ -76,15 +76,7 @@ pub fn train(
     cache_dir: &Path,
     out: &Path,
 ) -> Result<MultiRunSummary> {
-    launch::train(
-        exp,
-        runtime,
-        None,
-        cache_dir,
-        out,
-        false,
-        &job(runtime, cache_dir),
-    )
+    train_named(exp, runtime, None, cache_dir, out, false)
 }
 
 /// [`train`], recording `config_name` (the config file's stem) in every summary; with
@@ -97,15 +89,15 @@ pub fn train_named(
     out: &Path,
     overwrite: bool,
 ) -> Result<MultiRunSummary> {
-    launch::train(
+    let training = launch::Training {
         exp,
         runtime,
         config_name,
         cache_dir,
         out,
         overwrite,
-        &job(runtime, cache_dir),
-    )
+    };
+    launch::train(&training, &job(runtime, cache_dir))
 }
 
 /// Continues the run in `out` where it stopped (see [`launch::resume`]), evaluating and

@@ -19,9 +19,12 @@
 //! - [`infer`]: predict, embed and evaluate (the clinical evaluation's inference pass) with a
 //!   finished run; `evaluate` turns its predictions into an evaluation through [`report`].
 //! - [`sweep`]: grids of experiments × seeds, locally or on Slurm.
+//! - [`jobs`] and [`demo`]: whole jobs (training, then its evaluation and plots; the demo's
+//!   training and report), called by the command line.
 
 pub mod csv;
 pub mod data;
+pub mod demo;
 pub mod eval;
 pub mod infer;
 pub mod jobs;
@@ -31,3 +34,18 @@ pub mod rundir;
 pub mod sweep;
 pub mod tensor;
 pub mod train;
+
+/// An error and its causes on one line, `outer: inner: …`, each cause said once: a layer whose
+/// text already ends with the next one's (`path: No space left on device (os error 28)` over
+/// the OS error itself) does not repeat it.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|p| p.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}

@@ -21,7 +21,7 @@ fn main() -> std::process::ExitCode {
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", cli::error_text(&e));
+            eprintln!("error: {}", auscult::error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }

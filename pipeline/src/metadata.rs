@@ -19,66 +19,50 @@ fn col(name: &str, values: impl Into<Values>) -> Column {
     Column::new(name, values)
 }
 
+/// The column `name` of `f` over `items`.
+fn field<M, T>(items: &[M], name: &str, f: impl Fn(&M) -> T) -> Column
+where
+    Values: From<Vec<T>>,
+{
+    col(name, items.iter().map(f).collect::<Vec<_>>())
+}
+
 /// Builds the table; `rows[i]` is cache row (`cycle_id`) i.
 pub fn build_table(dataset: &str, rows: &[(CycleRecord, RowAudio)]) -> Result<Table, String> {
     let n = rows.len();
-    let s = |f: &dyn Fn(&CycleRecord) -> String| rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>();
     let mut cols = vec![
         col("cycle_id", (0..n as i64).collect::<Vec<_>>()),
         col("dataset", vec![dataset.to_string(); n]),
-        col("recording", s(&|r| r.recording.clone())),
-        col(
-            "annotation_file",
-            s(&|r| {
-                r.annotation_path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }),
-        ),
-        col(
-            "source_line",
-            rows.iter()
-                .map(|(r, _)| match r.origin {
-                    crate::record::Origin::Line(l) => l as i64,
-                    crate::record::Origin::Event(i) => i as i64,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        col("split", s(&|r| r.split.clone())),
-        col(
-            "onset_s",
-            rows.iter().map(|(r, _)| r.onset_s).collect::<Vec<_>>(),
-        ),
-        col(
-            "offset_s",
-            rows.iter().map(|(r, _)| r.offset_s).collect::<Vec<_>>(),
-        ),
-        col(
-            "duration_s",
-            rows.iter()
-                .map(|(r, _)| r.offset_s - r.onset_s)
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "label",
-            rows.iter().map(|(r, _)| r.label).collect::<Vec<_>>(),
-        ),
-        col("label_name", s(&|r| r.label_name.clone())),
+        field(rows, "recording", |(r, _)| r.recording.clone()),
+        field(rows, "annotation_file", |(r, _)| {
+            r.annotation_path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        field(rows, "source_line", |(r, _)| match r.origin {
+            crate::record::Origin::Line(l) => l as i64,
+            crate::record::Origin::Event(i) => i as i64,
+        }),
+        field(rows, "split", |(r, _)| r.split.clone()),
+        field(rows, "onset_s", |(r, _)| r.onset_s),
+        field(rows, "offset_s", |(r, _)| r.offset_s),
+        field(rows, "duration_s", |(r, _)| r.offset_s - r.onset_s),
+        field(rows, "label", |(r, _)| r.label),
+        field(rows, "label_name", |(r, _)| r.label_name.clone()),
     ];
     match rows.first().map(|(r, _)| &r.meta) {
         Some(RecordMeta::Sprsound(_)) => cols.extend(sprsound_columns(rows)),
         _ => cols.extend(icbhi_columns(rows)),
     }
-    let a =
-        |f: &dyn Fn(&RowAudio) -> Option<i64>| rows.iter().map(|(_, a)| f(a)).collect::<Vec<_>>();
-    cols.push(col(
-        "source_sample_rate",
-        a(&|x| x.source_sample_rate.map(i64::from)),
-    ));
-    cols.push(col("source_bits", a(&|x| x.source_bits.map(i64::from))));
-    cols.push(col("shard", a(&|x| x.shard.map(i64::from))));
-    cols.push(col("shard_row", a(&|x| x.shard_row.map(i64::from))));
+    cols.extend([
+        field(rows, "source_sample_rate", |(_, a)| {
+            a.source_sample_rate.map(i64::from)
+        }),
+        field(rows, "source_bits", |(_, a)| a.source_bits.map(i64::from)),
+        field(rows, "shard", |(_, a)| a.shard.map(i64::from)),
+        field(rows, "shard_row", |(_, a)| a.shard_row.map(i64::from)),
+    ]);
     Table::new(n, cols)
 }
 
@@ -91,56 +75,20 @@ fn icbhi_columns(rows: &[(CycleRecord, RowAudio)]) -> Vec<Column> {
         })
         .collect();
     vec![
-        col(
-            "patient_id",
-            m.iter().map(|x| x.patient_id).collect::<Vec<_>>(),
-        ),
-        col(
-            "recording_index",
-            m.iter()
-                .map(|x| x.recording_index.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "chest_location",
-            m.iter()
-                .map(|x| x.chest_location.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "acquisition_mode",
-            m.iter()
-                .map(|x| x.acquisition_mode.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "device",
-            m.iter().map(|x| x.device.clone()).collect::<Vec<_>>(),
-        ),
-        col("crackles", m.iter().map(|x| x.crackles).collect::<Vec<_>>()),
-        col("wheezes", m.iter().map(|x| x.wheezes).collect::<Vec<_>>()),
-        col("age", m.iter().map(|x| x.age).collect::<Vec<_>>()),
-        col("sex", m.iter().map(|x| x.sex.clone()).collect::<Vec<_>>()),
-        col(
-            "adult_bmi",
-            m.iter().map(|x| x.adult_bmi).collect::<Vec<_>>(),
-        ),
-        col(
-            "child_weight_kg",
-            m.iter().map(|x| x.child_weight_kg).collect::<Vec<_>>(),
-        ),
-        col(
-            "child_height_cm",
-            m.iter().map(|x| x.child_height_cm).collect::<Vec<_>>(),
-        ),
-        col(
-            "diagnosis",
-            m.iter().map(|x| x.diagnosis.clone()).collect::<Vec<_>>(),
-        ),
-        col(
-            "age_group",
-            m.iter().map(|x| x.age_group.clone()).collect::<Vec<_>>(),
-        ),
+        field(&m, "patient_id", |x| x.patient_id),
+        field(&m, "recording_index", |x| x.recording_index.clone()),
+        field(&m, "chest_location", |x| x.chest_location.clone()),
+        field(&m, "acquisition_mode", |x| x.acquisition_mode.clone()),
+        field(&m, "device", |x| x.device.clone()),
+        field(&m, "crackles", |x| x.crackles),
+        field(&m, "wheezes", |x| x.wheezes),
+        field(&m, "age", |x| x.age),
+        field(&m, "sex", |x| x.sex.clone()),
+        field(&m, "adult_bmi", |x| x.adult_bmi),
+        field(&m, "child_weight_kg", |x| x.child_weight_kg),
+        field(&m, "child_height_cm", |x| x.child_height_cm),
+        field(&m, "diagnosis", |x| x.diagnosis.clone()),
+        field(&m, "age_group", |x| x.age_group.clone()),
     ]
 }
 
@@ -153,44 +101,16 @@ fn sprsound_columns(rows: &[(CycleRecord, RowAudio)]) -> Vec<Column> {
         })
         .collect();
     vec![
-        col(
-            "patient_id",
-            m.iter().map(|x| x.patient_id.clone()).collect::<Vec<_>>(),
-        ),
-        col("age", m.iter().map(|x| x.age).collect::<Vec<_>>()),
-        col("sex", m.iter().map(|x| x.sex.clone()).collect::<Vec<_>>()),
-        col(
-            "chest_location",
-            m.iter()
-                .map(|x| x.chest_location.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "chest_location_name",
-            m.iter()
-                .map(|x| x.chest_location_name.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "recording_id",
-            m.iter().map(|x| x.recording_id.clone()).collect::<Vec<_>>(),
-        ),
-        col("year", m.iter().map(|x| x.year).collect::<Vec<_>>()),
-        col(
-            "record_label",
-            m.iter().map(|x| x.record_label.clone()).collect::<Vec<_>>(),
-        ),
-        col(
-            "event_type",
-            m.iter().map(|x| x.event_type.clone()).collect::<Vec<_>>(),
-        ),
-        col(
-            "label_binary",
-            m.iter().map(|x| x.label_binary).collect::<Vec<_>>(),
-        ),
-        col(
-            "age_group",
-            m.iter().map(|x| x.age_group.clone()).collect::<Vec<_>>(),
-        ),
+        field(&m, "patient_id", |x| x.patient_id.clone()),
+        field(&m, "age", |x| x.age),
+        field(&m, "sex", |x| x.sex.clone()),
+        field(&m, "chest_location", |x| x.chest_location.clone()),
+        field(&m, "chest_location_name", |x| x.chest_location_name.clone()),
+        field(&m, "recording_id", |x| x.recording_id.clone()),
+        field(&m, "year", |x| x.year),
+        field(&m, "record_label", |x| x.record_label.clone()),
+        field(&m, "event_type", |x| x.event_type.clone()),
+        field(&m, "label_binary", |x| x.label_binary),
+        field(&m, "age_group", |x| x.age_group.clone()),
     ]
 }

@@ -3,21 +3,13 @@
 //! trained on it with CE and with SCL + linear evaluation, then the runs are tabulated beside the
 //! paper's numbers. No real data needed.
 //!
-//! Sized for the small data and a CPU, not the paper (every deviation is printed): 2-second
-//! cycles (the paper pads to 8 s) so an epoch takes seconds; batch 16 so ~200 training rows give
-//! a dozen optimiser steps per epoch (at the paper's 128 they give two); standardisation on the
-//! training split's own statistics; SpecAugment off (it slows learning over so few epochs);
-//! SCL at lr 3e-4 (at 1e-3 the projections' norm grows too fast for a few epochs to help).
+//! Here: the flags and the pipeline's steps 1–3 (the library knows no pipeline); the training,
+//! its sizing for the small data and the report are the library's ([`auscult::demo`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use auscult::jobs::train_named;
-use auscult::report::{
-    collect_runs, default_paper_results, render, write_markdown_report, Format, Selection,
-};
-use auscult::train::experiment::{Experiment, MethodKind};
-use auscult::train::runtime::Runtime;
+use auscult::demo::{train_and_report, DemoTraining};
 use auscult_pipeline::build::{build, BuildOptions, Dataset};
 use auscult_synth::{synth_icbhi, IcbhiSynthOptions};
 use clap::Args;
@@ -41,45 +33,10 @@ pub struct DemoArgs {
     pub scl_epochs: usize,
 }
 
-/// The demo's experiment for `method`: the paper's, resized for the small data (module doc).
-fn demo_experiment(method: MethodKind, epochs: usize, seed: u64) -> anyhow::Result<Experiment> {
-    let mut e = Experiment {
-        epochs,
-        seed,
-        batch_size: 16,
-        ..Experiment::of(method)
-    };
-    e.set("input.standardize=train-stats")?;
-    e.set("input.specaugment.apply=off")?;
-    if method == MethodKind::Scl {
-        e.lr = 3e-4;
-        e.set("linear_eval.epochs=15")?;
-        e.set("linear_eval.lr=0.01")?;
-    }
-    Ok(e)
-}
-
-fn train_one(exp: &Experiment, name: &str, cache: &Path, runs: &Path) -> anyhow::Result<f64> {
-    let out = runs.join(name);
-    let s = train_named(exp, &Runtime::default(), Some(name), cache, &out, true)
-        .with_context(|| format!("training {name} on {}", cache.display()))?;
-    let b = s.best_by_eval.context("no evaluation")?;
-    eprintln!(
-        "   {name}: best test epoch Se {:.3}  Sp {:.3}  Score {:.3}  HS {:.3}  → {}",
-        b.se.mean,
-        b.sp.mean,
-        b.score.mean,
-        b.hs.mean,
-        out.display()
-    );
-    Ok(b.score.mean)
-}
-
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let data = args.out.join("data");
     let cache = args.out.join("cache");
-    let runs = args.out.join("runs");
     let o = IcbhiSynthOptions {
         recordings: args.recordings,
         seed: args.seed,
@@ -109,30 +66,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.epochs == 0 {
         return Ok(());
     }
-    eprintln!(
-        "4/5 training (CPU), sized for the demo's small data: 2 s cycles, batch 16, \
-         train-split standardisation, SpecAugment off; SCL at lr 3e-4 with 15 linear-evaluation \
-         epochs at lr 0.01 (the paper: 8 s, batch 128, 400 epochs — `auscult train --help`)"
-    );
-    let ce = demo_experiment(MethodKind::Ce, args.epochs, args.seed)?;
-    train_one(&ce, "ce", &cache, &runs)?;
-    if args.scl_epochs > 0 {
-        let scl = demo_experiment(MethodKind::Scl, args.scl_epochs, args.seed)?;
-        train_one(&scl, "scl", &cache, &runs)?;
-    }
-    eprintln!(
-        "5/5 report (`auscult report {} --out {}`):",
-        runs.display(),
-        args.out.join("report.md").display()
-    );
-    let rows = collect_runs(std::slice::from_ref(&runs), Selection::BestEval)?;
-    let paper = default_paper_results();
-    print!(
-        "{}",
-        render(&rows, &paper, Format::Markdown, Selection::BestEval)
-    );
-    let report = args.out.join("report.md");
-    write_markdown_report(&rows, &paper, Selection::BestEval, &report)?;
+    let training = DemoTraining {
+        epochs: args.epochs,
+        scl_epochs: args.scl_epochs,
+        seed: args.seed,
+    };
+    let (runs, report) = train_and_report(&cache, &args.out, training)?;
     eprintln!(
         "done in {:.0} s. The data are synthetic, so the table sets no paper numbers beside \
          them: train on real ICBHI at full size for that (README, section `The paper's grids`).\n\

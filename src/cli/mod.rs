@@ -9,8 +9,6 @@ mod predict;
 mod report;
 mod runtime;
 mod sweep;
-#[cfg(test)]
-mod tests;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -72,21 +70,6 @@ pub enum Command {
     /// Benchmarks (speed, not results): `auscult bench train --methods ce,scl`.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-}
-
-/// An error and its causes on one line, `outer: inner: …`, each cause said once: a layer whose
-/// text already ends with the next one's (`path: No space left on device (os error 28)` over
-/// the OS error itself) does not repeat it.
-pub fn error_text(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if parts.last().is_some_and(|p| p.ends_with(&text)) {
-            continue;
-        }
-        parts.push(text);
-    }
-    parts.join(": ")
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -122,24 +122,32 @@ pub fn recordings(rows: &[Row], normal: &[&str]) -> Vec<RecordingRow> {
 /// [`RecordingRow`]s as CSV: `file, cycles, share_abnormal, mean_p_<class>…`.
 pub fn recordings_csv(rows: &[RecordingRow], names: &[&str]) -> String {
     let quote = crate::csv::field;
-    let mut out = String::from("file,cycles,share_abnormal");
-    for n in names {
-        out.push_str(&format!(",mean_p_{}", quote(n)));
-    }
+    let mut out = header("file,cycles,share_abnormal", "mean_p_", names);
     out.push('\n');
     for r in rows {
-        out.push_str(&format!(
-            "{},{},{}",
-            quote(&r.file),
-            r.cycles,
-            r.share_abnormal
-        ));
-        for (_, p) in &r.mean_probabilities.0 {
-            out.push_str(&format!(",{p}"));
-        }
-        out.push('\n');
+        let p = probabilities_csv(&r.mean_probabilities);
+        let (file, cycles, share) = (quote(&r.file), r.cycles, r.share_abnormal);
+        out.push_str(&format!("{file},{cycles},{share}{p}\n"));
     }
     out
+}
+
+/// A CSV header: the `fixed` columns, then one `<prefix><class>` column per name.
+fn header(fixed: &str, prefix: &str, names: &[&str]) -> String {
+    let mut out = fixed.to_string();
+    for n in names {
+        out.push_str(&format!(",{prefix}{}", crate::csv::field(n)));
+    }
+    out
+}
+
+/// `,p` for each class probability.
+fn probabilities_csv(probabilities: &Probabilities) -> String {
+    probabilities
+        .0
+        .iter()
+        .map(|(_, p)| format!(",{p}"))
+        .collect()
 }
 
 #[derive(Debug)]
@@ -213,35 +221,33 @@ pub fn argmax(p: &[f32]) -> usize {
 pub fn csv(rows: &[Row], names: &[&str]) -> String {
     // Every row's probabilities follow `names`.
     let quote = crate::csv::field;
-    let mut out = String::from("file,segment,start_s,end_s,source,label,predicted");
-    for n in names {
-        out.push_str(&format!(",p_{}", quote(n)));
-    }
+    let mut out = header(
+        "file,segment,start_s,end_s,source,label,predicted",
+        "p_",
+        names,
+    );
     let decided = rows.iter().any(|r| r.decision.is_some());
     if decided {
         out.push_str(",p_abnormal,threshold,abnormal");
     }
     out.push('\n');
     for r in rows {
+        let decision = match &r.decision {
+            Some(d) => format!(",{},{},{}", d.p_abnormal, d.threshold, d.abnormal),
+            None if decided => ",,,".to_string(),
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{}{}{decision}\n",
             quote(&r.file),
             r.segment,
             r.start_s,
             r.end_s,
             r.source,
             quote(r.label.as_deref().unwrap_or("")),
-            quote(&r.predicted)
+            quote(&r.predicted),
+            probabilities_csv(&r.probabilities)
         ));
-        for (_, p) in &r.probabilities.0 {
-            out.push_str(&format!(",{p}"));
-        }
-        if let Some(d) = &r.decision {
-            out.push_str(&format!(",{},{},{}", d.p_abnormal, d.threshold, d.abnormal));
-        } else if decided {
-            out.push_str(",,,");
-        }
-        out.push('\n');
     }
     out
 }

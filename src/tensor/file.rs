@@ -15,7 +15,6 @@ pub fn write_safetensors(
     tensors: impl IntoIterator<Item = (String, Tensor)>,
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
-    let tensors: Vec<(String, Tensor)> = tensors.into_iter().collect();
     let bytes = safetensors::serialize(tensors, metadata)
         .with_context(|| format!("serialising {}", path.display()))?;
     auscult_cache::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))

@@ -13,7 +13,7 @@ pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::write_json_atomic;
 use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
 use crate::train::observer::RunObserver;
-use crate::train::run::{train_one, RunSummary};
+use crate::train::run::{train_one, RunSummary, SeedRun};
 use crate::train::runtime::Runtime;
 
 /// `<out>/invocation.json`.
@@ -34,20 +34,33 @@ pub fn read_invocation(out: &Path) -> Result<Invocation> {
     serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
 }
 
+/// What [`train`] trains: `exp` on the cache in `cache_dir` into `out`, recording `config_name`
+/// (the config file's stem) in every summary; with `overwrite` a run already in `out` is
+/// replaced instead of refused.
+#[derive(Clone, Copy)]
+pub struct Training<'a> {
+    pub exp: &'a Experiment,
+    pub runtime: &'a Runtime,
+    pub config_name: Option<&'a str>,
+    pub cache_dir: &'a Path,
+    pub out: &'a Path,
+    pub overwrite: bool,
+}
+
 /// Trains `exp` on the cache in `cache_dir` into `out`: seeds S..S+N-1 into `out/seed_<s>/` and
 /// their mean ± std into `out/summary.json`; with one run the run dir is `out` itself.
 /// `config_name` (the config file's stem) is recorded in every summary; `observer` is told of
 /// each finished run. A run already in `out` is refused (see [`Existing::check_start`]) unless
 /// `overwrite`; `out` is locked against a second writer for the whole run ([`RunLock`]).
-pub fn train(
-    exp: &Experiment,
-    runtime: &Runtime,
-    config_name: Option<&str>,
-    cache_dir: &Path,
-    out: &Path,
-    overwrite: bool,
-    observer: &dyn RunObserver,
-) -> Result<MultiRunSummary> {
+pub fn train(training: &Training, observer: &dyn RunObserver) -> Result<MultiRunSummary> {
+    let Training {
+        exp,
+        runtime,
+        config_name,
+        cache_dir,
+        out,
+        overwrite,
+    } = *training;
     let start = if overwrite {
         Start::Overwrite
     } else {
@@ -148,16 +161,16 @@ fn train_in(
             data.eval.len(),
             data.eval.name
         );
-        summaries.push(train_one(
-            &seed_exp,
+        let seed_run = SeedRun {
+            exp: &seed_exp,
             runtime,
             config_name,
-            &cache,
-            &data,
-            &dir,
-            resuming,
-            observer,
-        )?);
+            cache: &cache,
+            data: &data,
+            out: &dir,
+            resume: resuming,
+        };
+        summaries.push(train_one(&seed_run, observer)?);
         dirs.push(dir.display().to_string());
     }
     let multi = seed_summary(&exp, config_name, &summaries, dirs)?;

@@ -111,21 +111,35 @@ fn show_embeddings(
     Ok(())
 }
 
+/// One seed's run, as [`train_one`] takes it.
+#[derive(Clone, Copy)]
+pub struct SeedRun<'a> {
+    /// The experiment with this run's seed.
+    pub exp: &'a Experiment,
+    pub runtime: &'a Runtime,
+    /// The config file's stem, recorded in the summary.
+    pub config_name: Option<&'a str>,
+    pub cache: &'a CacheData,
+    pub data: &'a RunData,
+    /// The run dir.
+    pub out: &'a Path,
+    /// Continue from the run dir's saved state, when there is one.
+    pub resume: bool,
+}
+
 /// Trains seed `exp.seed` of a validated experiment into `out`. With `resume`, a run dir holding
 /// a saved state (`checkpoints/state.safetensors`) continues after its last completed epoch;
 /// without one it starts afresh.
-// The run's inputs, each used here; grouping them would only rename them.
-#[allow(clippy::too_many_arguments)]
-pub fn train_one(
-    exp: &Experiment,
-    runtime: &Runtime,
-    config_name: Option<&str>,
-    cache: &CacheData,
-    data: &RunData,
-    out: &Path,
-    resume: bool,
-    observer: &dyn RunObserver,
-) -> Result<RunSummary> {
+pub fn train_one(seed_run: &SeedRun, observer: &dyn RunObserver) -> Result<RunSummary> {
+    let SeedRun {
+        exp,
+        runtime,
+        config_name,
+        cache,
+        data,
+        out,
+        resume,
+    } = *seed_run;
     let started = Instant::now();
     let run = RunDir::create(out)?;
     let device = data.train.device().clone();

@@ -226,7 +226,7 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
     let out = work.path().join("p.csv");
     let run = seed(0);
     let predict = |threshold: &str| {
-        ok(&auscult(&[
+        auscult(&[
             "predict",
             "--run",
             run.to_str().unwrap(),
@@ -236,10 +236,10 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
             threshold,
             "--out",
             out.to_str().unwrap(),
-        ]))
+        ])
     };
     // Threshold 0: every cycle abnormal; threshold 1 (above every score but 1): none.
-    let (_, err) = predict("0");
+    let (_, err) = ok(&predict("0"));
     assert!(
         err.contains("temperature"),
         "the run's temperature is applied: {err}"
@@ -279,7 +279,7 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
         "{recs}"
     );
 
-    predict("1");
+    ok(&predict("1"));
     let text = std::fs::read_to_string(&out).unwrap();
     let none = text
         .lines()
@@ -288,15 +288,7 @@ fn predict_at_a_threshold_with_one_row_per_recording() {
         .count();
     assert!(none > 0, "{text}");
     // Out of range: refused.
-    let o = auscult(&[
-        "predict",
-        "--run",
-        run.to_str().unwrap(),
-        "--input",
-        wavs.to_str().unwrap(),
-        "--threshold",
-        "1.5",
-    ]);
+    let o = predict("1.5");
     assert!(!o.status.success());
 }
 

@@ -1,7 +1,8 @@
 //! The house rules that the compiler cannot see: the library imports nothing from the audio
 //! pipeline and never decides anything by a dataset's name (the cache describes itself); its
-//! folders import one way (tensor ← eval, model ← data ← train ← rundir/report/infer/sweep/jobs);
-//! no source file passes 700 lines and no folder holds 35% of the source.
+//! folders import one way (tensor ← eval, model ← data ← train ← rundir ← report ← infer ←
+//! sweep/jobs, the demo on top); no source file passes 700 lines and no folder holds 35% of the
+//! source; the command line computes nothing and no command's file passes 400 code lines.
 
 use std::path::{Path, PathBuf};
 
@@ -109,30 +110,38 @@ fn upward_imports(folder: &str, forbidden: &[&str]) -> Vec<String> {
 #[test]
 fn the_arrows_point_one_way() {
     // Each folder and the folders it must never import (they sit above it).
-    let rules: [(&str, &[&str]); 5] = [
+    let rules: [(&str, &[&str]); 9] = [
         (
             "tensor",
             &[
                 "model", "data", "eval", "train", "rundir", "report", "infer", "sweep", "jobs",
+                "demo",
             ],
         ),
         (
             "eval",
             &[
-                "model", "data", "train", "rundir", "report", "infer", "sweep", "jobs",
+                "model", "data", "train", "rundir", "report", "infer", "sweep", "jobs", "demo",
             ],
         ),
         (
             "model",
             &[
-                "data", "train", "rundir", "report", "infer", "sweep", "jobs",
+                "data", "train", "rundir", "report", "infer", "sweep", "jobs", "demo",
             ],
         ),
         (
             "data",
-            &["train", "rundir", "report", "infer", "sweep", "jobs"],
+            &[
+                "train", "rundir", "report", "infer", "sweep", "jobs", "demo",
+            ],
         ),
-        ("train", &["report", "infer", "sweep", "jobs"]),
+        ("train", &["report", "infer", "sweep", "jobs", "demo"]),
+        // Whole jobs (jobs.rs, demo.rs) sit on top: only the command line calls the demo.
+        ("rundir", &["report", "infer", "sweep", "jobs", "demo"]),
+        ("report", &["infer", "sweep", "jobs", "demo"]),
+        ("infer", &["sweep", "jobs", "demo"]),
+        ("sweep", &["demo"]),
     ];
     let mut bad = Vec::new();
     for (folder, forbidden) in rules {
@@ -178,4 +187,54 @@ fn no_source_file_is_over_700_lines_and_no_folder_holds_over_35_percent() {
             "src/{folder} holds {n} of {total} lines (≥ 35%): split its concerns"
         );
     }
+}
+
+/// The command line's files (`src/cli/`, `src/main.rs`), code lines only.
+fn cli_code() -> Vec<(PathBuf, usize, String)> {
+    let root = src_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("cli"), &mut files);
+    files.push(root.join("main.rs"));
+    let mut lines = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, l) in text.lines().enumerate() {
+            if !l.trim_start().starts_with("//") {
+                lines.push((f.clone(), i + 1, l.to_string()));
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_command_line_computes_nothing_and_stays_thin() {
+    // Flags and one library (or pipeline) call per command: the tensors, tables and thread
+    // pools are the library's and the pipeline's.
+    let numeric = ["candle_core", "candle_nn", "parquet::", "rayon::", "gemm::"];
+    let bad: Vec<String> = cli_code()
+        .into_iter()
+        .filter(|(_, _, l)| numeric.iter().any(|m| l.contains(m)))
+        .map(|(f, n, l)| format!("{}:{n}: {}", f.display(), l.trim()))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "the command line computes (move it into the library):\n{}",
+        bad.join("\n")
+    );
+    let mut long = Vec::new();
+    let mut per_file = std::collections::BTreeMap::<PathBuf, usize>::new();
+    for (f, _, _) in cli_code() {
+        *per_file.entry(f).or_default() += 1;
+    }
+    for (f, n) in per_file {
+        if n > 400 {
+            long.push(format!("{}: {n} code lines", f.display()));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "a command's file holds more than flags and dispatch:\n{}",
+        long.join("\n")
+    );
 }

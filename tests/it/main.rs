@@ -2,6 +2,7 @@
 
 mod common;
 
+mod cli;
 mod clinical;
 mod clobber;
 mod demo;

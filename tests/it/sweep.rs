@@ -29,15 +29,21 @@ fn grid(dir: &Path, seeds: usize) -> PathBuf {
     g
 }
 
+/// A work folder holding [`grid`] of `seeds` seeds: `(folder, grid file, runs folder)`.
+fn work_with_grid(seeds: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let g = grid(work.path(), seeds);
+    let out = work.path().join("runs");
+    (work, g, out)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 #[test]
 fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() {
-    let work = tempfile::tempdir().unwrap();
-    let g = grid(work.path(), 3);
-    let out = work.path().join("runs");
+    let (work, g, out) = work_with_grid(3);
     // The cache is only read by the runs; an empty folder will do for writing the script.
     let cache = work.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
@@ -174,9 +180,7 @@ fn mtime(p: &Path) -> SystemTime {
 #[test]
 fn a_local_sweep_interrupted_and_rerun_finishes_without_redoing_finished_runs() {
     let (_db, cache) = synth_icbhi_cache(16, 31, 8000, 16, None);
-    let work = tempfile::tempdir().unwrap();
-    let g = grid(work.path(), 2);
-    let out = work.path().join("runs");
+    let (_work, g, out) = work_with_grid(2);
     let args = |extra: &[&str]| {
         let mut a = vec![
             "sweep".to_string(),
@@ -460,9 +464,7 @@ fn ctrl_c_to_a_parallel_sweep_stops_every_child_once_and_the_rerun_is_identical(
 
 #[test]
 fn a_mistyped_sbatch_option_is_refused_before_anything_is_written() {
-    let work = tempfile::tempdir().unwrap();
-    let g = grid(work.path(), 1);
-    let out = work.path().join("runs");
+    let (work, g, out) = work_with_grid(1);
     let cache = work.path().join("no-cache-needed");
     for (bad, says) in [
         ("--sbatch-arg=--memory=16G", "did you mean --mem"),

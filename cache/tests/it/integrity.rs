@@ -101,34 +101,60 @@ fn replace_shard(dir: &std::path::Path, tensors: Vec<(&str, TensorView<'_>)>, ta
     manifest.save(dir).unwrap();
 }
 
+/// The error of reading shard 0 of the cache in `dir`.
+fn shard_0_error(dir: &std::path::Path) -> CacheError {
+    CacheReader::open(dir).unwrap().read_shard(0).unwrap_err()
+}
+
 fn i64_bytes(values: &[i64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A 2-row shard's bytes: `mel` (all zero) of `mel_shape`, labels 0 and 1, the cycle ids
+/// `ids` (none: the tensor is left out).
+struct Shard {
+    mel: Vec<u8>,
+    labels: Vec<u8>,
+    ids: Option<Vec<u8>>,
+}
+
+impl Shard {
+    fn new(ids: Option<&[i64]>) -> Self {
+        Shard {
+            mel: vec![0u8; 2 * 15 * 4],
+            labels: i64_bytes(&[0, 1]),
+            ids: ids.map(i64_bytes),
+        }
+    }
+
+    fn tensors(&self, mel_shape: Vec<usize>) -> Vec<(&str, TensorView<'_>)> {
+        let view = |dtype, shape: Vec<usize>, data| TensorView::new(dtype, shape, data).unwrap();
+        let mut tensors = vec![
+            ("mel", view(Dtype::F32, mel_shape, &self.mel)),
+            ("label", view(Dtype::I64, vec![2], &self.labels)),
+        ];
+        if let Some(ids) = &self.ids {
+            tensors.push(("cycle_id", view(Dtype::I64, vec![2], ids)));
+        }
+        tensors
+    }
+
+    /// The error of reading a 1-shard cache in `dir` whose shard 0 is this one.
+    fn error(&self, dir: &std::path::Path, mel_shape: Vec<usize>, tag: Option<&str>) -> CacheError {
+        replace_shard(dir, self.tensors(mel_shape), tag);
+        shard_0_error(dir)
+    }
 }
 
 #[test]
 fn content_errors_are_caught_even_with_a_valid_checksum() {
     let dir = tempfile::tempdir().unwrap();
     build_cache(dir.path(), 2, 4);
-    let mel = vec![0u8; 2 * 15 * 4];
-    let labels = i64_bytes(&[0, 1]);
     let path = shard_path(dir.path(), 0);
-    let view = |dtype, shape: Vec<usize>, data| TensorView::new(dtype, shape, data).unwrap();
+    let tag = Some(auscult_cache::FORMAT_TAG);
 
     // Non-contiguous cycle ids.
-    let ids = i64_bytes(&[0, 5]);
-    replace_shard(
-        dir.path(),
-        vec![
-            ("mel", view(Dtype::F32, vec![2, 3, 5], &mel)),
-            ("label", view(Dtype::I64, vec![2], &labels)),
-            ("cycle_id", view(Dtype::I64, vec![2], &ids)),
-        ],
-        Some(auscult_cache::FORMAT_TAG),
-    );
-    let err = CacheReader::open(dir.path())
-        .unwrap()
-        .read_shard(0)
-        .unwrap_err();
+    let err = Shard::new(Some(&[0, 5])).error(dir.path(), vec![2, 3, 5], tag);
     assert!(
         matches!(&err, CacheError::Format { path: p, .. } if *p == path),
         "{err}"
@@ -136,57 +162,22 @@ fn content_errors_are_caught_even_with_a_valid_checksum() {
     assert!(err.to_string().contains("cycle_id[1]"), "{err}");
 
     // Wrong feature shape.
-    let ids = i64_bytes(&[0, 1]);
-    replace_shard(
-        dir.path(),
-        vec![
-            ("mel", view(Dtype::F32, vec![2, 5, 3], &mel)),
-            ("label", view(Dtype::I64, vec![2], &labels)),
-            ("cycle_id", view(Dtype::I64, vec![2], &ids)),
-        ],
-        Some(auscult_cache::FORMAT_TAG),
-    );
-    let err = CacheReader::open(dir.path())
-        .unwrap()
-        .read_shard(0)
-        .unwrap_err();
+    let shard = Shard::new(Some(&[0, 1]));
+    let err = shard.error(dir.path(), vec![2, 5, 3], tag);
     assert!(
         matches!(&err, CacheError::Shape { path: p, .. } if *p == path),
         "{err}"
     );
 
     // Missing tensor.
-    replace_shard(
-        dir.path(),
-        vec![
-            ("mel", view(Dtype::F32, vec![2, 3, 5], &mel)),
-            ("label", view(Dtype::I64, vec![2], &labels)),
-        ],
-        Some(auscult_cache::FORMAT_TAG),
-    );
-    let err = CacheReader::open(dir.path())
-        .unwrap()
-        .read_shard(0)
-        .unwrap_err();
+    let err = Shard::new(None).error(dir.path(), vec![2, 3, 5], tag);
     assert!(
         matches!(&err, CacheError::Format { path: p, .. } if *p == path),
         "{err}"
     );
 
     // No format tag.
-    replace_shard(
-        dir.path(),
-        vec![
-            ("mel", view(Dtype::F32, vec![2, 3, 5], &mel)),
-            ("label", view(Dtype::I64, vec![2], &labels)),
-            ("cycle_id", view(Dtype::I64, vec![2], &ids)),
-        ],
-        None,
-    );
-    let err = CacheReader::open(dir.path())
-        .unwrap()
-        .read_shard(0)
-        .unwrap_err();
+    let err = shard.error(dir.path(), vec![2, 3, 5], None);
     assert!(err.to_string().contains("__metadata__"), "{err}");
 
     // Not a safetensors file at all.
@@ -195,10 +186,7 @@ fn content_errors_are_caught_even_with_a_valid_checksum() {
     manifest.shards[0].bytes = 7;
     manifest.shards[0].blake3 = blake3::hash(b"garbage").to_hex().to_string();
     manifest.save(dir.path()).unwrap();
-    let err = CacheReader::open(dir.path())
-        .unwrap()
-        .read_shard(0)
-        .unwrap_err();
+    let err = shard_0_error(dir.path());
     assert!(
         matches!(&err, CacheError::Safetensors { path: p, .. } if *p == path),
         "{err}"

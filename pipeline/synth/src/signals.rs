@@ -280,37 +280,36 @@ pub struct CrackleParams {
 }
 
 impl CrackleParams {
+    /// The fields in declaration order (the presets below are one line each).
+    const fn new(
+        per_second: (f32, f32),
+        min_count: usize,
+        freq_hz: (f32, f32),
+        decay_ms: (f32, f32),
+        peak: (f32, f32),
+    ) -> Self {
+        CrackleParams {
+            per_second,
+            min_count,
+            freq_hz,
+            decay_ms,
+            peak,
+        }
+    }
+
     /// Fine crackles: high-pitched, very short.
     pub fn fine() -> Self {
-        CrackleParams {
-            per_second: (4.0, 10.0),
-            min_count: 3,
-            freq_hz: (650.0, 1800.0),
-            decay_ms: (0.8, 2.0),
-            peak: (8.0, 13.0),
-        }
+        Self::new((4.0, 10.0), 3, (650.0, 1800.0), (0.8, 2.0), (8.0, 13.0))
     }
 
     /// Coarse crackles: lower-pitched, longer.
     pub fn coarse() -> Self {
-        CrackleParams {
-            per_second: (2.0, 6.0),
-            min_count: 2,
-            freq_hz: (200.0, 600.0),
-            decay_ms: (2.5, 6.0),
-            peak: (7.0, 12.0),
-        }
+        Self::new((2.0, 6.0), 2, (200.0, 600.0), (2.5, 6.0), (7.0, 12.0))
     }
 
     /// Both kinds mixed (the ICBHI "crackle" class).
     pub fn mixed() -> Self {
-        CrackleParams {
-            per_second: (3.0, 8.0),
-            min_count: 3,
-            freq_hz: (250.0, 1800.0),
-            decay_ms: (1.2, 4.0),
-            peak: (7.0, 13.0),
-        }
+        Self::new((3.0, 8.0), 3, (250.0, 1800.0), (1.2, 4.0), (7.0, 13.0))
     }
 }
 
@@ -370,38 +369,55 @@ pub struct WheezeParams {
 }
 
 impl WheezeParams {
+    /// The fields in declaration order (the presets below are one line each).
+    const fn new(
+        f0_hz: (f32, f32),
+        glide: f32,
+        coverage: (f32, f32),
+        level_db: (f32, f32),
+        harmonics: [f32; 3],
+    ) -> Self {
+        WheezeParams {
+            f0_hz,
+            glide,
+            coverage,
+            level_db,
+            harmonics,
+        }
+    }
+
     /// Wheeze: 150–900 Hz, up to ±25 % glide, 55–90 % of the cycle, 0–5 dB above the breath RMS
     /// (about 15–20 dB above the noise in a 64-band mel bin).
     pub fn wheeze() -> Self {
-        WheezeParams {
-            f0_hz: (150.0, 900.0),
-            glide: 0.25,
-            coverage: (0.55, 0.9),
-            level_db: (0.0, 5.0),
-            harmonics: [1.0, 0.45, 0.2],
-        }
+        Self::new(
+            (150.0, 900.0),
+            0.25,
+            (0.55, 0.9),
+            (0.0, 5.0),
+            [1.0, 0.45, 0.2],
+        )
     }
 
     /// Rhonchus: a low-pitched (100–200 Hz) snoring tone with strong harmonics.
     pub fn rhonchus() -> Self {
-        WheezeParams {
-            f0_hz: (100.0, 200.0),
-            glide: 0.1,
-            coverage: (0.55, 0.9),
-            level_db: (0.0, 5.0),
-            harmonics: [1.0, 0.7, 0.5],
-        }
+        Self::new(
+            (100.0, 200.0),
+            0.1,
+            (0.55, 0.9),
+            (0.0, 5.0),
+            [1.0, 0.7, 0.5],
+        )
     }
 
     /// Stridor: a loud high-pitched (500–1000 Hz) tone.
     pub fn stridor() -> Self {
-        WheezeParams {
-            f0_hz: (500.0, 1000.0),
-            glide: 0.1,
-            coverage: (0.6, 0.95),
-            level_db: (4.0, 9.0),
-            harmonics: [1.0, 0.3, 0.1],
-        }
+        Self::new(
+            (500.0, 1000.0),
+            0.1,
+            (0.6, 0.95),
+            (4.0, 9.0),
+            [1.0, 0.3, 0.1],
+        )
     }
 }
 

@@ -106,19 +106,12 @@ pub(super) fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     };
     let y_labels = if unit { 11 } else { 8 };
     let y_fmt = tick_formatter(y0, y1, y_labels);
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc(p.y_desc.as_str())
-        .x_labels(max_epoch.clamp(2, 12))
-        .y_labels(y_labels)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text_style(14))
-        .axis_desc_style(text_style(16))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .light_line_style(RGBColor(240, 240, 240))
-        .draw()?;
+    draw_mesh(
+        &mut chart,
+        ("epoch", &p.y_desc),
+        (max_epoch.clamp(2, 12), y_labels),
+        (&x_fmt, &y_fmt),
+    )?;
     for s in &p.series {
         if s.band.len() >= 2 {
             let mut poly: Vec<(f64, f64)> = s.band.iter().map(|b| (b.0, b.2)).collect();

@@ -23,6 +23,40 @@ pub(super) fn render_png(
     auscult_cache::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+/// A chart with numeric axes (curves, the embedding's scatter).
+pub(super) type XyChart<'a, 'b> = ChartContext<
+    'a,
+    Canvas<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Writes an axis' tick label.
+pub(super) type TickText<'f> = &'f dyn Fn(&f64) -> String;
+
+/// Draws the mesh of an x–y chart: the axis titles `desc`, `labels` ticks per axis written by
+/// `fmt`, 14 px labels, 16 px titles and a light grey grid.
+pub(super) fn draw_mesh(
+    chart: &mut XyChart,
+    desc: (&str, &str),
+    labels: (usize, usize),
+    fmt: (TickText, TickText),
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .x_desc(desc.0)
+        .y_desc(desc.1)
+        .x_labels(labels.0)
+        .y_labels(labels.1)
+        .x_label_formatter(fmt.0)
+        .y_label_formatter(fmt.1)
+        .label_style(text_style(14))
+        .axis_desc_style(text_style(16))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    Ok(())
+}
+
 pub(super) fn text_style(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
 }

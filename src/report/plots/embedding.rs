@@ -125,19 +125,8 @@ pub(super) fn draw_scatter(area: &Area, p: &EmbeddingPanel, pca: &Pca2) -> Resul
         .build_cartesian_2d(x0..x1, y0..y1)?;
     let x_fmt = tick_formatter(x0, x1, 8);
     let y_fmt = tick_formatter(y0, y1, 8);
-    chart
-        .configure_mesh()
-        .x_desc(format!("PC1 ({:.1}% var)", 100.0 * pca.variance_ratio[0]))
-        .y_desc(format!("PC2 ({:.1}% var)", 100.0 * pca.variance_ratio[1]))
-        .x_labels(8)
-        .y_labels(8)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text_style(14))
-        .axis_desc_style(text_style(16))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .light_line_style(RGBColor(240, 240, 240))
-        .draw()?;
+    let desc = |k: usize| format!("PC{} ({:.1}% var)", k + 1, 100.0 * pca.variance_ratio[k]);
+    draw_mesh(&mut chart, (&desc(0), &desc(1)), (8, 8), (&x_fmt, &y_fmt))?;
     let n = pca.scores.len();
     let radius = if n <= 500 {
         4

@@ -43,6 +43,66 @@ pub(super) struct Panel {
     pub(super) max_epoch: usize,
 }
 
+impl Panel {
+    /// The training-loss panel of the stage titled `stage`.
+    fn loss(stage: &str, series: Vec<Series>, max_epoch: usize) -> Panel {
+        Panel {
+            title: format!("{stage}: training loss"),
+            y_desc: "loss".into(),
+            unit_range: false,
+            series,
+            markers: Vec::new(),
+            max_epoch,
+        }
+    }
+
+    /// A metrics panel (y in [0, 1]).
+    fn metrics(
+        title: String,
+        series: Vec<Series>,
+        markers: Vec<Marker>,
+        max_epoch: usize,
+    ) -> Panel {
+        Panel {
+            title,
+            y_desc: "metric (0–1)".into(),
+            unit_range: true,
+            series,
+            markers,
+            max_epoch,
+        }
+    }
+}
+
+/// A per-epoch value of a stage.
+type EpochValue<'a> = &'a dyn Fn(&EpochPoint) -> Option<f64>;
+
+/// A metrics panel's series: Se, Sp and Score on `split`, and the val Score when `has_val`,
+/// each drawn by `curve(label, colour, stroke, value)`.
+fn metric_series(
+    split: &str,
+    has_val: bool,
+    curve: &dyn Fn(String, RGBColor, Stroke, EpochValue) -> Series,
+) -> Vec<Series> {
+    let mut series = vec![
+        curve(format!("{split} Se"), C_SE, Stroke::Solid(2), &|e| {
+            e.eval.map(|m| m.se)
+        }),
+        curve(format!("{split} Sp"), C_SP, Stroke::Solid(2), &|e| {
+            e.eval.map(|m| m.sp)
+        }),
+        curve(format!("{split} Score"), C_SCORE, Stroke::Solid(3), &|e| {
+            e.eval.map(|m| m.score)
+        }),
+    ];
+    if has_val {
+        series.push(curve("val Score".into(), C_VAL, Stroke::Dashed(2), &|e| {
+            e.val.map(|m| m.score)
+        }));
+    }
+    series
+}
+
 /// A categorical palette (the "tab10" colours).
 pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
@@ -121,43 +181,11 @@ pub(super) fn run_rows(stages: &[Stage], info: &RunSummary) -> Vec<Vec<Panel>> {
                 pts,
             ));
         }
-        let mut row = vec![Panel {
-            title: format!("{title}: training loss"),
-            y_desc: "loss".into(),
-            unit_range: false,
-            series: loss,
-            markers: Vec::new(),
-            max_epoch: s.max_epoch(),
-        }];
+        let mut row = vec![Panel::loss(&title, loss, s.max_epoch())];
         if s.evaluates() {
-            let mut series = vec![
-                line(
-                    format!("{split} Se"),
-                    C_SE,
-                    Stroke::Solid(2),
-                    xy(&|e| e.eval.map(|m| m.se)),
-                ),
-                line(
-                    format!("{split} Sp"),
-                    C_SP,
-                    Stroke::Solid(2),
-                    xy(&|e| e.eval.map(|m| m.sp)),
-                ),
-                line(
-                    format!("{split} Score"),
-                    C_SCORE,
-                    Stroke::Solid(3),
-                    xy(&|e| e.eval.map(|m| m.score)),
-                ),
-            ];
-            if s.has_val() {
-                series.push(line(
-                    "val Score".into(),
-                    C_VAL,
-                    Stroke::Dashed(2),
-                    xy(&|e| e.val.map(|m| m.score)),
-                ));
-            }
+            let series = metric_series(split, s.has_val(), &|label, color, stroke, f| {
+                line(label, color, stroke, xy(f))
+            });
             let mut markers = Vec::new();
             if marked == Some(i) {
                 let b = info.best_by_eval.epoch;
@@ -176,14 +204,8 @@ pub(super) fn run_rows(stages: &[Stage], info: &RunSummary) -> Vec<Vec<Panel>> {
                     });
                 }
             }
-            row.push(Panel {
-                title: format!("{title}: metrics on {split}"),
-                y_desc: "metric (0–1)".into(),
-                unit_range: true,
-                series,
-                markers,
-                max_epoch: s.max_epoch(),
-            });
+            let title = format!("{title}: metrics on {split}");
+            row.push(Panel::metrics(title, series, markers, s.max_epoch()));
         }
         rows.push(row);
     }
@@ -254,48 +276,18 @@ pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
             .collect();
         let title = stage_title(first_stages, i);
         let max_epoch = same.iter().map(|s| s.max_epoch()).max().unwrap_or(1);
-        let mut row = vec![Panel {
-            title: format!("{title}: training loss"),
-            y_desc: "loss".into(),
-            unit_range: false,
-            series: vec![banded(
-                format!("train loss (mean ± std, {} seeds)", same.len()),
-                C_LOSS,
-                Stroke::Solid(2),
-                mean_curve(&same, &|e| Some(e.loss)),
-            )],
-            markers: Vec::new(),
-            max_epoch,
-        }];
+        let loss = banded(
+            format!("train loss (mean ± std, {} seeds)", same.len()),
+            C_LOSS,
+            Stroke::Solid(2),
+            mean_curve(&same, &|e| Some(e.loss)),
+        );
+        let mut row = vec![Panel::loss(&title, vec![loss], max_epoch)];
         if s0.evaluates() {
-            let mut series = vec![
-                banded(
-                    format!("{split} Se"),
-                    C_SE,
-                    Stroke::Solid(2),
-                    mean_curve(&same, &|e| e.eval.map(|m| m.se)),
-                ),
-                banded(
-                    format!("{split} Sp"),
-                    C_SP,
-                    Stroke::Solid(2),
-                    mean_curve(&same, &|e| e.eval.map(|m| m.sp)),
-                ),
-                banded(
-                    format!("{split} Score"),
-                    C_SCORE,
-                    Stroke::Solid(3),
-                    mean_curve(&same, &|e| e.eval.map(|m| m.score)),
-                ),
-            ];
-            if same.iter().any(|s| s.has_val()) {
-                series.push(banded(
-                    "val Score".into(),
-                    C_VAL,
-                    Stroke::Dashed(2),
-                    mean_curve(&same, &|e| e.val.map(|m| m.score)),
-                ));
-            }
+            let has_val = same.iter().any(|s| s.has_val());
+            let series = metric_series(split, has_val, &|label, color, stroke, f| {
+                banded(label, color, stroke, mean_curve(&same, f))
+            });
             let mut markers = Vec::new();
             if marked == Some(i) {
                 let best: Vec<usize> = seeds.iter().map(|(r, _)| r.best_by_eval.epoch).collect();
@@ -321,14 +313,8 @@ pub(super) fn multi_rows(seeds: &[(&RunSummary, &[Stage])]) -> Vec<Vec<Panel>> {
                     });
                 }
             }
-            row.push(Panel {
-                title: format!("{title}: metrics on {split} (mean ± std over {n} seeds)"),
-                y_desc: "metric (0–1)".into(),
-                unit_range: true,
-                series,
-                markers,
-                max_epoch,
-            });
+            let title = format!("{title}: metrics on {split} (mean ± std over {n} seeds)");
+            row.push(Panel::metrics(title, series, markers, max_epoch));
         }
         rows.push(row);
     }

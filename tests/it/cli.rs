@@ -1,18 +1,19 @@
 //! Refusals decided while parsing the command line (clap and the argument types' parsers): no
-//! process to start and no cache needed. The refusals that need a run dir, a cache or an
-//! experiment file are in tests/it.
+//! process to start and no cache needed, the binary refuses before it reads anything. The
+//! refusals that need a run dir, a cache or an experiment file are in the topics' modules.
 
-use clap::Parser;
-
-use super::Cli;
+use crate::common::auscult;
 
 /// The parse error of `args` (after the program name) as text; fails if they parse.
 fn refused(args: &[&str]) -> String {
-    let argv = std::iter::once("auscult").chain(args.iter().copied());
-    match Cli::try_parse_from(argv) {
-        Ok(cli) => panic!("{args:?} was accepted: {cli:?}"),
-        Err(e) => e.to_string(),
-    }
+    let out = auscult(args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} was accepted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -42,7 +43,7 @@ fn an_os_error_is_said_once() {
         source: os,
     })
     .context("writing run/best.safetensors");
-    let text = super::error_text(&e);
+    let text = auscult::error_text(&e);
     assert_eq!(
         text,
         format!("writing run/best.safetensors: run/best.safetensors: {os_text}")
@@ -50,5 +51,5 @@ fn an_os_error_is_said_once() {
     assert_eq!(text.matches(&os_text).count(), 1, "{text}");
     // Causes that add something are all kept.
     let e = anyhow::anyhow!("inner").context("middle").context("outer");
-    assert_eq!(super::error_text(&e), "outer: middle: inner");
+    assert_eq!(auscult::error_text(&e), "outer: middle: inner");
 }
