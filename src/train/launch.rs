@@ -52,21 +52,21 @@ pub struct Training<'a> {
 /// `config_name` (the config file's stem) is recorded in every summary; `observer` is told of
 /// each finished run. A run already in `out` is refused (see [`Existing::check_start`]) unless
 /// `overwrite`; `out` is locked against a second writer for the whole run ([`RunLock`]).
-pub fn train(training: &Training, observer: &dyn RunObserver) -> Result<MultiRunSummary> {
-    let Training {
-        exp,
-        runtime,
-        config_name,
-        cache_dir,
-        out,
-        overwrite,
-    } = *training;
-    let start = if overwrite {
+pub fn train(t: &Training, observer: &dyn RunObserver) -> Result<MultiRunSummary> {
+    let start = if t.overwrite {
         Start::Overwrite
     } else {
         Start::Fresh
     };
-    train_in(exp, runtime, config_name, cache_dir, out, start, observer)
+    train_in(
+        t.exp,
+        t.runtime,
+        t.config_name,
+        t.cache_dir,
+        t.out,
+        start,
+        observer,
+    )
 }
 
 /// How [`train_in`] treats what `out` already holds.
