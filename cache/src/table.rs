@@ -9,10 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType, ZstdLevel};
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+use parquet::data_type::{
+    BoolType, ByteArray, ByteArrayType, DataType, DoubleType, Int32Type, Int64Type,
+};
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::record::Field;
 use parquet::schema::types::Type;
 
@@ -166,10 +168,16 @@ fn table_error(path: &Path, e: impl std::fmt::Display) -> CacheError {
     }
 }
 
-/// Definition levels and the present values of one optional column.
-fn present<T: Clone, U>(v: &[Option<T>], f: impl Fn(&T) -> U) -> (Vec<U>, Vec<i16>) {
-    let defs = v.iter().map(|x| i16::from(x.is_some())).collect();
-    (v.iter().flatten().map(f).collect(), defs)
+/// Writes one optional column: its present values (through `f`) and its definition levels.
+fn write_column<D: DataType, T>(
+    w: &mut SerializedColumnWriter<'_>,
+    v: &[Option<T>],
+    f: impl Fn(&T) -> D::T,
+) -> parquet::errors::Result<()> {
+    let defs: Vec<i16> = v.iter().map(|x| i16::from(x.is_some())).collect();
+    let vals: Vec<D::T> = v.iter().flatten().map(f).collect();
+    w.typed::<D>().write_batch(&vals, Some(&defs), None)?;
+    Ok(())
 }
 
 /// The table as zstd-compressed Parquet bytes (one row group, every column optional).
@@ -211,30 +219,12 @@ fn encode(table: &Table) -> parquet::errors::Result<Vec<u8>> {
             ));
         };
         match &c.values {
-            Values::Bool(v) => {
-                let (vals, defs) = present(v, |x| *x);
-                w.typed::<BoolType>()
-                    .write_batch(&vals, Some(&defs), None)?;
-            }
-            Values::I32(v) => {
-                let (vals, defs) = present(v, |x| *x);
-                w.typed::<Int32Type>()
-                    .write_batch(&vals, Some(&defs), None)?;
-            }
-            Values::I64(v) => {
-                let (vals, defs) = present(v, |x| *x);
-                w.typed::<Int64Type>()
-                    .write_batch(&vals, Some(&defs), None)?;
-            }
-            Values::F64(v) => {
-                let (vals, defs) = present(v, |x| *x);
-                w.typed::<DoubleType>()
-                    .write_batch(&vals, Some(&defs), None)?;
-            }
+            Values::Bool(v) => write_column::<BoolType, _>(&mut w, v, |x| *x)?,
+            Values::I32(v) => write_column::<Int32Type, _>(&mut w, v, |x| *x)?,
+            Values::I64(v) => write_column::<Int64Type, _>(&mut w, v, |x| *x)?,
+            Values::F64(v) => write_column::<DoubleType, _>(&mut w, v, |x| *x)?,
             Values::Str(v) => {
-                let (vals, defs) = present(v, |s| ByteArray::from(s.as_str()));
-                w.typed::<ByteArrayType>()
-                    .write_batch(&vals, Some(&defs), None)?;
+                write_column::<ByteArrayType, _>(&mut w, v, |s| ByteArray::from(s.as_str()))?
             }
         }
         w.close()?;
