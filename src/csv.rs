@@ -51,27 +51,3 @@ pub fn records(text: &str) -> Result<Vec<Vec<String>>, String> {
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn records_read_back_what_field_quotes() {
-        let names = ["crackle", "a,b", "say \"hi\"", "two\nlines", ""];
-        let line: Vec<String> = names.iter().map(|n| super::field(n)).collect();
-        let text = format!("h1,h2,h3,h4,h5\r\n{}\n", line.join(","));
-        let recs = super::records(&text).unwrap();
-        assert_eq!(recs.len(), 2);
-        assert_eq!(recs[1], names);
-        assert_eq!(super::records("a,b").unwrap(), [["a", "b"]]);
-        let err = super::records("a\n\"open,b\n").unwrap_err();
-        assert!(err.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn fields_with_separators_are_quoted() {
-        assert_eq!(super::field("crackle"), "crackle");
-        assert_eq!(super::field("a,b"), "\"a,b\"");
-        assert_eq!(super::field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(super::field("two\nlines"), "\"two\nlines\"");
-    }
-}

@@ -9,9 +9,9 @@
 pub mod config;
 pub mod labels;
 pub mod protocol;
-mod run_data;
-mod split;
-mod stream;
+pub mod run_data;
+pub mod split;
+pub mod stream;
 pub mod transforms;
 
 use std::collections::{BTreeMap, BTreeSet};

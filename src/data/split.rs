@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use super::stream::{Stream, StreamEpoch};
 
 /// Where a split's features are held.
-pub(super) enum Storage {
+pub enum Storage {
     /// `[N, 1, n_mels, n_frames]` dB log-mels on the training device.
     Resident(Tensor),
     /// Read from the cache's shards each pass, a bounded number of shards in memory.

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use super::split::{Batch, Features, SplitData};
 
 /// The rows of one split inside one shard.
-pub(super) struct Segment {
+pub struct Segment {
     /// Shard index in the manifest.
     pub shard: usize,
     /// (row within the shard, row of the split), ascending.
@@ -22,7 +22,7 @@ pub(super) struct Segment {
 }
 
 /// How a split is streamed from the cache.
-pub(super) struct Stream {
+pub struct Stream {
     pub reader: CacheReader,
     pub segments: Vec<Segment>,
     /// Shards read ahead by the background thread.

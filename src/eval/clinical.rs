@@ -476,6 +476,3 @@ pub fn compare(truth: &Truth, a: &[&[usize]], b: &[&[usize]], opts: &Options) ->
         },
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod clinical;
-mod markdown;
-mod paper;
+pub mod markdown;
+pub mod paper;
 pub mod plots;
-mod render;
-mod runs;
+pub mod render;
+pub mod runs;
 
 pub use markdown::*;
 pub use paper::*;

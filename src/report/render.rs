@@ -13,7 +13,7 @@ pub enum Format {
 }
 
 /// `mean ± std` ×100 with 2 decimals; the mean alone for one seed.
-pub(super) fn pct(s: &Stat) -> String {
+pub fn pct(s: &Stat) -> String {
     if s.n > 1 {
         format!("{:.2} ± {:.2}", 100.0 * s.mean, 100.0 * s.std)
     } else {
@@ -34,7 +34,7 @@ pub(super) fn md_row(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
 
-pub(super) fn paper_cell(v: &Option<Vec<f64>>) -> String {
+pub fn paper_cell(v: &Option<Vec<f64>>) -> String {
     match v.as_deref() {
         Some([m, s]) => format!("{m:.2} ± {s:.2}"),
         Some([m]) => format!("{m:.2}"),
@@ -311,35 +311,4 @@ pub(super) fn render_csv(rows: &[RunRow], paper: &PaperResults) -> String {
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::eval::stats::StdKind;
-
-    #[test]
-    fn cells_format_percentages() {
-        assert_eq!(
-            pct(&Stat {
-                mean: 0.5392,
-                std: 0.0071,
-                n: 5,
-                kind: StdKind::Population
-            }),
-            "53.92 ± 0.71"
-        );
-        assert_eq!(
-            pct(&Stat {
-                mean: 0.5,
-                std: 0.0,
-                n: 1,
-                kind: StdKind::Population
-            }),
-            "50.00"
-        );
-        assert_eq!(paper_cell(&Some(vec![53.92, 0.71])), "53.92 ± 0.71");
-        assert_eq!(paper_cell(&None), "–");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-    }
 }

@@ -10,7 +10,7 @@
 //! mean ± std `summary.json` (and its `config.toml`) that `auscult report` reads, the same layout
 //! as `auscult train --runs N`.
 
-mod grid;
+pub mod grid;
 pub mod plan;
 pub mod pool;
 pub mod requeue;

@@ -77,7 +77,7 @@ impl TimeSlot {
 
 /// The safety margin before a slot's end: a tenth of it, between 5 s and 2 min (time to write
 /// the last state and requeue before Slurm's SIGTERM).
-fn margin_for(left: Duration) -> Duration {
+pub fn margin_for(left: Duration) -> Duration {
     (left / 10).clamp(Duration::from_secs(5), Duration::from_secs(120))
 }
 
@@ -92,19 +92,4 @@ fn time_left(job: &str) -> Option<Duration> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     slurm_seconds(text.lines().next()?).map(Duration::from_secs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_margin_is_a_tenth_within_bounds() {
-        assert_eq!(margin_for(Duration::from_secs(60)), Duration::from_secs(6));
-        assert_eq!(margin_for(Duration::from_secs(20)), Duration::from_secs(5));
-        assert_eq!(
-            margin_for(Duration::from_secs(12 * 3600)),
-            Duration::from_secs(120)
-        );
-    }
 }

@@ -154,14 +154,70 @@ fn the_arrows_point_one_way() {
     );
 }
 
+/// The `src` folders of the workspace's four crates.
+fn workspace_src_roots() -> Vec<PathBuf> {
+    let root = src_root();
+    let ws = root.parent().unwrap().to_path_buf();
+    ["src", "cache/src", "pipeline/src", "pipeline/synth/src"]
+        .iter()
+        .map(|d| ws.join(d))
+        .collect()
+}
+
+/// Unit tests live in each crate's one test binary (`tests/it/unit/<path>` tests
+/// `src/<path>`), and every library says `test = false`: `cargo test` then compiles each
+/// library once, not a second time with `cfg(test)` (that second compile was most of the test
+/// command's compile time).
+#[test]
+fn no_library_compiles_its_tests_into_itself() {
+    let mut bad = Vec::new();
+    for root in workspace_src_roots() {
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        assert!(!files.is_empty(), "no sources under {}", root.display());
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, l) in text.lines().enumerate() {
+                let code = l.trim_start();
+                if code.starts_with("#[cfg(test)]") || code.starts_with("#[test]") {
+                    bad.push(format!("{}:{}: {code}", f.display(), i + 1));
+                }
+            }
+        }
+        let manifest = std::fs::read_to_string(root.parent().unwrap().join("Cargo.toml")).unwrap();
+        let lib = manifest.split("\n[").find(|s| s.starts_with("lib]"));
+        if !lib.is_some_and(|l| l.lines().any(|x| x.trim() == "test = false")) {
+            bad.push(format!(
+                "{}: [lib] lacks `test = false`",
+                root.parent().unwrap().join("Cargo.toml").display()
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "move these tests to the crate's tests/it/unit:\n{}",
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn no_source_file_is_over_700_lines_and_no_folder_holds_over_35_percent() {
     let root = src_root();
+    let mut long = Vec::new();
+    for other in workspace_src_roots().into_iter().skip(1) {
+        let mut files = Vec::new();
+        rust_files(&other, &mut files);
+        for f in files {
+            let n = std::fs::read_to_string(&f).unwrap().lines().count();
+            if n > 700 {
+                long.push(format!("{}: {n} lines", f.display()));
+            }
+        }
+    }
     let mut files = Vec::new();
     rust_files(&root, &mut files);
     let mut total = 0usize;
     let mut by_folder = std::collections::BTreeMap::<String, usize>::new();
-    let mut long = Vec::new();
     for f in &files {
         let n = std::fs::read_to_string(f).unwrap().lines().count();
         total += n;

@@ -27,3 +27,4 @@ mod sweep;
 mod train_ce;
 mod train_real;
 mod train_stream;
+mod unit;

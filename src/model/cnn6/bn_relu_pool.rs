@@ -1,19 +1,17 @@
 //! The tail of a CNN6 block: BatchNorm2d → ReLU → avg-pool 2×2 (floor). CPU kernels on `f32`
-//! slices (used by the fused block op) and, for the tests, the same computation with plain
-//! candle ops (the reference; other devices run [`super::device_block`]).
+//! slices (used by the fused block op; other devices run [`super::device_block`]). The tests
+//! compare both with the same computation written in plain candle ops.
 //!
 //! Semantics are PyTorch's: train mode normalises with the biased batch variance (eps inside
 //! the sqrt) and reports the batch mean / biased variance so the caller can update running
 //! statistics; eval mode normalises with the running statistics.
 
-#[cfg(test)]
-use candle_core::Result;
 use candle_core::Tensor;
 use rayon::prelude::*;
 
 /// Which statistics normalise the input.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum BnStats<'a> {
+pub enum BnStats<'a> {
     /// Batch statistics (training).
     Batch,
     /// Running mean and variance, each `[C]` (evaluation).
@@ -21,7 +19,7 @@ pub(crate) enum BnStats<'a> {
 }
 
 /// Per-channel statistics of one train-mode batch, each `[C]`, detached.
-pub(crate) struct BatchMoments {
+pub struct BatchMoments {
     /// Batch mean.
     pub mean: Tensor,
     /// Biased batch variance (divided by `count`).
@@ -30,60 +28,9 @@ pub(crate) struct BatchMoments {
     pub count: usize,
 }
 
-/// `avg_pool2x2(relu(batch_norm(x)))` with candle ops (any device / dtype): the tests'
-/// reference for the fused and device block ops. For
-/// `x: [B, C, H, W]`, `gamma`/`beta: [C]`. Returns the pooled `[B, C, H/2, W/2]` and, in batch
-/// mode, the batch moments.
-#[cfg(test)]
-pub(crate) fn bn_relu_pool_generic(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    stats: BnStats<'_>,
-    eps: f64,
-) -> Result<(Tensor, Option<BatchMoments>)> {
-    let (b, c, h, w) = x.dims4()?;
-    let (mean, var, moments) = match stats {
-        BnStats::Batch => {
-            let mean = x.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
-            let centred = x.broadcast_sub(&mean)?;
-            let var = centred
-                .sqr()?
-                .mean_keepdim(0)?
-                .mean_keepdim(2)?
-                .mean_keepdim(3)?;
-            let moments = BatchMoments {
-                mean: mean.flatten_all()?.detach(),
-                var: var.flatten_all()?.detach(),
-                count: b * h * w,
-            };
-            (mean, var, Some(moments))
-        }
-        BnStats::Running { mean, var } => (
-            mean.reshape((1, c, 1, 1))?,
-            var.reshape((1, c, 1, 1))?,
-            None,
-        ),
-    };
-    let xhat = x
-        .broadcast_sub(&mean)?
-        .broadcast_div(&(var + eps)?.sqrt()?)?;
-    let z = xhat
-        .broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?
-        .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
-    // candle's avg_pool2d backward upsamples to the full input size, which misplaces gradients
-    // when H or W is odd: crop to the pooled area first (PyTorch's floor mode drops it too).
-    let cropped = z
-        .relu()?
-        .narrow(2, 0, 2 * (h / 2))?
-        .narrow(3, 0, 2 * (w / 2))?;
-    let pooled = cropped.avg_pool2d(2)?;
-    Ok((pooled, moments))
-}
-
 /// Normalisation parameters, each `[C]`: mean, (biased) variance, `invstd = 1/sqrt(var + eps)`.
 #[derive(Debug, Clone)]
-pub(crate) struct Norm {
+pub struct Norm {
     pub mean: Vec<f32>,
     pub var: Vec<f32>,
     pub invstd: Vec<f32>,
@@ -102,7 +49,7 @@ impl Norm {
 
 /// Shapes of the block tail: input `[b, c, h, w]`, pooled output `[b, c, ph, pw]`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Dims {
+pub struct Dims {
     pub b: usize,
     pub c: usize,
     pub h: usize,
@@ -149,7 +96,7 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f64) -> f64 {
 }
 
 /// Per-channel batch mean and biased variance of `x` (two passes, f64 accumulation).
-pub(crate) fn batch_norm_params(x: &[f32], d: &Dims, eps: f64) -> Norm {
+pub fn batch_norm_params(x: &[f32], d: &Dims, eps: f64) -> Norm {
     let (b, c, hw) = (d.b, d.c, d.hw());
     let n = (b * hw) as f64;
     let per_channel: Vec<(f64, f64)> = (0..c)
@@ -175,7 +122,7 @@ pub(crate) fn batch_norm_params(x: &[f32], d: &Dims, eps: f64) -> Norm {
 }
 
 /// Per-channel affine `z = x·scale + shift` folding normalisation and gamma / beta.
-pub(crate) struct Affine {
+pub struct Affine {
     scale: Vec<f32>,
     shift: Vec<f32>,
 }
@@ -194,7 +141,7 @@ impl Affine {
 }
 
 /// Forward: `out = avg_pool2x2(relu(x·scale + shift))`, `out` `[b, c, ph, pw]` overwritten.
-pub(crate) fn forward(x: &[f32], d: &Dims, af: &Affine, out: &mut [f32]) {
+pub fn forward(x: &[f32], d: &Dims, af: &Affine, out: &mut [f32]) {
     let (hw, w) = (d.hw(), d.w);
     out[..d.out_len()]
         .par_chunks_mut(d.phw())
@@ -238,7 +185,7 @@ fn grad_z(gp: &[f32], d: &Dims, y: usize, xr: &[f32], s: f32, t: f32, out: &mut 
 }
 
 /// Backward pass 1: per channel `[Σ g_z (grad beta) …, Σ g_z·x̂ (grad gamma) …]`, `2·c` values.
-pub(crate) fn grad_sums(x: &[f32], gp: &[f32], d: &Dims, norm: &Norm, af: &Affine) -> Vec<f32> {
+pub fn grad_sums(x: &[f32], gp: &[f32], d: &Dims, norm: &Norm, af: &Affine) -> Vec<f32> {
     let (hw, phw) = (d.hw(), d.phw());
     let per_channel: Vec<(f32, f32)> = (0..d.c)
         .into_par_iter()
@@ -274,7 +221,7 @@ pub(crate) fn grad_sums(x: &[f32], gp: &[f32], d: &Dims, norm: &Norm, af: &Affin
 /// Backward pass 2: `gx` (`[b, c, h, w]`, overwritten). Batch statistics:
 /// `gx = scale·(g_z − Σg_z/N − x̂·Σ(g_z·x̂)/N)`; running statistics: `gx = scale·g_z`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn grad_input(
+pub fn grad_input(
     x: &[f32],
     gp: &[f32],
     sums: &[f32],

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 /// returns the pooled output and, with batch statistics, the batch moments. With running
 /// statistics (evaluation) nothing is recorded for autograd.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn device_block(
+pub fn device_block(
     x: &Tensor,
     weight: &Tensor,
     gamma: &Tensor,
@@ -140,23 +140,31 @@ fn pool_relu(y: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
         .avg_pool2d(2)
 }
 
-#[cfg(test)]
 thread_local! {
-    /// Tests: samples per chunk instead of the engine's budget.
-    static FORCE_CHUNK: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    /// Samples per chunk set by [`with_chunk_len`], instead of the engine's memory budget.
+    static FORCED_CHUNK: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
-/// Samples per chunk for `x` (tests may force it).
+/// Runs `f` with every device block on this thread cut into chunks of `n` samples (`None`: the
+/// engine's memory budget decides, as always outside this call). Chunk boundaries must change
+/// nothing: the tests compare chunk sizes 1, 2 and the whole batch through this.
+pub fn with_chunk_len<T>(n: Option<usize>, f: impl FnOnce() -> T) -> T {
+    let before = FORCED_CHUNK.with(|c| c.replace(n));
+    let out = f();
+    FORCED_CHUNK.with(|c| c.set(before));
+    out
+}
+
+/// Samples per chunk for `x`.
 fn chunk_len(engine: ConvEngine, g: &crate::model::conv::ConvGeom, x: &Tensor) -> Result<usize> {
-    #[cfg(test)]
-    if let Some(n) = FORCE_CHUNK.with(|c| c.get()) {
-        return Ok(n);
+    match FORCED_CHUNK.with(|c| c.get()) {
+        Some(n) => Ok(n),
+        None => engine.chunk_len(g, x.device()),
     }
-    engine.chunk_len(g, x.device())
 }
 
 /// `(start, len)` of each chunk of `b` samples, `len ≤ chunk`.
-fn chunks(b: usize, chunk: usize) -> Vec<(usize, usize)> {
+pub fn chunks(b: usize, chunk: usize) -> Vec<(usize, usize)> {
     let chunk = chunk.max(1);
     (0..b)
         .step_by(chunk)
@@ -332,101 +340,5 @@ impl CustomOp3 for BlockOp {
             false => None,
         };
         Ok((grad_x, dw, grad_affine))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::bn_relu_pool::bn_relu_pool_generic;
-    use super::*;
-    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
-    use candle_core::Var;
-
-    /// The device block (both engines, with chunks of 1, 2 and the whole batch) agrees with
-    /// candle's conv2d + BatchNorm / ReLU / pool from candle ops on outputs, batch moments and
-    /// all four gradients, in train and eval mode, for odd spatial sizes (floor pooling); block
-    /// 1's data input gets no gradient; eval mode records no graph.
-    #[test]
-    fn device_block_matches_candle_ops() -> Result<()> {
-        for &(b, c, o, h, w) in &[(3, 2, 4, 6, 8), (2, 3, 3, 7, 5), (5, 1, 3, 5, 6)] {
-            let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5))?;
-            let wt = Var::from_tensor(&pseudo_random(&[o, c, 5, 5], 2, -0.3, 0.3))?;
-            let gamma = Var::from_tensor(&pseudo_random(&[o], 3, 0.5, 1.5))?;
-            let beta = Var::from_tensor(&pseudo_random(&[o], 4, -0.3, 0.3))?;
-            let rm = pseudo_random(&[o], 5, -0.2, 0.2);
-            let rv = pseudo_random(&[o], 6, 0.5, 1.5);
-            let proj = pseudo_random(&[b, o, h / 2, w / 2], 7, -1.0, 1.0);
-            let (xa, wa, ga, ba) = (
-                x.as_tensor(),
-                wt.as_tensor(),
-                gamma.as_tensor(),
-                beta.as_tensor(),
-            );
-            let conv = xa.conv2d(wa, 2, 1, 1, 1)?;
-            for train in [true, false] {
-                let stats = match train {
-                    true => BnStats::Batch,
-                    false => BnStats::Running {
-                        mean: &rm,
-                        var: &rv,
-                    },
-                };
-                let (yb, mb) = bn_relu_pool_generic(&conv, ga, ba, stats, 1e-5)?;
-                let grads_b = (&yb * &proj)?.sum_all()?.backward()?;
-                for (engine, chunk) in [
-                    (ConvEngine::Gemm, None),
-                    (ConvEngine::Gemm, Some(2)),
-                    (ConvEngine::Cudnn, Some(1)),
-                    (ConvEngine::Cudnn, None),
-                ] {
-                    FORCE_CHUNK.with(|c| c.set(chunk));
-                    let (ya, ma) = device_block(xa, wa, ga, ba, stats, 2, 1e-5, engine)?;
-                    let d = max_abs_diff(&ya, &yb);
-                    assert!(d < 1e-5, "{engine:?} train={train} output differs by {d}");
-                    assert_eq!(ma.is_some(), train);
-                    if let (Some(ma), Some(mb)) = (ma, &mb) {
-                        assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
-                        assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
-                        assert_eq!(ma.count, b * h * w);
-                    }
-                    let grads_a = (ya * &proj)?.sum_all()?.backward()?;
-                    for v in [&x, &wt, &gamma, &beta] {
-                        match (train, grads_a.get(v.as_tensor())) {
-                            (true, Some(a)) => {
-                                let e = grads_b.get(v.as_tensor()).unwrap();
-                                let diff = max_abs_diff(a, e);
-                                assert!(
-                                    diff < 2e-4,
-                                    "{engine:?} b={b}: grad diff {diff} for {:?}",
-                                    v.dims()
-                                );
-                            }
-                            (false, None) => {}
-                            (t, g) => {
-                                panic!("{engine:?} train={t}: gradient present = {}", g.is_some())
-                            }
-                        }
-                    }
-                    // Block 1: a data input gets no gradient, the weight still does.
-                    if train {
-                        let xd = x.as_detached_tensor();
-                        let (y1, _) = device_block(&xd, wa, ga, ba, stats, 2, 1e-5, engine)?;
-                        let g1 = (y1 * &proj)?.sum_all()?.backward()?;
-                        assert!(g1.get(&xd).is_none());
-                        let e = grads_b.get(wa).unwrap();
-                        assert!(max_abs_diff(g1.get(wa).unwrap(), e) < 2e-4);
-                    }
-                }
-            }
-        }
-        FORCE_CHUNK.with(|c| c.set(None));
-        Ok(())
-    }
-
-    #[test]
-    fn chunks_cover_the_batch_in_order() {
-        assert_eq!(chunks(5, 2), vec![(0, 2), (2, 2), (4, 1)]);
-        assert_eq!(chunks(4, 9), vec![(0, 4)]);
-        assert_eq!(chunks(3, 0), vec![(0, 1), (1, 1), (2, 1)]);
     }
 }

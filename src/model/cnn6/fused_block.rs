@@ -7,7 +7,7 @@
 //! cost about a tenth of a training step. Here the conv output lives in a recycled buffer held by
 //! the op until its graph is dropped, and its gradient never leaves the backward kernel. Only
 //! the pooled output, the block's input gradient and the small parameter gradients are tensors.
-//! Other devices use [`conv2d`] + [`bn_relu_pool_generic`] (same maths, candle ops).
+//! Other devices use [`device_block`] (the same maths in candle ops).
 
 use super::bn_relu_pool::{
     batch_norm_params, forward as bn_forward, grad_input, grad_sums, Affine, BatchMoments, BnStats,
@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 /// GEMM engine otherwise; [`Kernels::Generic`] and [`Kernels::Cudnn`] pick the device block op
 /// and its engine on any device.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv_bn_relu_pool(
+pub fn conv_bn_relu_pool(
     x: &Tensor,
     weight: &Tensor,
     gamma: &Tensor,
@@ -270,14 +270,14 @@ impl CustomOp3 for BlockBackward {
 /// Large `f32` buffers recycled between calls (the conv outputs and their gradients have the
 /// same few sizes every step), so they are not fresh, page-faulting allocations each time.
 /// Contents of a taken buffer are unspecified.
-struct RecycledBuf(Vec<f32>);
+pub struct RecycledBuf(Vec<f32>);
 
 /// Free buffers, and the most bytes kept there.
 static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 const FREE_MAX_BYTES: usize = 2 << 30;
 
 impl RecycledBuf {
-    fn take(len: usize) -> Self {
+    pub fn take(len: usize) -> Self {
         let reuse = FREE.lock().ok().and_then(|mut free| {
             let best = best_fit(&free, len)?;
             Some(free.swap_remove(best))
@@ -290,7 +290,7 @@ impl RecycledBuf {
 }
 
 /// Index of the smallest buffer in `free` with room for `len` values.
-fn best_fit(free: &[Vec<f32>], len: usize) -> Option<usize> {
+pub fn best_fit(free: &[Vec<f32>], len: usize) -> Option<usize> {
     free.iter()
         .enumerate()
         .filter(|(_, v)| v.capacity() >= len)
@@ -320,102 +320,5 @@ impl std::ops::Deref for RecycledBuf {
 impl std::ops::DerefMut for RecycledBuf {
     fn deref_mut(&mut self) -> &mut [f32] {
         &mut self.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::bn_relu_pool::bn_relu_pool_generic;
-    use super::*;
-    use candle_core::Var;
-
-    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
-
-    /// The fused op agrees with candle's own conv2d + BN / ReLU / pool built from candle ops
-    /// (independent implementations) on outputs, batch moments and all four gradients, in train
-    /// and eval mode, for odd spatial sizes (floor pooling) and for batches that take both the
-    /// sequential and the chunked parallel backward.
-    #[test]
-    fn fused_block_matches_candle_ops() {
-        for &(b, c, o, h, w) in &[(3, 2, 4, 6, 8), (2, 3, 3, 7, 5), (9, 2, 3, 5, 6)] {
-            let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5)).unwrap();
-            let wt = Var::from_tensor(&pseudo_random(&[o, c, 5, 5], 2, -0.3, 0.3)).unwrap();
-            let gamma = Var::from_tensor(&pseudo_random(&[o], 3, 0.5, 1.5)).unwrap();
-            let beta = Var::from_tensor(&pseudo_random(&[o], 4, -0.3, 0.3)).unwrap();
-            let rm = pseudo_random(&[o], 5, -0.2, 0.2);
-            let rv = pseudo_random(&[o], 6, 0.5, 1.5);
-            let proj = pseudo_random(&[b, o, h / 2, w / 2], 7, -1.0, 1.0);
-            for train in [true, false] {
-                let stats = match train {
-                    true => BnStats::Batch,
-                    false => BnStats::Running {
-                        mean: &rm,
-                        var: &rv,
-                    },
-                };
-                let (xa, wa, ga, ba) = (
-                    x.as_tensor(),
-                    wt.as_tensor(),
-                    gamma.as_tensor(),
-                    beta.as_tensor(),
-                );
-                let conv = xa.conv2d(wa, 2, 1, 1, 1).unwrap();
-                let (yb, mb) = bn_relu_pool_generic(&conv, ga, ba, stats, 1e-5).unwrap();
-                let grads_b = (&yb * &proj)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                // The fused CPU op and the device-generic path (what a GPU runs), each against
-                // the reference.
-                for kernels in [Kernels::Auto, Kernels::Generic, Kernels::Cudnn] {
-                    let (ya, ma) =
-                        conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5, kernels).unwrap();
-                    assert!(
-                        max_abs_diff(&ya, &yb) < 1e-5,
-                        "{kernels:?} train={train} output"
-                    );
-                    assert_eq!(ma.is_some(), train);
-                    if let (Some(ma), Some(mb)) = (ma, &mb) {
-                        assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
-                        assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
-                        assert_eq!(ma.count, b * h * w);
-                    }
-                    let grads_a = (ya * &proj).unwrap().sum_all().unwrap().backward().unwrap();
-                    if !train && kernels != Kernels::Auto {
-                        // The device block op records nothing in evaluation.
-                        assert!(grads_a.get(x.as_tensor()).is_none());
-                        continue;
-                    }
-                    for v in [&x, &wt, &gamma, &beta] {
-                        let (a, e) = (
-                            grads_a.get(v.as_tensor()).unwrap(),
-                            grads_b.get(v.as_tensor()).unwrap(),
-                        );
-                        let diff = max_abs_diff(a, e);
-                        assert!(
-                            diff < 2e-4,
-                            "{kernels:?} train={train} b={b}: grad diff {diff} for {:?}",
-                            v.dims()
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn recycling_picks_the_smallest_buffer_that_fits() {
-        let free = vec![
-            Vec::<f32>::with_capacity(100),
-            Vec::with_capacity(30),
-            Vec::with_capacity(50),
-        ];
-        assert_eq!(best_fit(&free, 40), Some(2));
-        assert_eq!(best_fit(&free, 30), Some(1));
-        assert_eq!(best_fit(&free, 101), None);
-        let buf = RecycledBuf::take(77);
-        assert_eq!(buf.len(), 77);
     }
 }

@@ -21,9 +21,9 @@
 //! stream seeded by the run's RNG ([`Cnn6::embed_train`]): the same seed gives the same masks on
 //! every device and after `--resume`.
 
-mod bn_relu_pool;
-mod device_block;
-mod fused_block;
+pub mod bn_relu_pool;
+pub mod device_block;
+pub mod fused_block;
 
 use bn_relu_pool::BnStats;
 use candle_core::{bail, DType, Result, Tensor, Var};
@@ -156,7 +156,7 @@ pub struct Cnn6 {
     pub linear_weight: Var,
     /// `linear.bias`, `[num_classes]`.
     pub linear_bias: Var,
-    config: Cnn6Config,
+    pub config: Cnn6Config,
 }
 
 /// Errors reading or writing a state-dict file.
@@ -530,7 +530,7 @@ impl Cnn6 {
 /// Inverted-dropout mask of `shape` (values 0 or `1/(1−p)`): element `i` is dropped when the
 /// `i`-th `u32` of ChaCha8(`seed`, stream `stream`) is below `p·2³²`. Drawn in blocks at fixed
 /// stream positions, in parallel: the mask does not depend on the thread count.
-pub(crate) fn dropout_mask(
+pub fn dropout_mask(
     shape: &candle_core::Shape,
     p: f32,
     seed: u64,
@@ -583,6 +583,3 @@ pub(crate) fn set_checked(
         .map_err(tensor_err)?;
     var.set(&t).map_err(tensor_err)
 }
-
-#[cfg(test)]
-mod tests;

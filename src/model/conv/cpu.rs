@@ -37,7 +37,7 @@ fn threads() -> usize {
 
 /// `out[b] = conv(x[b], wt)` for `b` samples: `x` is `[b, c, h, w]`, `wt` `[o, c, kh, kw]`,
 /// `out` `[b, o, oh, ow]` (fully overwritten).
-pub(crate) fn conv_forward(x: &[f32], wt: &[f32], b: usize, g: &ConvGeom, out: &mut [f32]) {
+pub fn conv_forward(x: &[f32], wt: &[f32], b: usize, g: &ConvGeom, out: &mut [f32]) {
     let cols_len = g.ckk() * g.ohw();
     let one_sample = |out_b: &mut [f32], x_b: &[f32], par: Parallelism| {
         with_scratch(cols_len, |cols| {
@@ -59,7 +59,7 @@ pub(crate) fn conv_forward(x: &[f32], wt: &[f32], b: usize, g: &ConvGeom, out: &
 
 /// Gradients of [`conv_forward`] given `gout` (`[b, o, oh, ow]`): writes `gx` (`[b, c, h, w]`)
 /// and adds into `gw` (`[o, c, kh, kw]`); both must be zeroed by the caller, `None` skips one.
-pub(crate) fn conv_backward(
+pub fn conv_backward(
     x: &[f32],
     wt: &[f32],
     gout: &[f32],

@@ -183,14 +183,14 @@ impl BackwardFilter {
 }
 
 /// Forward: `x` `[B, C, H, W]`, `w` `[O, C, K, K]` (contiguous f32) → `[B, O, OH, OW]`.
-pub(crate) fn forward(x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
+pub fn forward(x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
     x.contiguous()?
         .apply_op2_no_bwd(&w.contiguous()?, &Forward { pad })
 }
 
 /// Backward given `dy`: the input gradient (when `need_x`; CNN6's first block, whose input is
 /// data, skips it) and the weight gradient (when `need_w`).
-pub(crate) fn backward(
+pub fn backward(
     x: &Tensor,
     w: &Tensor,
     dy: &Tensor,
@@ -444,40 +444,5 @@ mod cuda {
             }
             Ok(CudaStorage::wrap_cuda_slice(out, dev))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tensor::synthetic::{max_abs_diff, pseudo_random};
-
-    /// On CPU the ops run the fused kernels: they agree with the device-generic GEMM path (and
-    /// through its tests with candle's conv2d), and skip the gradient not asked for.
-    #[test]
-    fn ops_agree_with_the_generic_path_and_skip_what_is_not_needed() -> Result<()> {
-        for (b, c, h, w, o) in [(2, 1, 9, 11, 4), (3, 3, 8, 7, 2), (9, 2, 6, 6, 3)] {
-            let x = pseudo_random(&[b, c, h, w], 1, -1.0, 1.0);
-            let wt = pseudo_random(&[o, c, 5, 5], 2, -0.5, 0.5);
-            let dy = pseudo_random(&[b, o, h, w], 3, -1.0, 1.0);
-            let ours = forward(&x, &wt, 2)?;
-            let theirs = super::super::gemm::forward(&x, &wt, 2)?;
-            assert_eq!(ours.dims(), [b, o, h, w]);
-            assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-            let (dx, dw) = backward(&x, &wt, &dy, 2, true, true)?;
-            let (ex, ew) = super::super::gemm::backward(&x, &wt, &dy, 2, true, true)?;
-            assert!(max_abs_diff(dx.as_ref().unwrap(), &ex.unwrap()) < 1e-4);
-            assert!(max_abs_diff(dw.as_ref().unwrap(), &ew.unwrap()) < 1e-4);
-            // Block 1: no backward-data.
-            let (dx, dw) = backward(&x, &wt, &dy, 2, false, true)?;
-            assert!(dx.is_none() && dw.is_some());
-        }
-        // Shape errors are errors, not panics.
-        let x = pseudo_random(&[1, 2, 8, 8], 4, -1.0, 1.0);
-        let bad_dy = pseudo_random(&[1, 3, 7, 8], 5, -1.0, 1.0);
-        let wt = pseudo_random(&[3, 2, 5, 5], 6, -1.0, 1.0);
-        assert!(backward(&x, &wt, &bad_dy, 2, true, false).is_err());
-        assert!(backward(&x, &wt, &bad_dy, 2, false, true).is_err());
-        Ok(())
     }
 }

@@ -8,13 +8,13 @@
 //!   ([`ConvEngine`]): `gemm` (im2col + rank-2 GEMM from candle ops, any device) and `cudnn`
 //!   (custom ops calling cuDNN on CUDA, the CPU kernels on CPU).
 
-mod cpu;
-mod cudnn;
-mod gemm;
-mod im2col;
+pub mod cpu;
+pub mod cudnn;
+pub mod gemm;
+pub mod im2col;
 
-pub(crate) use cpu::{conv_backward, conv_forward};
-pub(crate) use im2col::ConvGeom;
+pub use cpu::{conv_backward, conv_forward};
+pub use im2col::ConvGeom;
 
 use candle_core::{bail, CpuStorage, Device, Layout, Result, Shape, Tensor};
 
@@ -24,7 +24,7 @@ pub(crate) const INDEX_LIMIT: usize = (1 << 31) - 1;
 
 /// Which implementation runs the convolutions of the device block op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ConvEngine {
+pub enum ConvEngine {
     /// im2col + GEMM from candle ops (any device).
     Gemm,
     /// cuDNN on CUDA, the fused CPU kernels on CPU.
@@ -79,7 +79,7 @@ impl ConvEngine {
 }
 
 /// Borrows the contiguous `f32` data of a CPU storage (`what` names it in errors).
-pub(crate) fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+pub fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v.as_slice(),
         other => bail!(
@@ -94,7 +94,7 @@ pub(crate) fn f32_data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<
 }
 
 /// Checks the shapes of `(x, weight)` and returns the batch size and convolution geometry.
-pub(crate) fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
+pub fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, ConvGeom)> {
     let (b, c, h, w) = xs.dims4()?;
     let (o, wc, kh, kw) = ws.dims4()?;
     if wc != c {
@@ -115,48 +115,4 @@ pub(crate) fn geometry(xs: &Shape, ws: &Shape, pad: usize) -> Result<(usize, Con
         ow: w + 2 * pad + 1 - kw,
     };
     Ok((b, g))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn geom(c: usize, h: usize, w: usize, o: usize) -> ConvGeom {
-        ConvGeom {
-            c,
-            h,
-            w,
-            o,
-            kh: 5,
-            kw: 5,
-            pad: 2,
-            oh: h,
-            ow: w,
-        }
-    }
-
-    #[test]
-    fn chunks_stay_under_the_budget_and_oversized_examples_are_refused() {
-        // CNN6 block 2 at the paper's input: 25·128·32·125 = 12.8 M column elements per example
-        // for the input gradient.
-        let g = geom(64, 32, 125, 128);
-        let cpu = Device::Cpu; // the CPU budget: 2^26 elements
-        assert_eq!(
-            ConvEngine::Gemm.chunk_len(&g, &cpu).unwrap(),
-            (1 << 26) / (25 * 128 * 32 * 125)
-        );
-        let n = ConvEngine::Gemm.chunk_len(&g, &cpu).unwrap();
-        assert!(n * gemm::cols_per_sample(&g) <= 1 << 26);
-        // cuDNN chunks by conv input/output size: block 1 (1 → 64 channels, 64×251).
-        let g1 = geom(1, 64, 251, 64);
-        assert_eq!(
-            ConvEngine::Cudnn.chunk_len(&g1, &cpu).unwrap(),
-            (1 << 27) / (64 * 64 * 251)
-        );
-        // One example past 2^31 − 1 elements cannot be chunked: refused, naming the limit.
-        let huge = geom(512, 3000, 2000, 512);
-        let e = ConvEngine::Gemm.chunk_len(&huge, &cpu).unwrap_err();
-        assert!(e.to_string().contains("2^31 − 1"), "{e}");
-        assert!(ConvEngine::Cudnn.chunk_len(&huge, &cpu).is_err());
-    }
 }

@@ -4,7 +4,7 @@ use super::*;
 
 /// Tick labels over `[lo, hi]` with about `labels` ticks: one number of decimals for all (the
 /// ticks are multiples of 1, 2 or 5 × 10^k, at least (hi − lo) / labels apart).
-pub(super) fn tick_formatter(lo: f64, hi: f64, labels: usize) -> impl Fn(&f64) -> String {
+pub fn tick_formatter(lo: f64, hi: f64, labels: usize) -> impl Fn(&f64) -> String {
     let step = (hi - lo).abs() / labels.saturating_sub(1).max(1) as f64;
     let big = lo.abs().max(hi.abs());
     let scientific = !(step > 1e-5 && big < 1e6);
@@ -170,23 +170,4 @@ pub(super) fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     }
     draw_legend(&legend_area, &entries, Y_LABELS as i32 + 4, legend_w)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tick_labels_share_one_number_of_decimals() {
-        let unit = tick_formatter(-0.02, 1.02, 11);
-        assert_eq!([0.5, 1.0, -1e-12].map(|v| unit(&v)), ["0.5", "1.0", "0.0"]);
-        let loss = tick_formatter(0.3, 2.1, 8);
-        assert_eq!([0.5, 2.0].map(|v| loss(&v)), ["0.5", "2.0"]);
-        let small = tick_formatter(0.011, 0.014, 8);
-        assert_eq!(small(&0.0125), "0.0125");
-        let big = tick_formatter(0.0, 2e6, 8);
-        assert_eq!(big(&1e6), "1.00e6");
-        let epochs = tick_formatter(0.0, 400.0, 8);
-        assert_eq!(epochs(&350.0), "350");
-    }
 }

@@ -6,7 +6,7 @@ pub use crate::train::observer::EmbeddingPanel;
 
 /// Categories of `labels` by decreasing count (then name), at most `max` (the rest merged
 /// into `other`): (name, count, colour).
-pub(super) fn categories(labels: &[String], max: usize) -> Vec<(String, usize, RGBColor)> {
+pub fn categories(labels: &[String], max: usize) -> Vec<(String, usize, RGBColor)> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for l in labels {
         *counts.entry(l.as_str()).or_default() += 1;
@@ -33,7 +33,7 @@ pub(super) const EMB_PANEL_W: u32 = 800;
 pub(super) const EMB_PANEL_H: u32 = 600;
 pub(super) const EMB_LEGEND_W: u32 = 230;
 /// Categories with a colour of their own (the rarer ones share `other`).
-pub(super) const EMB_MAX_CATEGORIES: usize = PALETTE.len();
+pub const EMB_MAX_CATEGORIES: usize = PALETTE.len();
 
 /// Pixel size of an embedding plot with `panels` sub-plots (two per row).
 pub fn embedding_size(panels: usize) -> (u32, u32) {
@@ -156,28 +156,4 @@ pub(super) fn draw_scatter(area: &Area, p: &EmbeddingPanel, pca: &Pca2) -> Resul
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn categories_merge_the_rare_labels() {
-        let labels: Vec<String> = ["a", "b", "b", "c", "c", "c", "d"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let c = categories(&labels, 3);
-        let names: Vec<(&str, usize)> = c.iter().map(|x| (x.0.as_str(), x.1)).collect();
-        assert_eq!(names, [("c", 3), ("b", 2), ("other (2 labels)", 2)]);
-        assert_eq!(categories(&labels, 12).len(), 4);
-        // At most one category per palette colour: none shares another's colour.
-        let many: Vec<String> = (0..30).map(|i| format!("g{}", i % 15)).collect();
-        let c = categories(&many, EMB_MAX_CATEGORIES);
-        assert_eq!(c.len(), EMB_MAX_CATEGORIES);
-        let colours: std::collections::BTreeSet<(u8, u8, u8)> =
-            c.iter().map(|x| (x.2 .0, x.2 .1, x.2 .2)).collect();
-        assert_eq!(colours.len(), c.len());
-    }
 }

@@ -4,10 +4,10 @@ use super::*;
 
 /// Se / Sp / Score of one evaluation (the rest of `Metrics` is not plotted).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Scores {
-    pub(super) se: f64,
-    pub(super) sp: f64,
-    pub(super) score: f64,
+pub struct Scores {
+    pub se: f64,
+    pub sp: f64,
+    pub score: f64,
 }
 
 impl Scores {
@@ -22,33 +22,33 @@ impl Scores {
 
 /// One epoch of one stage.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct EpochPoint {
-    pub(super) epoch: usize,
-    pub(super) loss: f64,
-    pub(super) terms: BTreeMap<String, f64>,
-    pub(super) eval: Option<Scores>,
-    pub(super) val: Option<Scores>,
+pub struct EpochPoint {
+    pub epoch: usize,
+    pub loss: f64,
+    pub terms: BTreeMap<String, f64>,
+    pub eval: Option<Scores>,
+    pub val: Option<Scores>,
 }
 
 /// The epochs of one stage, in file order.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Stage {
-    pub(super) name: String,
-    pub(super) epochs: Vec<EpochPoint>,
+pub struct Stage {
+    pub name: String,
+    pub epochs: Vec<EpochPoint>,
 }
 
 impl Stage {
-    pub(super) fn evaluates(&self) -> bool {
+    pub fn evaluates(&self) -> bool {
         self.epochs.iter().any(|e| e.eval.is_some())
     }
-    pub(super) fn has_val(&self) -> bool {
+    pub fn has_val(&self) -> bool {
         self.epochs.iter().any(|e| e.val.is_some())
     }
-    pub(super) fn max_epoch(&self) -> usize {
+    pub fn max_epoch(&self) -> usize {
         self.epochs.iter().map(|e| e.epoch).max().unwrap_or(1)
     }
     /// Names of the loss terms, when there are several (one term is the loss itself).
-    pub(super) fn term_names(&self) -> Vec<String> {
+    pub fn term_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .epochs
             .iter()
@@ -65,7 +65,7 @@ impl Stage {
 
 /// Reads `metrics.jsonl`: its stages in order of first appearance. A line that is not an epoch
 /// record is an error naming the file and the line.
-pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
+pub fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
     let mut stages: Vec<Stage> = Vec::new();
     for rec in rundir::read_metrics(path)? {
         let terms = rec
@@ -95,7 +95,7 @@ pub(super) fn read_metrics(path: &Path) -> Result<Vec<Stage>> {
 }
 
 /// A multi-seed parent's `summary.json`.
-pub(super) fn read_multi(parent: &Path) -> Result<MultiRunSummary> {
+pub fn read_multi(parent: &Path) -> Result<MultiRunSummary> {
     match rundir::read_summary(parent)? {
         Summary::Multi(m) => Ok(*m),
         Summary::Single(_) => bail!(
@@ -106,7 +106,7 @@ pub(super) fn read_multi(parent: &Path) -> Result<MultiRunSummary> {
 }
 
 /// The row × column counts of `cm`, checked to be square over `n_classes`.
-pub(super) fn checked_counts(cm: &ConfusionMatrix, origin: &Path) -> Result<Vec<Vec<u64>>> {
+pub fn checked_counts(cm: &ConfusionMatrix, origin: &Path) -> Result<Vec<Vec<u64>>> {
     let n = cm.n_classes;
     ensure!(
         n >= 1 && cm.counts.len() == n && cm.counts.iter().all(|r| r.len() == n),
@@ -118,7 +118,7 @@ pub(super) fn checked_counts(cm: &ConfusionMatrix, origin: &Path) -> Result<Vec<
 
 /// The class names of `info`, or `class 0`, `class 1`, … when the summary has none for `n`
 /// classes.
-pub(super) fn class_names(info: &RunSummary, n: usize) -> Vec<String> {
+pub fn class_names(info: &RunSummary, n: usize) -> Vec<String> {
     if info.class_names.len() == n {
         info.class_names.clone()
     } else {
@@ -128,7 +128,7 @@ pub(super) fn class_names(info: &RunSummary, n: usize) -> Vec<String> {
 
 /// A seed dir of a multi-seed parent: `runs` holds the paths as given when training, so the
 /// seed's folder name is looked up under `parent` first (the parent may have moved).
-pub(crate) fn seed_dir(parent: &Path, run: &str) -> Result<PathBuf> {
+pub fn seed_dir(parent: &Path, run: &str) -> Result<PathBuf> {
     let given = Path::new(run);
     if let Some(name) = given.file_name() {
         let inside = parent.join(name);

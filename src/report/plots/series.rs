@@ -126,7 +126,7 @@ pub(super) const C_BEST_VAL: RGBColor = PALETTE[5];
 
 /// A stage's title: its name, and `pretraining` for a stage that is not evaluated but followed
 /// by one that is.
-pub(super) fn stage_title(stages: &[Stage], i: usize) -> String {
+pub fn stage_title(stages: &[Stage], i: usize) -> String {
     let s = &stages[i];
     if !s.evaluates() && stages[i + 1..].iter().any(Stage::evaluates) {
         format!("{} pretraining", s.name)

@@ -26,7 +26,7 @@ pub use crate::data::protocol::Protocol;
 
 pub use crate::data::config::DataConfig;
 
-mod sections;
+pub mod sections;
 pub use sections::*;
 
 /// The contrastive settings a method's section gives (SCL, SimCLR, M-SCL).
@@ -427,6 +427,3 @@ pub fn canonical_labels(spec: &str) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,4 +1,6 @@
-use super::*;
+//! Unit tests of `auscult::eval::clinical` (`src/eval/clinical.rs`).
+
+use auscult::eval::clinical::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

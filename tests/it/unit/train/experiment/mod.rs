@@ -1,5 +1,9 @@
-use super::*;
-use crate::data::transforms::{MinMax, SpecAugmentApply};
+//! Unit tests of `auscult::train::experiment` (`src/train/experiment/mod.rs`).
+
+use auscult::data::transforms::{MinMax, SpecAugmentApply};
+use auscult::train::experiment::sections::*;
+use auscult::train::experiment::*;
+use std::path::Path;
 
 #[test]
 fn defaults_are_the_papers() {

@@ -1,6 +1,16 @@
-use super::*;
+//! Unit tests of `auscult::model::cnn6` (`src/model/cnn6/mod.rs`).
+
+mod device_block;
+mod fused_block;
+mod reference;
+
+use auscult::model::cnn6::*;
 use candle_core::Device;
+use candle_core::{DType, Tensor, Var};
+use candle_nn::VarBuilder;
 use candle_nn::VarMap;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 fn model(seed: u64, classes: usize) -> (VarMap, Cnn6) {
     let vm = VarMap::new();

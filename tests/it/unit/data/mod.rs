@@ -1,0 +1,5 @@
+//! Unit tests of `auscult::data`.
+
+mod labels;
+mod protocol;
+mod transforms;

@@ -1,0 +1,3 @@
+//! Unit tests of `auscult::infer`.
+
+mod classify;

@@ -1,0 +1,5 @@
+//! Unit tests of `auscult::model`.
+
+mod cnn6;
+mod conv;
+mod projector;

@@ -1,0 +1,6 @@
+//! Unit tests of `auscult::report`.
+
+mod markdown;
+mod paper;
+mod plots;
+mod render;

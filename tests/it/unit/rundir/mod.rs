@@ -1,0 +1,5 @@
+//! Unit tests of `auscult::rundir`.
+
+mod existing;
+mod lock;
+mod schema;

@@ -1,0 +1,4 @@
+//! Unit tests of `auscult::sweep`.
+
+mod requeue;
+mod slurm_args;

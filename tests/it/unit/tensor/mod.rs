@@ -1,0 +1,3 @@
+//! Unit tests of `auscult::tensor`.
+
+mod readback;
