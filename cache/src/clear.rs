@@ -47,7 +47,7 @@ pub(crate) fn find_shard_files(shards_dir: &Path) -> Result<Vec<PathBuf>, CacheE
 }
 
 /// True for `<digits>.safetensors`, the names the writer gives shards.
-fn is_shard_name(name: &str) -> bool {
+pub fn is_shard_name(name: &str) -> bool {
     name.strip_suffix(".safetensors")
         .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -411,7 +411,7 @@ fn version_problem(version: u64) -> Option<String> {
 
 /// True for a non-empty `/`-separated relative path without `..`, `.` or
 /// root components (so it cannot escape the cache dir).
-fn is_safe_relative(file: &str) -> bool {
+pub fn is_safe_relative(file: &str) -> bool {
     !file.is_empty()
         && !file.contains('\\')
         && Path::new(file)
