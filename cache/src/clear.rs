@@ -72,17 +72,3 @@ fn remove_if_present(path: &Path) -> Result<(), CacheError> {
         _ => Ok(()),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_names() {
-        assert!(is_shard_name("00000.safetensors"));
-        assert!(is_shard_name("123456.safetensors"));
-        assert!(!is_shard_name(".safetensors"));
-        assert!(!is_shard_name("model.safetensors"));
-        assert!(!is_shard_name("00000.safetensors.bak"));
-    }
-}
