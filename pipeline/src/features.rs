@@ -4,8 +4,8 @@
 //! `T.AmplitudeToDB`). Every default of [`FeatureParams`] is the official value.
 
 mod fade;
-mod mel;
-mod torch_ops;
+pub mod mel;
+pub mod torch_ops;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};

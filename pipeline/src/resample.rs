@@ -8,8 +8,8 @@
 //! only by float32 summation order. [`ResamplerKind::Rubato`] is an alternative engine
 //! (rubato's windowed-sinc resampler) for experiments; it is not bit-faithful.
 
-mod rubato_engine;
-mod torchaudio_kernel;
+pub mod rubato_engine;
+pub mod torchaudio_kernel;
 
 use rubato_engine::RubatoEngine;
 pub use torchaudio_kernel::DenseKernel;

@@ -91,6 +91,11 @@ impl MelExtractor {
         &self.filterbank
     }
 
+    /// FFT bins `0..bins_used()` hold every non-zero filter weight (the power spectrum computed).
+    pub fn bins_used(&self) -> usize {
+        self.bins_used
+    }
+
     /// Number of STFT frames for a waveform of `len` samples (centred, reflect-padded).
     pub fn n_frames(&self, len: usize) -> usize {
         let padded = len + 2 * (self.n_fft / 2);
@@ -150,7 +155,7 @@ impl MelExtractor {
 
 /// Sample `i` of `wave` with reflect padding (`x[-k] = x[k]`, `x[n-1+k] = x[n-1-k]`),
 /// folded repeatedly for out-of-range indices; 0 for an empty wave.
-fn reflect(wave: &[f32], i: isize) -> f32 {
+pub fn reflect(wave: &[f32], i: isize) -> f32 {
     let n = wave.len() as isize;
     if n <= 1 {
         return wave.first().copied().unwrap_or(0.0);
@@ -163,7 +168,7 @@ fn reflect(wave: &[f32], i: isize) -> f32 {
 
 /// `torch.hann_window(n)` (periodic) in float32: `0.5 − 0.5 · cos(i · (2π / n))`, computed
 /// as torch does (`arange · float32(2π/n)`, `cos`, `· −0.5`, `+ 0.5`).
-fn periodic_hann(n: usize) -> Vec<f32> {
+pub fn periodic_hann(n: usize) -> Vec<f32> {
     if n == 1 {
         return vec![1.0];
     }
@@ -174,7 +179,7 @@ fn periodic_hann(n: usize) -> Vec<f32> {
 }
 
 /// HTK mel of a frequency in Hz, in float64 as torchaudio's `_hz_to_mel` (Python floats).
-fn hz_to_mel(hz: f64) -> f64 {
+pub fn hz_to_mel(hz: f64) -> f64 {
     2595.0 * (1.0 + hz / 700.0).log10()
 }
 
@@ -229,7 +234,7 @@ mod tests {
             let sum: f32 = (0..n_mels).map(|m| fb[k * n_mels + m]).sum();
             assert!((sum - 1.0).abs() < 1e-4, "bin {k}: {sum}");
         }
-        assert!((128..=129).contains(&mel.bins_used));
+        assert!((128..=129).contains(&mel.bins_used()));
     }
 
     #[test]

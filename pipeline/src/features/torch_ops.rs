@@ -6,7 +6,7 @@
 ///
 /// torch's vectorised CPU kernel can differ from this scalar formula by one ulp on some
 /// elements of the second half; the parity test measures that.
-pub(crate) fn linspace_at(start: f32, end: f32, steps: usize, k: usize) -> f32 {
+pub fn linspace_at(start: f32, end: f32, steps: usize, k: usize) -> f32 {
     if steps <= 1 {
         return start;
     }
@@ -19,7 +19,7 @@ pub(crate) fn linspace_at(start: f32, end: f32, steps: usize, k: usize) -> f32 {
 }
 
 /// `torch.linspace(start, end, steps)` as a vector (see [`linspace_at`]).
-pub(crate) fn linspace(start: f32, end: f32, steps: usize) -> Vec<f32> {
+pub fn linspace(start: f32, end: f32, steps: usize) -> Vec<f32> {
     (0..steps)
         .map(|k| linspace_at(start, end, steps, k))
         .collect()

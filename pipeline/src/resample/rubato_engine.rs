@@ -31,7 +31,7 @@ const MAX_EXACT_PHASES: usize = 512;
 const CUBIC_OVERSAMPLING: usize = 256;
 
 /// A pool of rubato `SincFixedIn` resamplers for one rate pair.
-pub(super) struct RubatoEngine {
+pub struct RubatoEngine {
     orig_sr: u32,
     new_sr: u32,
     /// Zeros prepended to the input (alignment, see the module docs).
@@ -44,7 +44,7 @@ pub(super) struct RubatoEngine {
 
 impl RubatoEngine {
     /// Builds the engine (and one resampler, to surface configuration errors early).
-    pub(super) fn new(orig_sr: u32, new_sr: u32) -> Result<Self, String> {
+    pub fn new(orig_sr: u32, new_sr: u32) -> Result<Self, String> {
         let (prepend, drop) = alignment(orig_sr, new_sr);
         let engine = Self {
             orig_sr,
@@ -56,6 +56,24 @@ impl RubatoEngine {
         let first = engine.build()?;
         engine.give_back(first);
         Ok(engine)
+    }
+
+    /// Source rate in Hz.
+    pub fn orig_sr(&self) -> u32 {
+        self.orig_sr
+    }
+
+    /// Target rate in Hz.
+    pub fn new_sr(&self) -> u32 {
+        self.new_sr
+    }
+
+    /// Resamplers waiting in the pool for the next call (calls reuse them).
+    pub fn idle_resamplers(&self) -> usize {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn build(&self) -> Result<SincFixedIn<f32>, String> {
@@ -80,7 +98,7 @@ impl RubatoEngine {
     }
 
     /// Resamples `x` and returns exactly `out_len` samples, delay-compensated.
-    pub(super) fn process(&self, x: &[f32], out_len: usize) -> Vec<f32> {
+    pub fn process(&self, x: &[f32], out_len: usize) -> Vec<f32> {
         let pooled = self
             .pool
             .lock()
@@ -138,7 +156,7 @@ fn interpolation(orig_sr: u32, new_sr: u32) -> (SincInterpolationType, usize) {
 }
 
 /// `(prepend, drop)` putting output `k` at input position `k·orig/new` (module docs).
-fn alignment(orig_sr: u32, new_sr: u32) -> (usize, usize) {
+pub fn alignment(orig_sr: u32, new_sr: u32) -> (usize, usize) {
     let g = gcd(orig_sr as usize, new_sr as usize);
     let (o, n) = (orig_sr as usize / g, new_sr as usize / g);
     match interpolation(orig_sr, new_sr) {
@@ -170,14 +188,14 @@ mod tests {
 
     /// Centroid (in output samples) of a resampled Gaussian pulse centred at 0.5 s.
     fn pulse_centroid(engine: &RubatoEngine) -> f64 {
-        let sr = engine.orig_sr as f64;
-        let x: Vec<f32> = (0..engine.orig_sr as usize)
+        let sr = engine.orig_sr() as f64;
+        let x: Vec<f32> = (0..engine.orig_sr() as usize)
             .map(|i| {
                 let t = i as f64 / sr - 0.5;
                 (-(t * t) / (2.0 * 0.002f64.powi(2))).exp() as f32
             })
             .collect();
-        let out_len = engine.new_sr as usize;
+        let out_len = engine.new_sr() as usize;
         let y = engine.process(&x, out_len);
         assert_eq!(y.len(), out_len);
         let (mass, moment) = y.iter().enumerate().fold((0.0, 0.0), |(m, mo), (i, &v)| {
@@ -223,7 +241,7 @@ mod tests {
         let a = engine.process(&x, 1815);
         let b = engine.process(&x, 1815);
         assert_eq!(a, b);
-        assert_eq!(engine.pool.lock().unwrap().len(), 1);
+        assert_eq!(engine.idle_resamplers(), 1);
         assert!(engine.process(&[], 0).is_empty());
     }
 }

@@ -51,7 +51,7 @@ pub fn release_year(name: &str) -> Option<i32> {
 
 /// `train2022_json` with prefix `train` → Some(Some(2022)); `train_json` → Some(None); other
 /// names → None.
-fn versioned_folder(name: &str, prefix: &str) -> Option<Option<i32>> {
+pub fn versioned_folder(name: &str, prefix: &str) -> Option<Option<i32>> {
     let digits = name.strip_prefix(prefix)?.strip_suffix("_json")?;
     if digits.is_empty() {
         return Some(None);
