@@ -121,7 +121,7 @@ fn write_recording(db: &Path, rec: &Recording, rng: &mut ChaCha8Rng) -> Result<f
 }
 
 /// Milliseconds as seconds with exactly 3 decimals.
-fn seconds_text(ms: u64) -> String {
+pub fn seconds_text(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
@@ -155,7 +155,7 @@ fn split_text(plan: &Plan) -> String {
 }
 
 /// A number with at most 2 decimals, trailing zeros dropped (`70`, `28.47`, `9.8`), or `NA`.
-fn number_or_na(x: Option<f64>) -> String {
+pub fn number_or_na(x: Option<f64>) -> String {
     match x {
         None => "NA".to_string(),
         Some(v) => {

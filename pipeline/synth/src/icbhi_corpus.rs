@@ -41,14 +41,17 @@ pub struct CorpusFromAnnotations {
 }
 
 /// Silence kept after the last cycle's offset.
-const TAIL_SECONDS: f64 = 0.5;
+pub const TAIL_SECONDS: f64 = 0.5;
 
 /// One annotation line.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct AnnotatedCycle {
-    onset_s: f64,
-    offset_s: f64,
-    class: SoundClass,
+pub struct AnnotatedCycle {
+    /// Cycle start in seconds.
+    pub onset_s: f64,
+    /// Cycle end in seconds.
+    pub offset_s: f64,
+    /// Class from the crackles and wheezes flags.
+    pub class: SoundClass,
 }
 
 /// One annotation file: its name, parsed cycles and raw bytes (copied unchanged).
@@ -133,7 +136,7 @@ fn read_annotations(dir: &Path, seed: u64) -> Result<Vec<AnnotationFile>, SynthE
 }
 
 /// Parses `onset offset crackles wheezes` lines (whitespace-separated; blank lines skipped).
-fn parse_annotation(path: &Path, raw: &[u8]) -> Result<Vec<AnnotatedCycle>, SynthError> {
+pub fn parse_annotation(path: &Path, raw: &[u8]) -> Result<Vec<AnnotatedCycle>, SynthError> {
     let text = std::str::from_utf8(raw).map_err(|e| SynthError::Parse {
         path: path.to_path_buf(),
         line: 1 + raw[..e.valid_up_to()]
@@ -198,7 +201,7 @@ fn name_hash(seed: u64, name: &str) -> u64 {
 }
 
 /// Rate and bit depth for a recording name (see the module docs).
-fn format_for(path: &Path, name: &str, seed: u64) -> Result<PcmFormat, SynthError> {
+pub fn format_for(path: &Path, name: &str, seed: u64) -> Result<PcmFormat, SynthError> {
     let fields: Vec<&str> = name.split('_').collect();
     if fields.len() != 5 {
         return Err(SynthError::BadName {

@@ -58,7 +58,9 @@ const DIAGNOSES: [(&str, u32, f64); 8] = [
     ("Asthma", 1, 0.3),
 ];
 
-const LOCATIONS: [&str; 7] = ["Tc", "Al", "Ar", "Pl", "Pr", "Ll", "Lr"];
+/// Chest locations in recording names (`Tc` trachea, `Al`/`Ar` anterior, `Pl`/`Pr` posterior,
+/// `Ll`/`Lr` lateral; left/right).
+pub const LOCATIONS: [&str; 7] = ["Tc", "Al", "Ar", "Pl", "Pr", "Ll", "Lr"];
 
 /// ICBHI label mix (percent): normal, crackle, wheeze, both.
 const LABEL_WEIGHTS: [u32; 4] = [50, 27, 13, 10];
@@ -327,7 +329,7 @@ fn force_duration_extremes(drafts: &mut [Draft]) {
 
 /// Relabels cycles so that every class appears, taking them from the most frequent class
 /// (possible once there are at least 4 cycles).
-fn cover_all_classes(classes: &mut [&mut SoundClass]) {
+pub fn cover_all_classes(classes: &mut [&mut SoundClass]) {
     for missing in SoundClass::ALL {
         if classes.iter().any(|c| **c == missing) {
             continue;

@@ -94,7 +94,8 @@ impl NoiseRng {
 
 const SINE_TABLE_LEN: usize = 4096;
 
-fn sine_table() -> &'static [f32] {
+/// The `sin(2π·i/4096)` table, `i` in `0..=4096`, for [`sin_turns`] (built once).
+pub fn sine_table() -> &'static [f32] {
     static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
     TABLE.get_or_init(|| {
         (0..=SINE_TABLE_LEN)
@@ -106,7 +107,7 @@ fn sine_table() -> &'static [f32] {
 /// `sin(2π·phase)` for `phase` in [0, 1), by linear interpolation in a 4096-entry table
 /// (error below 3e-7).
 #[inline]
-fn sin_turns(table: &[f32], phase: f32) -> f32 {
+pub fn sin_turns(table: &[f32], phase: f32) -> f32 {
     let x = phase * SINE_TABLE_LEN as f32;
     let i = (x as usize).min(SINE_TABLE_LEN - 1);
     let frac = x - i as f32;
