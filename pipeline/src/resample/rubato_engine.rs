@@ -11,7 +11,8 @@
 //! `P` zeros to the input and dropping the first `D` outputs with `P = D·r + r − 1 + 1/f`;
 //! for tabulated exact phases (`f = new/gcd`) an integer solution exists, so the output grid
 //! is exactly torchaudio's. With cubic interpolation (very large reduced rates) the residual
-//! offset is below half an input sample. Pinned by the centroid tests below.
+//! offset is below half an input sample. Pinned by the centroid tests
+//! (`tests/it/unit/resample/rubato_engine.rs`).
 
 use std::sync::{Mutex, PoisonError};
 
