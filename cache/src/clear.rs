@@ -47,7 +47,7 @@ pub(crate) fn find_shard_files(shards_dir: &Path) -> Result<Vec<PathBuf>, CacheE
 }
 
 /// True for `<digits>.safetensors`, the names the writer gives shards.
-fn is_shard_name(name: &str) -> bool {
+pub fn is_shard_name(name: &str) -> bool {
     name.strip_suffix(".safetensors")
         .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit()))
 }
@@ -70,19 +70,5 @@ fn remove_if_present(path: &Path) -> Result<(), CacheError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CacheError::io(path, e)),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_names() {
-        assert!(is_shard_name("00000.safetensors"));
-        assert!(is_shard_name("123456.safetensors"));
-        assert!(!is_shard_name(".safetensors"));
-        assert!(!is_shard_name("model.safetensors"));
-        assert!(!is_shard_name("00000.safetensors.bak"));
     }
 }

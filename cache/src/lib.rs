@@ -24,10 +24,10 @@
 //! checksummed, shape-checked and its labels checked against the manifest's
 //! classes as it is read.
 
-mod atomic;
-mod clear;
+pub mod atomic;
+pub mod clear;
 mod error;
-mod manifest;
+pub mod manifest;
 mod prefetch;
 mod reader;
 mod shard;

@@ -411,7 +411,7 @@ fn version_problem(version: u64) -> Option<String> {
 
 /// True for a non-empty `/`-separated relative path without `..`, `.` or
 /// root components (so it cannot escape the cache dir).
-fn is_safe_relative(file: &str) -> bool {
+pub fn is_safe_relative(file: &str) -> bool {
     !file.is_empty()
         && !file.contains('\\')
         && Path::new(file)
@@ -423,32 +423,4 @@ fn is_safe_relative(file: &str) -> bool {
 /// True for a 64-digit lowercase hex string (a blake3 digest).
 fn is_blake3_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_relative_paths() {
-        assert!(is_safe_relative("shards/00000.safetensors"));
-        assert!(is_safe_relative("metadata.parquet"));
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "shards/../../x",
-            "./x",
-            "a//b",
-            "a\\b",
-        ] {
-            assert!(!is_safe_relative(bad), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn shard_file_is_zero_padded() {
-        assert_eq!(shard_file(0), "shards/00000.safetensors");
-        assert_eq!(shard_file(12345), "shards/12345.safetensors");
-    }
 }

@@ -1,5 +1,5 @@
-//! The cache crate's integration tests, one binary: files, integrity, labels, legacy tables,
-//! manifest, round trip.
+//! The cache crate's tests, one binary: files, integrity, labels, legacy tables, manifest, round
+//! trip, and the library's unit tests (`unit`, one module per source file).
 
 mod common;
 mod files;
@@ -8,3 +8,4 @@ mod labels;
 mod legacy_table;
 mod manifest;
 mod roundtrip;
+mod unit;

@@ -11,7 +11,8 @@
 //! `P` zeros to the input and dropping the first `D` outputs with `P = D·r + r − 1 + 1/f`;
 //! for tabulated exact phases (`f = new/gcd`) an integer solution exists, so the output grid
 //! is exactly torchaudio's. With cubic interpolation (very large reduced rates) the residual
-//! offset is below half an input sample. Pinned by the centroid tests below.
+//! offset is below half an input sample. Pinned by the centroid tests
+//! (`tests/it/unit/resample/rubato_engine.rs`).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -31,7 +32,7 @@ const MAX_EXACT_PHASES: usize = 512;
 const CUBIC_OVERSAMPLING: usize = 256;
 
 /// A pool of rubato `SincFixedIn` resamplers for one rate pair.
-pub(super) struct RubatoEngine {
+pub struct RubatoEngine {
     orig_sr: u32,
     new_sr: u32,
     /// Zeros prepended to the input (alignment, see the module docs).
@@ -44,7 +45,7 @@ pub(super) struct RubatoEngine {
 
 impl RubatoEngine {
     /// Builds the engine (and one resampler, to surface configuration errors early).
-    pub(super) fn new(orig_sr: u32, new_sr: u32) -> Result<Self, String> {
+    pub fn new(orig_sr: u32, new_sr: u32) -> Result<Self, String> {
         let (prepend, drop) = alignment(orig_sr, new_sr);
         let engine = Self {
             orig_sr,
@@ -56,6 +57,24 @@ impl RubatoEngine {
         let first = engine.build()?;
         engine.give_back(first);
         Ok(engine)
+    }
+
+    /// Source rate in Hz.
+    pub fn orig_sr(&self) -> u32 {
+        self.orig_sr
+    }
+
+    /// Target rate in Hz.
+    pub fn new_sr(&self) -> u32 {
+        self.new_sr
+    }
+
+    /// Resamplers waiting in the pool for the next call (calls reuse them).
+    pub fn idle_resamplers(&self) -> usize {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn build(&self) -> Result<SincFixedIn<f32>, String> {
@@ -80,7 +99,7 @@ impl RubatoEngine {
     }
 
     /// Resamples `x` and returns exactly `out_len` samples, delay-compensated.
-    pub(super) fn process(&self, x: &[f32], out_len: usize) -> Vec<f32> {
+    pub fn process(&self, x: &[f32], out_len: usize) -> Vec<f32> {
         let pooled = self
             .pool
             .lock()
@@ -138,7 +157,7 @@ fn interpolation(orig_sr: u32, new_sr: u32) -> (SincInterpolationType, usize) {
 }
 
 /// `(prepend, drop)` putting output `k` at input position `k·orig/new` (module docs).
-fn alignment(orig_sr: u32, new_sr: u32) -> (usize, usize) {
+pub fn alignment(orig_sr: u32, new_sr: u32) -> (usize, usize) {
     let g = gcd(orig_sr as usize, new_sr as usize);
     let (o, n) = (orig_sr as usize / g, new_sr as usize / g);
     match interpolation(orig_sr, new_sr) {
@@ -162,68 +181,4 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
         (a, b) = (b, a % b);
     }
     a
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Centroid (in output samples) of a resampled Gaussian pulse centred at 0.5 s.
-    fn pulse_centroid(engine: &RubatoEngine) -> f64 {
-        let sr = engine.orig_sr as f64;
-        let x: Vec<f32> = (0..engine.orig_sr as usize)
-            .map(|i| {
-                let t = i as f64 / sr - 0.5;
-                (-(t * t) / (2.0 * 0.002f64.powi(2))).exp() as f32
-            })
-            .collect();
-        let out_len = engine.new_sr as usize;
-        let y = engine.process(&x, out_len);
-        assert_eq!(y.len(), out_len);
-        let (mass, moment) = y.iter().enumerate().fold((0.0, 0.0), |(m, mo), (i, &v)| {
-            (m + v as f64, mo + v as f64 * i as f64)
-        });
-        moment / mass
-    }
-
-    #[test]
-    fn output_grid_is_aligned_with_torchaudio() {
-        for orig in [4000u32, 8000, 10000, 22050, 44100, 48000] {
-            let engine = RubatoEngine::new(orig, 16000).unwrap();
-            let centroid = pulse_centroid(&engine);
-            assert!(
-                (centroid - 8000.0).abs() < 0.01,
-                "{orig}: centroid {centroid}"
-            );
-        }
-        // Awkward ratio (cubic interpolation): within half an input sample.
-        let engine = RubatoEngine::new(44100, 16001).unwrap();
-        let centroid = pulse_centroid(&engine);
-        assert!(
-            (centroid - 8000.5).abs() < 0.5 * 16001.0 / 44100.0 + 0.01,
-            "{centroid}"
-        );
-    }
-
-    #[test]
-    fn alignment_solutions() {
-        assert_eq!(alignment(8000, 16000), (0, 0));
-        assert_eq!(alignment(4000, 16000), (0, 2));
-        assert_eq!(alignment(48000, 16000), (3, 0));
-        let (p, d) = alignment(44100, 16000);
-        assert_eq!((d + 1) * 441 + 1, (p + 1) * 160);
-    }
-
-    #[test]
-    fn pool_is_reused_and_results_repeat() {
-        let engine = RubatoEngine::new(44100, 16000).unwrap();
-        let x: Vec<f32> = (0..5000)
-            .map(|i| ((i * 7919) % 200) as f32 / 100.0 - 1.0)
-            .collect();
-        let a = engine.process(&x, 1815);
-        let b = engine.process(&x, 1815);
-        assert_eq!(a, b);
-        assert_eq!(engine.pool.lock().unwrap().len(), 1);
-        assert!(engine.process(&[], 0).is_empty());
-    }
 }

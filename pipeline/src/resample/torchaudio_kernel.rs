@@ -33,17 +33,17 @@ pub struct DenseKernel {
 
 /// Where one phase's non-zero taps live.
 #[derive(Clone, Copy, Debug)]
-struct Phase {
+pub struct Phase {
     /// Index `m` (in the dense kernel row) of the first stored tap.
-    first_tap: usize,
+    pub first_tap: usize,
     /// Offset of the first stored tap in [`PolyphaseKernel::taps`].
-    start: usize,
+    pub start: usize,
     /// Number of stored taps.
-    len: usize,
+    pub len: usize,
 }
 
 /// The sparse polyphase form of torchaudio's kernel for one reduced rate pair.
-pub(super) struct PolyphaseKernel {
+pub struct PolyphaseKernel {
     /// Reduced source rate (stride in input samples per block of `phases.len()` outputs).
     orig: usize,
     /// Left zero padding of the torchaudio convolution.
@@ -115,7 +115,7 @@ impl KernelGeometry {
 
 impl PolyphaseKernel {
     /// Builds the kernel for reduced rates `orig`, `new` (already divided by their gcd).
-    pub(super) fn new(orig: usize, new: usize) -> Self {
+    pub fn new(orig: usize, new: usize) -> Self {
         let geometry = KernelGeometry::new(orig, new);
         let mut phases = Vec::with_capacity(new);
         let mut taps = Vec::new();
@@ -153,8 +153,23 @@ impl PolyphaseKernel {
         }
     }
 
+    /// One entry per output phase `j` in `0..new`: where its non-zero taps are.
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
+    /// All phases' non-zero taps, concatenated ([`Phase::start`], [`Phase::len`]).
+    pub fn taps(&self) -> &[f32] {
+        &self.taps
+    }
+
+    /// Largest `m div orig` over all stored taps (stream look-ahead in blocks).
+    pub fn max_block_offset(&self) -> usize {
+        self.max_block_offset
+    }
+
     /// The dense kernel, every tap evaluated (not only the stored support).
-    pub(super) fn dense(&self) -> DenseKernel {
+    pub fn dense(&self) -> DenseKernel {
         let geometry = KernelGeometry::new(self.orig, self.phases.len());
         let taps_per_phase = geometry.taps_per_phase();
         let values = (0..self.phases.len())
@@ -177,7 +192,7 @@ impl PolyphaseKernel {
     /// makes that `stream_{m mod orig}[q + m div orig]`: contiguous in `q`. So each phase is
     /// computed for all blocks `q` at once as a sum of scaled stream slices (vectorisable
     /// axpy loops, taps accumulated in order), then scattered to its output positions.
-    pub(super) fn apply(&self, x: &[f32], out_len: usize) -> Vec<f32> {
+    pub fn apply(&self, x: &[f32], out_len: usize) -> Vec<f32> {
         let new = self.phases.len();
         let mut y = vec![0.0f32; out_len];
         let blocks = out_len.div_ceil(new);
@@ -213,7 +228,7 @@ impl PolyphaseKernel {
 
     /// Computes every phase over all blocks into `acc` and scatters it into `y`.
     #[inline(always)]
-    fn accumulate_phases(
+    pub fn accumulate_phases(
         &self,
         streams: &[f32],
         stream_len: usize,
@@ -243,7 +258,7 @@ impl PolyphaseKernel {
 
     /// The zero-padded input (`width` zeros before `x`, zeros after) split into `orig`
     /// streams of `stream_len` samples, stream `r` at offset `r · stream_len`.
-    fn split_streams(&self, x: &[f32], stream_len: usize) -> Vec<f32> {
+    pub fn split_streams(&self, x: &[f32], stream_len: usize) -> Vec<f32> {
         let mut streams = vec![0.0f32; self.orig * stream_len];
         // padded[p] = x[p - width]; block p covers padded[p·orig .. (p+1)·orig].
         for p in 0..stream_len {
@@ -255,71 +270,5 @@ impl PolyphaseKernel {
             }
         }
         streams
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn width_and_length_match_torchaudio_formula() {
-        // 44100 -> 16000: gcd 100, 441 -> 160, base 158.4, width ceil(2646 / 158.4) = 17.
-        let g = KernelGeometry::new(441, 160);
-        assert_eq!(g.width, 17);
-        assert_eq!(g.taps_per_phase(), 475);
-        // 4000 -> 16000: 1 -> 4, base 0.99, width ceil(6 / 0.99) = 7.
-        assert_eq!(KernelGeometry::new(1, 4).width, 7);
-        // 10000 -> 16000: 5 -> 8, base 4.95, width ceil(30 / 4.95) = 7.
-        assert_eq!(KernelGeometry::new(5, 8).width, 7);
-    }
-
-    #[test]
-    fn sparse_taps_equal_dense_rows_and_zeros_elsewhere() {
-        for (orig, new) in [(441, 160), (1, 4), (1, 2), (5, 8), (3, 1), (441, 320)] {
-            let kernel = PolyphaseKernel::new(orig, new);
-            let dense = kernel.dense();
-            for (j, phase) in kernel.phases.iter().enumerate() {
-                let row = &dense.values[j * dense.taps_per_phase..(j + 1) * dense.taps_per_phase];
-                let stored = &kernel.taps[phase.start..phase.start + phase.len];
-                assert_eq!(&row[phase.first_tap..phase.first_tap + phase.len], stored);
-                let outside = row[..phase.first_tap]
-                    .iter()
-                    .chain(&row[phase.first_tap + phase.len..]);
-                assert!(outside.into_iter().all(|&v| v == 0.0), "{orig}/{new} j={j}");
-                // Support is about 2·6·orig/base taps, far fewer than the dense row.
-                assert!(phase.len <= 2 * dense.width + 2, "{orig}/{new} j={j}");
-            }
-        }
-    }
-
-    #[test]
-    fn simd_and_baseline_paths_agree_bitwise() {
-        let x: Vec<f32> = (0..5000)
-            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-            .collect();
-        for (orig, new) in [(441, 160), (1, 4), (5, 8)] {
-            let kernel = PolyphaseKernel::new(orig, new);
-            let out_len = (x.len() * new).div_ceil(orig);
-            let fast = kernel.apply(&x, out_len);
-            let blocks = out_len.div_ceil(new);
-            let stream_len = blocks + kernel.max_block_offset + 1;
-            let streams = kernel.split_streams(&x, stream_len);
-            let mut baseline = vec![0.0f32; out_len];
-            kernel.accumulate_phases(&streams, stream_len, &mut vec![0.0; blocks], &mut baseline);
-            assert!(fast
-                .iter()
-                .zip(&baseline)
-                .all(|(a, b)| a.to_bits() == b.to_bits()));
-        }
-    }
-
-    #[test]
-    fn phase_zero_has_unit_center_tap_scaled() {
-        // t = 0 at m = width for phase 0: sinc 1, window 1, value = base/orig = 0.99·min/orig.
-        let kernel = PolyphaseKernel::new(1, 4).dense();
-        assert_eq!(kernel.values[kernel.width], 0.99f64 as f32);
-        let kernel = PolyphaseKernel::new(441, 160).dense();
-        assert_eq!(kernel.values[kernel.width], (158.4f64 / 441.0) as f32);
     }
 }

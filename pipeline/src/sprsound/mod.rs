@@ -15,8 +15,6 @@ pub mod labels;
 pub mod layout;
 pub mod names;
 pub mod scan;
-#[cfg(test)]
-mod scan_tests;
 
 pub use json::{parse_annotation_json, AnnotationError, AnnotationEvent, ParsedAnnotation};
 pub use labels::{

@@ -7,6 +7,7 @@
 //! - [`wav`]: integer PCM WAV writing (16/24-bit, mono, any rate), atomic.
 //! - [`fsio`]: atomic text writes and file copies.
 //! - [`icbhi`]: `auscult pipeline synth --dataset icbhi`, a small random ICBHI 2017 database.
+//! - [`icbhi_plan`]: its random plan (patients, recordings, cycles), drawn before any file is written.
 //! - [`icbhi_corpus`]: the ICBHI-scale benchmark corpus (real annotation timings, synthetic audio).
 //! - [`sprsound`]: `auscult pipeline synth --dataset sprsound`, a small random SPRSound database.
 //!
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 pub mod fsio;
 pub mod icbhi;
 pub mod icbhi_corpus;
-mod icbhi_plan;
+pub mod icbhi_plan;
 pub mod signals;
 pub mod wav;
 

@@ -28,8 +28,6 @@ use super::SynthError;
 
 pub mod plan;
 pub mod render;
-#[cfg(test)]
-mod tests;
 
 use plan::{draw_plan, PlannedRecording, Split, MIN_RECORDINGS};
 use render::{render_recording, SAMPLE_RATE};

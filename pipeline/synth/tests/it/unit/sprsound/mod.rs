@@ -5,9 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use auscult_pipeline::record::{CycleRecord, Origin, RecordMeta};
 use auscult_pipeline::sprsound::{parse_stem, scan_sprsound, SprsoundOptions, SPRSOUND_CLASSES};
+use auscult_synth::sprsound::plan::Split;
+use auscult_synth::sprsound::*;
+use auscult_synth::SynthError;
 
 /// Every file under `dir`, relative path → bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use super::*;
-use crate::record::{Origin, RecordMeta};
+use auscult_pipeline::record::{Origin, RecordMeta};
+use auscult_pipeline::sprsound::*;
 
 const TRAIN: &str = "BioCAS2022/train2022_json";
 const TRAIN_WAV: &str = "BioCAS2022/train2022_wav";
@@ -31,7 +31,7 @@ fn scan(root: &Path) -> SprsoundScan {
     scan_sprsound(&SprsoundOptions::new(root)).unwrap()
 }
 
-fn meta(r: &crate::record::CycleRecord) -> &crate::record::SprsoundMeta {
+fn meta(r: &auscult_pipeline::record::CycleRecord) -> &auscult_pipeline::record::SprsoundMeta {
     match &r.meta {
         RecordMeta::Sprsound(m) => m,
         other => panic!("not SPRSound meta: {other:?}"),
