@@ -93,26 +93,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let (run, checkpoint) = match (&a.run, &a.checkpoint) {
-        (Some(run), ck) => (run.clone(), run_checkpoint(run, ck.as_deref())?),
-        (None, Some(file)) => {
-            let file = PathBuf::from(file);
-            let run = file
-                .parent()
-                .and_then(Path::parent)
-                .filter(|r| r.join("config.toml").is_file())
-                .with_context(|| {
-                    format!(
-                        "{}: not inside a run dir (<run>/checkpoints/<name>.safetensors); pass \
-                         --run",
-                        file.display()
-                    )
-                })?
-                .to_path_buf();
-            (run, file)
-        }
-        (None, None) => bail!("give --run or --checkpoint"),
-    };
+    let (run, checkpoint) = run_and_checkpoint(&a)?;
     if let Some(t) = a.threshold {
         anyhow::ensure!(
             (0.0..=1.0).contains(&t),
@@ -134,22 +115,7 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         );
     }
     let predictor = Predictor::load(&run, &checkpoint, &rt)?;
-    let spec = &predictor.spec;
-    let params: FeatureParams = serde_json::from_value(
-        spec.params
-            .get("features")
-            .cloned()
-            .context("features.json has no `params.features`")?,
-    )
-    .context("features.json: `params.features` are not log-mel parameters")?;
-    anyhow::ensure!(
-        [params.n_mels, params.n_frames()] == spec.feature_shape,
-        "features.json: parameters give {}×{} features, the run was trained on {:?}",
-        params.n_mels,
-        params.n_frames(),
-        spec.feature_shape
-    );
-    let featurizer = CycleFeaturizer::new(params).context("features.json: log-mel parameters")?;
+    let featurizer = featurizer_of(&predictor)?;
     let files = audio_files(&a.input)?;
     if let Some(p) = &a.annotations {
         anyhow::ensure!(
@@ -164,27 +130,16 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
             files.len()
         );
     }
-    let windows = |w: f64| Segmentation::Windows {
-        window_s: w,
-        hop_s: a.hop.unwrap_or(w / 2.0),
-    };
+    let spec = &predictor.spec;
     let names: Vec<&str> = spec.classes.iter().map(|c| c.name.as_str()).collect();
-    let mut rows = Vec::new();
     let normal = spec.normal_ids();
-    let mut confusion = ConfusionMatrix::new(spec.classes.len(), &normal)?;
-    let mut labelled = 0usize;
+    let mut tally = Tally {
+        rows: Vec::new(),
+        confusion: ConfusionMatrix::new(spec.classes.len(), &normal)?,
+        labelled: 0,
+    };
     for file in &files {
-        let how = match (
-            a.window,
-            annotation_of(file, a.annotations.as_deref(), files.len() == 1),
-        ) {
-            (Some(w), _) => windows(w),
-            (None, Some(ann)) => Segmentation::Annotation(ann),
-            (None, None) => {
-                tracing::info!("{}: no annotation, 8 s windows", file.display());
-                windows(8.0)
-            }
-        };
+        let how = segmentation_of(&a, file, files.len());
         let info = audio::probe(file)?;
         let (segs, warnings) = segments(file, &info, &how)?;
         for w in warnings {
@@ -203,53 +158,136 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
             let (best, decision) = decide(&p, &normal, a.threshold);
             if let Some((id, _)) = &s.label {
                 if (*id as usize) < spec.classes.len() {
-                    confusion.add(&[best], &[*id as usize])?;
-                    labelled += 1;
+                    tally.confusion.add(&[best], &[*id as usize])?;
+                    tally.labelled += 1;
                 }
             }
-            rows.push(row(file, s, &how, &names, best, &p, decision));
+            tally
+                .rows
+                .push(row(file, s, &how, &names, best, &p, decision));
         }
     }
-    let text = match a.format {
-        PredictFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
-        PredictFormat::Csv => csv(&rows, &names),
-    };
-    match &a.out {
-        Some(out) => {
-            let normal_names: Vec<&str> = normal.iter().map(|&c| names[c]).collect();
-            let recs = recordings(&rows, &normal_names);
-            let (ext, body) = match a.format {
-                PredictFormat::Json => ("json", serde_json::to_string_pretty(&recs)? + "\n"),
-                PredictFormat::Csv => ("csv", recordings_csv(&recs, &names)),
-            };
-            let stem = out.file_stem().unwrap_or_default().to_string_lossy();
-            let per_recording = out.with_file_name(format!("{stem}.recordings.{ext}"));
-            auscult_cache::write_atomic(out, text.as_bytes())
-                .with_context(|| format!("writing {}", out.display()))?;
-            auscult_cache::write_atomic(&per_recording, body.as_bytes())
-                .with_context(|| format!("writing {}", per_recording.display()))?;
-            eprintln!(
-                "{} recording rows in {}",
-                recs.len(),
-                per_recording.display()
-            );
-        }
-        None => print!("{text}"),
-    }
+    write_rows(&a, &tally.rows, &names, &normal)?;
     eprintln!(
         "{} segments of {} recording(s) with {}",
-        rows.len(),
+        tally.rows.len(),
         files.len(),
         predictor.checkpoint.display()
     );
-    if labelled > 0 {
-        let m = confusion.metrics();
+    if tally.labelled > 0 {
+        let m = tally.confusion.metrics();
         eprintln!(
-            "against the annotations ({labelled} labelled): Se {:.4}  Sp {:.4}  Score {:.4}  \
+            "against the annotations ({} labelled): Se {:.4}  Sp {:.4}  Score {:.4}  \
              accuracy {:.4}",
-            m.se, m.sp, m.score, m.accuracy
+            tally.labelled, m.se, m.sp, m.score, m.accuracy
         );
     }
+    Ok(())
+}
+
+/// The rows so far, and the confusion of the labelled ones.
+struct Tally {
+    rows: Vec<Row>,
+    confusion: ConfusionMatrix,
+    labelled: usize,
+}
+
+/// The run dir and the checkpoint file: `--run` (+ `--checkpoint NAME`), or a checkpoint file
+/// inside a run dir.
+fn run_and_checkpoint(a: &PredictArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    Ok(match (&a.run, &a.checkpoint) {
+        (Some(run), ck) => (run.clone(), run_checkpoint(run, ck.as_deref())?),
+        (None, Some(file)) => {
+            let file = PathBuf::from(file);
+            let run = file
+                .parent()
+                .and_then(Path::parent)
+                .filter(|r| r.join("config.toml").is_file())
+                .with_context(|| {
+                    format!(
+                        "{}: not inside a run dir (<run>/checkpoints/<name>.safetensors); pass \
+                         --run",
+                        file.display()
+                    )
+                })?
+                .to_path_buf();
+            (run, file)
+        }
+        (None, None) => bail!("give --run or --checkpoint"),
+    })
+}
+
+/// The run's own log-mel parameters (its features.json), checked against its input shape.
+fn featurizer_of(predictor: &Predictor) -> anyhow::Result<CycleFeaturizer> {
+    let spec = &predictor.spec;
+    let params: FeatureParams = serde_json::from_value(
+        spec.params
+            .get("features")
+            .cloned()
+            .context("features.json has no `params.features`")?,
+    )
+    .context("features.json: `params.features` are not log-mel parameters")?;
+    anyhow::ensure!(
+        [params.n_mels, params.n_frames()] == spec.feature_shape,
+        "features.json: parameters give {}×{} features, the run was trained on {:?}",
+        params.n_mels,
+        params.n_frames(),
+        spec.feature_shape
+    );
+    CycleFeaturizer::new(params).context("features.json: log-mel parameters")
+}
+
+/// How `file` is cut: fixed windows with `--window`, else its annotation, else 8 s windows.
+fn segmentation_of(a: &PredictArgs, file: &Path, n_files: usize) -> Segmentation {
+    let windows = |w: f64| Segmentation::Windows {
+        window_s: w,
+        hop_s: a.hop.unwrap_or(w / 2.0),
+    };
+    match (
+        a.window,
+        annotation_of(file, a.annotations.as_deref(), n_files == 1),
+    ) {
+        (Some(w), _) => windows(w),
+        (None, Some(ann)) => Segmentation::Annotation(ann),
+        (None, None) => {
+            tracing::info!("{}: no annotation, 8 s windows", file.display());
+            windows(8.0)
+        }
+    }
+}
+
+/// The rows to `--out` (and the per-recording rows beside it), or to standard output.
+fn write_rows(
+    a: &PredictArgs,
+    rows: &[Row],
+    names: &[&str],
+    normal: &[usize],
+) -> anyhow::Result<()> {
+    let text = match a.format {
+        PredictFormat::Json => serde_json::to_string_pretty(rows)? + "\n",
+        PredictFormat::Csv => csv(rows, names),
+    };
+    let Some(out) = &a.out else {
+        print!("{text}");
+        return Ok(());
+    };
+    let normal_names: Vec<&str> = normal.iter().map(|&c| names[c]).collect();
+    let recs = recordings(rows, &normal_names);
+    let (ext, body) = match a.format {
+        PredictFormat::Json => ("json", serde_json::to_string_pretty(&recs)? + "\n"),
+        PredictFormat::Csv => ("csv", recordings_csv(&recs, names)),
+    };
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    let per_recording = out.with_file_name(format!("{stem}.recordings.{ext}"));
+    auscult_cache::write_atomic(out, text.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    auscult_cache::write_atomic(&per_recording, body.as_bytes())
+        .with_context(|| format!("writing {}", per_recording.display()))?;
+    eprintln!(
+        "{} recording rows in {}",
+        recs.len(),
+        per_recording.display()
+    );
     Ok(())
 }
 
