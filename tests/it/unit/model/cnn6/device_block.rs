@@ -1,12 +1,10 @@
 //! Unit tests of `auscult::model::cnn6::device_block` (`src/model/cnn6/device_block.rs`).
 
-use super::reference::bn_relu_pool_generic;
-use auscult::model::cnn6::bn_relu_pool::BnStats;
+use super::reference::Case;
 use auscult::model::cnn6::device_block::*;
 use auscult::model::conv::ConvEngine;
-use auscult::tensor::synthetic::{max_abs_diff, pseudo_random};
+use auscult::tensor::synthetic::max_abs_diff;
 use candle_core::Result;
-use candle_core::Var;
 
 /// The device block (both engines, with chunks of 1, 2 and the whole batch) agrees with
 /// candle's conv2d + BatchNorm / ReLU / pool from candle ops on outputs, batch moments and
@@ -14,31 +12,19 @@ use candle_core::Var;
 /// 1's data input gets no gradient; eval mode records no graph.
 #[test]
 fn device_block_matches_candle_ops() -> Result<()> {
-    for &(b, c, o, h, w) in &[(3, 2, 4, 6, 8), (2, 3, 3, 7, 5), (5, 1, 3, 5, 6)] {
-        let x = Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5))?;
-        let wt = Var::from_tensor(&pseudo_random(&[o, c, 5, 5], 2, -0.3, 0.3))?;
-        let gamma = Var::from_tensor(&pseudo_random(&[o], 3, 0.5, 1.5))?;
-        let beta = Var::from_tensor(&pseudo_random(&[o], 4, -0.3, 0.3))?;
-        let rm = pseudo_random(&[o], 5, -0.2, 0.2);
-        let rv = pseudo_random(&[o], 6, 0.5, 1.5);
-        let proj = pseudo_random(&[b, o, h / 2, w / 2], 7, -1.0, 1.0);
+    for &dims in &[(3, 2, 4, 6, 8), (2, 3, 3, 7, 5), (5, 1, 3, 5, 6)] {
+        let case = Case::new(dims)?;
+        let b = dims.0;
+        let (x, wt, gamma, beta, proj) = (&case.x, &case.wt, &case.gamma, &case.beta, &case.proj);
         let (xa, wa, ga, ba) = (
             x.as_tensor(),
             wt.as_tensor(),
             gamma.as_tensor(),
             beta.as_tensor(),
         );
-        let conv = xa.conv2d(wa, 2, 1, 1, 1)?;
         for train in [true, false] {
-            let stats = match train {
-                true => BnStats::Batch,
-                false => BnStats::Running {
-                    mean: &rm,
-                    var: &rv,
-                },
-            };
-            let (yb, mb) = bn_relu_pool_generic(&conv, ga, ba, stats, 1e-5)?;
-            let grads_b = (&yb * &proj)?.sum_all()?.backward()?;
+            let stats = case.stats(train);
+            let (yb, mb, grads_b) = case.reference(train)?;
             for (engine, chunk) in [
                 (ConvEngine::Gemm, None),
                 (ConvEngine::Gemm, Some(2)),
@@ -48,16 +34,9 @@ fn device_block_matches_candle_ops() -> Result<()> {
                 let (ya, ma) = with_chunk_len(chunk, || {
                     device_block(xa, wa, ga, ba, stats, 2, 1e-5, engine)
                 })?;
-                let d = max_abs_diff(&ya, &yb);
-                assert!(d < 1e-5, "{engine:?} train={train} output differs by {d}");
-                assert_eq!(ma.is_some(), train);
-                if let (Some(ma), Some(mb)) = (ma, &mb) {
-                    assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
-                    assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
-                    assert_eq!(ma.count, b * h * w);
-                }
-                let grads_a = (ya * &proj)?.sum_all()?.backward()?;
-                for v in [&x, &wt, &gamma, &beta] {
+                case.check_output(&format!("{engine:?}"), train, (&ya, ma), (&yb, &mb));
+                let grads_a = (ya * proj)?.sum_all()?.backward()?;
+                for v in [x, wt, gamma, beta] {
                     match (train, grads_a.get(v.as_tensor())) {
                         (true, Some(a)) => {
                             let e = grads_b.get(v.as_tensor()).unwrap();
@@ -80,7 +59,7 @@ fn device_block_matches_candle_ops() -> Result<()> {
                     let (y1, _) = with_chunk_len(chunk, || {
                         device_block(&xd, wa, ga, ba, stats, 2, 1e-5, engine)
                     })?;
-                    let g1 = (y1 * &proj)?.sum_all()?.backward()?;
+                    let g1 = (y1 * proj)?.sum_all()?.backward()?;
                     assert!(g1.get(&xd).is_none());
                     let e = grads_b.get(wa).unwrap();
                     assert!(max_abs_diff(g1.get(wa).unwrap(), e) < 2e-4);

@@ -2,7 +2,83 @@
 //! candle ops (any device, any dtype, autograd through every op).
 
 use auscult::model::cnn6::bn_relu_pool::{BatchMoments, BnStats};
-use candle_core::{Result, Tensor};
+use auscult::tensor::synthetic::{max_abs_diff, pseudo_random};
+use candle_core::backprop::GradStore;
+use candle_core::{Result, Tensor, Var};
+
+/// One block's inputs for `x: [b, c, h, w]` and `o` output channels: the trainable tensors,
+/// running statistics, and a fixed projection of the pooled output (the loss is
+/// `sum(y · proj)`).
+pub struct Case {
+    pub dims: (usize, usize, usize, usize, usize),
+    pub x: Var,
+    pub wt: Var,
+    pub gamma: Var,
+    pub beta: Var,
+    rm: Tensor,
+    rv: Tensor,
+    pub proj: Tensor,
+}
+
+impl Case {
+    pub fn new((b, c, o, h, w): (usize, usize, usize, usize, usize)) -> Result<Self> {
+        Ok(Case {
+            dims: (b, c, o, h, w),
+            x: Var::from_tensor(&pseudo_random(&[b, c, h, w], 1, -1.0, 1.5))?,
+            wt: Var::from_tensor(&pseudo_random(&[o, c, 5, 5], 2, -0.3, 0.3))?,
+            gamma: Var::from_tensor(&pseudo_random(&[o], 3, 0.5, 1.5))?,
+            beta: Var::from_tensor(&pseudo_random(&[o], 4, -0.3, 0.3))?,
+            rm: pseudo_random(&[o], 5, -0.2, 0.2),
+            rv: pseudo_random(&[o], 6, 0.5, 1.5),
+            proj: pseudo_random(&[b, o, h / 2, w / 2], 7, -1.0, 1.0),
+        })
+    }
+
+    /// Batch statistics in training, the running ones in evaluation.
+    pub fn stats(&self, train: bool) -> BnStats<'_> {
+        match train {
+            true => BnStats::Batch,
+            false => BnStats::Running {
+                mean: &self.rm,
+                var: &self.rv,
+            },
+        }
+    }
+
+    /// The reference: candle's conv2d, then [`bn_relu_pool_generic`]; its output, batch moments
+    /// and the gradients of the loss.
+    pub fn reference(&self, train: bool) -> Result<(Tensor, Option<BatchMoments>, GradStore)> {
+        let conv = self.x.as_tensor().conv2d(self.wt.as_tensor(), 2, 1, 1, 1)?;
+        let (y, m) = bn_relu_pool_generic(
+            &conv,
+            self.gamma.as_tensor(),
+            self.beta.as_tensor(),
+            self.stats(train),
+            1e-5,
+        )?;
+        let grads = (&y * &self.proj)?.sum_all()?.backward()?;
+        Ok((y, m, grads))
+    }
+
+    /// A candidate's output and batch moments agree with the reference's.
+    pub fn check_output(
+        &self,
+        what: &str,
+        train: bool,
+        (ya, ma): (&Tensor, Option<BatchMoments>),
+        (yb, mb): (&Tensor, &Option<BatchMoments>),
+    ) {
+        let (b, _, _, h, w) = self.dims;
+        let d = max_abs_diff(ya, yb);
+        assert!(d < 1e-5, "{what} train={train} output differs by {d}");
+        assert_eq!(ma.is_some(), train);
+        if let (Some(ma), Some(mb)) = (ma, mb) {
+            assert!(max_abs_diff(&ma.mean, &mb.mean) < 1e-5);
+            assert!(max_abs_diff(&ma.var, &mb.var) < 1e-4);
+            assert_eq!(ma.count, b * h * w);
+        }
+    }
+}
 
 /// `avg_pool2x2(relu(batch_norm(x)))` with candle ops (any device / dtype): the tests'
 /// reference for the fused and device block ops. For
