@@ -74,15 +74,10 @@ impl ConvOp {
     /// The convolution's shapes from the operands' shapes, checked.
     fn shapes(&self, a: &Shape, b: &Shape) -> Result<ConvShapes> {
         let pad = self.pad;
-        Ok(match self.pass {
+        let (x, w, y) = match self.pass {
             Pass::Forward => {
                 let (n, g) = geometry(a, b, pad)?;
-                let y = Shape::from((n, g.o, g.oh, g.ow));
-                ConvShapes {
-                    x: a.clone(),
-                    w: b.clone(),
-                    y,
-                }
+                (a.clone(), b.clone(), Shape::from((n, g.o, g.oh, g.ow)))
             }
             Pass::Data { hw: (h, wd) } => {
                 let (n, o, oh, ow) = a.dims4()?;
@@ -90,12 +85,7 @@ impl ConvOp {
                 if wo != o || !fits(pad, (h, wd), (oh, ow), (kh, kw)) {
                     bail!("conv2d backward-data: gradient {a:?} does not match weight {b:?} and input {h}×{wd} (padding {pad})");
                 }
-                let x = Shape::from((n, c, h, wd));
-                ConvShapes {
-                    x,
-                    w: b.clone(),
-                    y: a.clone(),
-                }
+                (Shape::from((n, c, h, wd)), b.clone(), a.clone())
             }
             Pass::Filter { k: (kh, kw) } => {
                 let (n, c, h, w) = a.dims4()?;
@@ -103,14 +93,10 @@ impl ConvOp {
                 if dn != n || !fits(pad, (h, w), (oh, ow), (kh, kw)) {
                     bail!("conv2d backward-filter: input {a:?} and gradient {b:?} do not match a {kh}×{kw} kernel (padding {pad})");
                 }
-                let w = Shape::from((o, c, kh, kw));
-                ConvShapes {
-                    x: a.clone(),
-                    w,
-                    y: b.clone(),
-                }
+                (a.clone(), Shape::from((o, c, kh, kw)), b.clone())
             }
-        })
+        };
+        Ok(ConvShapes { x, w, y })
     }
 }
 
