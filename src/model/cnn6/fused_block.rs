@@ -135,12 +135,14 @@ struct Backward {
     need_w: bool,
 }
 
-/// What either pass reads: the operands' data and shapes, the batch size and conv geometry.
+/// What either pass reads: the operands' data, the shapes of the first and third, the batch size
+/// and the conv geometry.
 struct Operands<'a> {
     x: &'a [f32],
     wt: &'a [f32],
     third: &'a [f32],
-    shapes: [&'a Shape; 3],
+    x_shape: &'a Shape,
+    third_shape: &'a Shape,
     b: usize,
     g: ConvGeom,
 }
@@ -174,7 +176,8 @@ impl CustomOp3 for BlockOp {
             x,
             wt,
             third,
-            shapes: [l1.shape(), l2.shape(), l3.shape()],
+            x_shape: l1.shape(),
+            third_shape: l3.shape(),
             b,
             g,
         };
@@ -252,7 +255,7 @@ impl Forward {
             );
         }
         if g.oh < 2 || g.ow < 2 {
-            bail!("block input {:?} too small for a 2×2 pool", o.shapes[0]);
+            bail!("block input {:?} too small for a 2×2 pool", o.x_shape);
         }
         let mut conv_out = RecycledBuf::take(b * g.out_len());
         conv_forward(o.x, o.wt, b, g, &mut conv_out);
@@ -279,7 +282,7 @@ impl Backward {
     fn run(&self, o: &Operands) -> Result<(CpuStorage, Shape)> {
         let (b, g, gout) = (o.b, &o.g, o.third);
         let d = Dims::new(b, g.o, g.oh, g.ow);
-        if self.saved.dims != (b, g.o, g.oh, g.ow) || o.shapes[2].dims() != [b, g.o, d.ph, d.pw] {
+        if self.saved.dims != (b, g.o, g.oh, g.ow) || o.third_shape.dims() != [b, g.o, d.ph, d.pw] {
             bail!("block backward: shapes differ from the forward pass");
         }
         let y = &self.saved.conv_out[..];
