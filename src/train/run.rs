@@ -49,25 +49,30 @@ pub fn input_transform(exp: &Experiment, train: &SplitData) -> Result<InputTrans
     })
 }
 
-/// Hands the evaluation split's embeddings to `observer`, labelled by class and, for methods
-/// trained on metadata, by sex and by age group.
-#[allow(clippy::too_many_arguments)]
-fn show_embeddings(
-    observer: &dyn RunObserver,
-    run: &RunDir,
-    cache: &CacheData,
-    data: &RunData,
-    method: &Method,
-    transform: &InputTransform,
-    exp: &Experiment,
+/// The embeddings [`show_embeddings`] shows: `method`'s of `data`'s evaluation split, read
+/// through `transform` `batch_size` rows at a time; labelled by class (named by `cache`) and, with
+/// `metadata`, by sex and by age group (columns of `cache`'s table).
+struct EmbeddingView<'a> {
+    cache: &'a CacheData,
+    data: &'a RunData,
+    method: &'a Method,
+    transform: &'a InputTransform,
+    batch_size: usize,
     metadata: bool,
-) -> Result<()> {
-    let split = &data.eval;
-    let emb = crate::tensor::readback::to_host(&method.embeddings(
-        split,
+}
+
+/// Hands the embeddings of `view` to `observer`, for the run dir `run`.
+fn show_embeddings(observer: &dyn RunObserver, run: &RunDir, view: &EmbeddingView) -> Result<()> {
+    let EmbeddingView {
+        cache,
+        data,
+        method,
         transform,
-        exp.eval_batch_size,
-    )?)?;
+        batch_size,
+        metadata,
+    } = *view;
+    let split = &data.eval;
+    let emb = crate::tensor::readback::to_host(&method.embeddings(split, transform, batch_size)?)?;
     let dim = emb.dim(1)?;
     let flat = emb.flatten_all()?.to_vec1::<f32>()?;
     let name_of = |id: i64| {
@@ -342,11 +347,16 @@ fn run_stages(
     // The frozen encoder's view of the evaluation split; a failure costs a warning, never the
     // run.
     if observer.wants_embeddings() {
-        let metadata = c.heads.is_some() || c.labels.is_some_and(|l| l != "class");
+        let view = EmbeddingView {
+            cache,
+            data,
+            method: &probe,
+            transform: &transform,
+            batch_size: exp.eval_batch_size,
+            metadata: c.heads.is_some() || c.labels.is_some_and(|l| l != "class"),
+        };
         let run = trainer.run;
-        if let Err(e) = show_embeddings(
-            observer, run, cache, data, &probe, &transform, exp, metadata,
-        ) {
+        if let Err(e) = show_embeddings(observer, run, &view) {
             tracing::warn!("no embeddings for {}: {e:#}", run.path().display());
         }
     }

@@ -41,6 +41,21 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `sweep --grid <grid> --data <data> --out <out>`, then `more`.
+fn sweep_args<'a>(grid: &'a Path, data: &'a Path, out: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "sweep",
+        "--grid",
+        s(grid),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() {
     let (work, g, out) = work_with_grid(3);
@@ -62,17 +77,7 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
         "--device",
         "cuda:0",
     ];
-    let mut args = vec![
-        "sweep",
-        "--grid",
-        s(&g),
-        "--data",
-        s(&cache),
-        "--out",
-        s(&out),
-        "--protocol",
-        "val",
-    ];
+    let mut args = sweep_args(&g, &cache, &out, &["--protocol", "val"]);
     args.extend(slurm);
     let mut dry = args.clone();
     dry.push("--dry-run");
@@ -127,21 +132,11 @@ fn slurm_dry_run_writes_one_array_and_its_index_and_a_fake_sbatch_receives_it() 
     }
 
     // A bad override is refused before anything is written.
-    let o = auscult(&[
-        "sweep",
-        "--grid",
-        s(&g),
-        "--data",
-        s(&cache),
-        "--out",
-        s(&work.path().join("other")),
-        "--set",
-        "epochs=-3",
-        "--slurm",
-        "--dry-run",
-    ]);
+    let other = work.path().join("other");
+    let more = ["--set", "epochs=-3", "--slurm", "--dry-run"];
+    let o = auscult(&sweep_args(&g, &cache, &other, &more));
     assert!(!o.status.success());
-    assert!(!work.path().join("other").exists());
+    assert!(!other.exists());
 
     // Submission through a fake sbatch on PATH.
     let bin = work.path().join("bin");
@@ -182,19 +177,9 @@ fn a_local_sweep_interrupted_and_rerun_finishes_without_redoing_finished_runs() 
     let (_db, cache) = synth_icbhi_cache(16, 31, 8000, 16, None);
     let (_work, g, out) = work_with_grid(2);
     let args = |extra: &[&str]| {
-        let mut a = vec![
-            "sweep".to_string(),
-            "--grid".into(),
-            s(&g).into(),
-            "--data".into(),
-            s(cache.path()).into(),
-            "--out".into(),
-            s(&out).into(),
-            "--threads".into(),
-            "1".into(),
-        ];
-        a.extend(extra.iter().map(|x| x.to_string()));
-        a
+        let mut a = sweep_args(&g, cache.path(), &out, &["--threads", "1"]);
+        a.extend(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
     };
     // One seed first: two runs.
     let (stdout, _) = ok(&Command::new(env!("CARGO_BIN_EXE_auscult"))
@@ -329,18 +314,8 @@ fn plan_projects_hours_from_measured_samples_per_second() {
         std::fs::write(d.join("metrics.jsonl"), text).unwrap();
     }
     let out = work.path().join("runs");
-    let (stdout, _) = ok(&auscult(&[
-        "sweep",
-        "--grid",
-        s(&g),
-        "--data",
-        s(cache.path()),
-        "--out",
-        s(&out),
-        "--plan",
-        "--throughput",
-        s(&bench),
-    ]));
+    let more = ["--plan", "--throughput", s(&bench)];
+    let (stdout, _) = ok(&auscult(&sweep_args(&g, cache.path(), &out, &more)));
     assert!(!out.exists(), "--plan starts nothing");
     let train = auscult_cache::CacheReader::open_manifest_only(cache.path())
         .unwrap()
@@ -393,8 +368,12 @@ fn ctrl_c_to_a_parallel_sweep_stops_every_child_once_and_the_rerun_is_identical(
     let out = work.path().join("runs");
     let sweep = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_auscult"));
-        c.args(["sweep", "--grid", s(&g), "--data", s(cache.path())])
-            .args(["--out", s(&out), "--jobs", "2", "--threads", "1"]);
+        c.args(sweep_args(
+            &g,
+            cache.path(),
+            &out,
+            &["--jobs", "2", "--threads", "1"],
+        ));
         c
     };
     // The sweep leads a process group of its own, as a shell's foreground job does.
@@ -471,18 +450,12 @@ fn a_mistyped_sbatch_option_is_refused_before_anything_is_written() {
         ("--sbatch-arg=--output=x.log", "sets --output itself"),
         ("--time=12h", "not a Slurm time"),
     ] {
-        let o = auscult(&[
-            "sweep",
-            "--grid",
-            s(&g),
-            "--data",
-            s(&cache),
-            "--out",
-            s(&out),
-            "--slurm",
-            "--dry-run",
-            bad,
-        ]);
+        let o = auscult(&sweep_args(
+            &g,
+            &cache,
+            &out,
+            &["--slurm", "--dry-run", bad],
+        ));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(says), "{bad}: {err}");
         assert!(!out.join("sweep-index.json").exists() && !out.join("sweep.sbatch").exists());

@@ -104,6 +104,12 @@ pub fn sine_table() -> &'static [f32] {
     })
 }
 
+/// What a generator adding into `out` needs: the sine table and the sample rate as `f32`;
+/// `None` when `out` is empty (nothing to add).
+fn setup(out: &[f32], sample_rate: u32) -> Option<(&'static [f32], f32)> {
+    (!out.is_empty()).then(|| (sine_table(), sample_rate as f32))
+}
+
 /// `sin(2π·phase)` for `phase` in [0, 1), by linear interpolation in a 4096-entry table
 /// (error below 3e-7).
 #[inline]
@@ -225,12 +231,11 @@ pub fn add_breath_noise(
     params: &BreathParams,
     noise: &mut NoiseRng,
 ) {
-    let n = out.len();
-    if n == 0 {
+    let Some((table, rate)) = setup(out, sample_rate) else {
         return;
-    }
-    let table = sine_table();
-    let nyquist = 0.5 * sample_rate as f32;
+    };
+    let n = out.len();
+    let nyquist = 0.5 * rate;
     let high = params.high_hz.min(0.9 * nyquist);
     let band = (high - params.low_hz).max(50.0);
     let gain = level * (nyquist / band).sqrt();
@@ -322,12 +327,10 @@ pub fn add_crackles<R: Rng + ?Sized>(
     params: &CrackleParams,
     rng: &mut R,
 ) {
-    let n = out.len();
-    if n == 0 {
+    let Some((table, rate)) = setup(out, sample_rate) else {
         return;
-    }
-    let table = sine_table();
-    let rate = sample_rate as f32;
+    };
+    let n = out.len();
     let seconds = n as f32 / rate;
     let per_second = rng.gen_range(params.per_second.0..=params.per_second.1);
     let count = ((per_second * seconds).round() as usize).max(params.min_count);
@@ -431,12 +434,10 @@ pub fn add_wheeze<R: Rng + ?Sized>(
     params: &WheezeParams,
     rng: &mut R,
 ) {
-    let n = out.len();
-    if n == 0 {
+    let Some((table, rate)) = setup(out, sample_rate) else {
         return;
-    }
-    let table = sine_table();
-    let rate = sample_rate as f32;
+    };
+    let n = out.len();
     let f_start = rng.gen_range(params.f0_hz.0..=params.f0_hz.1);
     let f_end = f_start * (1.0 + rng.gen_range(-params.glide..=params.glide));
     let coverage = rng.gen_range(params.coverage.0..=params.coverage.1);

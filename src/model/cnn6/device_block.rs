@@ -314,9 +314,7 @@ impl CustomOp3 for BlockOp {
                     .broadcast_mul(&k)?;
                 drop((dz, xhat));
                 let xc = xd.narrow(0, start, len)?;
-                let (dx_c, dw_c) = s
-                    .engine
-                    .backward(&xc, &wd, &dy, s.padding, need_x, need_w)?;
+                let (dx_c, dw_c) = s.engine.backward()(&xc, &wd, &dy, s.padding, need_x, need_w)?;
                 if let Some(d) = dx_c {
                     dxs.push(d);
                 }

@@ -15,7 +15,7 @@ use super::bn_relu_pool::{
 };
 use super::device_block::device_block;
 use super::Kernels;
-use crate::model::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine};
+use crate::model::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine, ConvGeom};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
@@ -62,11 +62,14 @@ pub fn conv_bn_relu_pool(
         )),
     };
     let slot = Arc::new(Mutex::new(None));
-    let op = BlockOp {
-        padding,
+    let forward = Forward {
         eps,
         fixed,
         slot: slot.clone(),
+    };
+    let op = BlockOp {
+        padding,
+        pass: Pass::Forward(forward),
     };
     let affine = Tensor::cat(&[gamma, beta], 0)?;
     let out = x
@@ -102,18 +105,54 @@ struct Saved {
     norm: Norm,
 }
 
-/// Forward op on `(x, weight, [gamma; beta])`.
+/// The fused block as one candle op on `(x, weight, third)`, in either pass.
 struct BlockOp {
     padding: usize,
+    pass: Pass,
+}
+
+enum Pass {
+    /// Third operand `[gamma; beta]` → the pooled output.
+    Forward(Forward),
+    /// Third operand the pooled output's gradient → flat `[grad_x (if need_x) | grad_w (if
+    /// need_w) | grad_gamma | grad_beta]`. Run by the forward op's backward.
+    Backward(Backward),
+}
+
+struct Forward {
     eps: f64,
     /// Running statistics (eval mode); `None`: batch statistics.
     fixed: Option<Norm>,
     slot: Arc<Mutex<Option<Arc<Saved>>>>,
 }
 
+struct Backward {
+    saved: Arc<Saved>,
+    /// `[gamma; beta]` values.
+    affine: Vec<f32>,
+    batch_stats: bool,
+    need_x: bool,
+    need_w: bool,
+}
+
+/// What either pass reads: the operands' data, the shapes of the first and third, the batch size
+/// and the conv geometry.
+struct Operands<'a> {
+    x: &'a [f32],
+    wt: &'a [f32],
+    third: &'a [f32],
+    x_shape: &'a Shape,
+    third_shape: &'a Shape,
+    b: usize,
+    g: ConvGeom,
+}
+
 impl CustomOp3 for BlockOp {
     fn name(&self) -> &'static str {
-        "auscult-cnn6-block"
+        match self.pass {
+            Pass::Forward(_) => "auscult-cnn6-block",
+            Pass::Backward(_) => "auscult-cnn6-block-backward",
+        }
     }
 
     fn cpu_fwd(
@@ -125,38 +164,27 @@ impl CustomOp3 for BlockOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
+        let third = match self.pass {
+            Pass::Forward(_) => "batch-norm weight/bias",
+            Pass::Backward(_) => "block output gradient",
+        };
         let x = f32_data(s1, l1, "block input")?;
         let wt = f32_data(s2, l2, "conv weight")?;
-        let affine = f32_data(s3, l3, "batch-norm weight/bias")?;
+        let third = f32_data(s3, l3, third)?;
         let (b, g) = geometry(l1.shape(), l2.shape(), self.padding)?;
-        if affine.len() != 2 * g.o {
-            bail!(
-                "batch-norm weight/bias: {} values for {} channels",
-                affine.len(),
-                g.o
-            );
-        }
-        if g.oh < 2 || g.ow < 2 {
-            bail!("block input {:?} too small for a 2×2 pool", l1.shape());
-        }
-        let mut conv_out = RecycledBuf::take(b * g.out_len());
-        conv_forward(x, wt, b, &g, &mut conv_out);
-        let d = Dims::new(b, g.o, g.oh, g.ow);
-        let norm = match &self.fixed {
-            Some(n) if n.mean.len() == g.o => n.clone(),
-            Some(n) => bail!("{} channels but running stats have {}", g.o, n.mean.len()),
-            None => batch_norm_params(&conv_out, &d, self.eps),
+        let o = Operands {
+            x,
+            wt,
+            third,
+            x_shape: l1.shape(),
+            third_shape: l3.shape(),
+            b,
+            g,
         };
-        let (gamma, beta) = affine.split_at(g.o);
-        let mut out = vec![0.0f32; d.out_len()];
-        bn_forward(&conv_out, &d, &Affine::new(&norm, gamma, beta), &mut out);
-        let saved = Saved {
-            conv_out,
-            dims: (b, g.o, g.oh, g.ow),
-            norm,
-        };
-        *lock(&self.slot)? = Some(Arc::new(saved));
-        Ok((CpuStorage::F32(out), Shape::from((b, g.o, d.ph, d.pw))))
+        match &self.pass {
+            Pass::Forward(f) => f.run(&o),
+            Pass::Backward(bk) => bk.run(&o),
+        }
     }
 
     fn bwd(
@@ -167,17 +195,23 @@ impl CustomOp3 for BlockOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let saved = lock(&self.slot)?
+        let Pass::Forward(forward) = &self.pass else {
+            bail!("block backward: not differentiable");
+        };
+        let saved = lock(&forward.slot)?
             .clone()
             .ok_or_else(|| candle_core::Error::Msg("block backward before forward".into()))?;
         let (need_x, need_w) = (x.track_op(), weight.track_op());
-        let op = BlockBackward {
+        let backward = Backward {
             saved,
             affine: affine.to_vec1()?,
-            padding: self.padding,
-            batch_stats: self.fixed.is_none(),
+            batch_stats: forward.fixed.is_none(),
             need_x,
             need_w,
+        };
+        let op = BlockOp {
+            padding: self.padding,
+            pass: Pass::Backward(backward),
         };
         let packed = x.apply_op3_no_bwd(weight, &grad.contiguous()?, &op)?;
         let (x_len, w_len) = (
@@ -210,38 +244,45 @@ impl CustomOp3 for BlockOp {
     }
 }
 
-/// Backward op on `(x, weight, grad_pooled)` → flat `[grad_x (if need_x) | grad_w (if need_w) |
-/// grad_gamma | grad_beta]`.
-struct BlockBackward {
-    saved: Arc<Saved>,
-    /// `[gamma; beta]` values.
-    affine: Vec<f32>,
-    padding: usize,
-    batch_stats: bool,
-    need_x: bool,
-    need_w: bool,
+impl Forward {
+    fn run(&self, o: &Operands) -> Result<(CpuStorage, Shape)> {
+        let (b, g) = (o.b, &o.g);
+        if o.third.len() != 2 * g.o {
+            bail!(
+                "batch-norm weight/bias: {} values for {} channels",
+                o.third.len(),
+                g.o
+            );
+        }
+        if g.oh < 2 || g.ow < 2 {
+            bail!("block input {:?} too small for a 2×2 pool", o.x_shape);
+        }
+        let mut conv_out = RecycledBuf::take(b * g.out_len());
+        conv_forward(o.x, o.wt, b, g, &mut conv_out);
+        let d = Dims::new(b, g.o, g.oh, g.ow);
+        let norm = match &self.fixed {
+            Some(n) if n.mean.len() == g.o => n.clone(),
+            Some(n) => bail!("{} channels but running stats have {}", g.o, n.mean.len()),
+            None => batch_norm_params(&conv_out, &d, self.eps),
+        };
+        let (gamma, beta) = o.third.split_at(g.o);
+        let mut out = vec![0.0f32; d.out_len()];
+        bn_forward(&conv_out, &d, &Affine::new(&norm, gamma, beta), &mut out);
+        let saved = Saved {
+            conv_out,
+            dims: (b, g.o, g.oh, g.ow),
+            norm,
+        };
+        *lock(&self.slot)? = Some(Arc::new(saved));
+        Ok((CpuStorage::F32(out), Shape::from((b, g.o, d.ph, d.pw))))
+    }
 }
 
-impl CustomOp3 for BlockBackward {
-    fn name(&self) -> &'static str {
-        "auscult-cnn6-block-backward"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_data(s1, l1, "block input")?;
-        let wt = f32_data(s2, l2, "conv weight")?;
-        let gout = f32_data(s3, l3, "block output gradient")?;
-        let (b, g) = geometry(l1.shape(), l2.shape(), self.padding)?;
+impl Backward {
+    fn run(&self, o: &Operands) -> Result<(CpuStorage, Shape)> {
+        let (b, g, gout) = (o.b, &o.g, o.third);
         let d = Dims::new(b, g.o, g.oh, g.ow);
-        if self.saved.dims != (b, g.o, g.oh, g.ow) || l3.shape().dims() != [b, g.o, d.ph, d.pw] {
+        if self.saved.dims != (b, g.o, g.oh, g.ow) || o.third_shape.dims() != [b, g.o, d.ph, d.pw] {
             bail!("block backward: shapes differ from the forward pass");
         }
         let y = &self.saved.conv_out[..];
@@ -260,7 +301,7 @@ impl CustomOp3 for BlockBackward {
             let mut gz = RecycledBuf::take(y.len());
             grad_input(y, gout, &sums, &d, norm, &af, self.batch_stats, &mut gz);
             let gx = self.need_x.then_some(gx);
-            conv_backward(x, wt, &gz, b, &g, gx, self.need_w.then_some(gw));
+            conv_backward(o.x, o.wt, &gz, b, g, gx, self.need_w.then_some(gw));
         }
         let n = packed.len();
         Ok((CpuStorage::F32(packed), Shape::from(n)))

@@ -104,27 +104,67 @@ pub fn col2im_add(cols: &[f32], g: &ConvGeom, gx: &mut [f32]) {
     }
 }
 
-/// `out[o, ohw] = weight[o, ckk] · cols[ckk, ohw]` (overwrites `out`).
-pub fn gemm_forward(weight: &[f32], cols: &[f32], g: &ConvGeom, out: &mut [f32], par: Parallelism) {
-    let (m, n, k) = (g.o, g.ohw(), g.ckk());
-    assert!(weight.len() >= m * k && cols.len() >= k * n && out.len() >= m * n);
-    // SAFETY: the asserts above bound every access; strides describe row-major matrices.
+/// A `rows × cols` matrix in a slice: row-major, or (`transposed`) read transposed from a
+/// row-major `cols × rows` one.
+struct Mat<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl<'a> Mat<'a> {
+    fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Mat {
+            data,
+            rows,
+            cols,
+            transposed: false,
+        }
+    }
+
+    /// `data` holds the row-major `cols × rows` transpose.
+    fn t(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Mat {
+            transposed: true,
+            ..Mat::new(data, rows, cols)
+        }
+    }
+
+    /// `(column stride, row stride)` in elements.
+    fn strides(&self) -> (isize, isize) {
+        match self.transposed {
+            false => (1, self.cols as isize),
+            true => (self.rows as isize, 1),
+        }
+    }
+}
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` for a row-major `dst`: accumulates when `accumulate`,
+/// overwrites otherwise.
+fn matmul(dst: &mut [f32], lhs: Mat, rhs: Mat, accumulate: bool, par: Parallelism) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert!(rhs.rows == k && lhs.data.len() >= m * k && rhs.data.len() >= k * n);
+    assert!(dst.len() >= m * n);
+    let ((lhs_cs, lhs_rs), (rhs_cs, rhs_rs)) = (lhs.strides(), rhs.strides());
+    // SAFETY: the asserts above bound every access; the strides describe the matrices.
+    // `dst := alpha·dst + beta·lhs·rhs`, with `dst` read (alpha = 1) only when `accumulate`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
-            weight.as_ptr(),
-            1,
-            k as isize,
-            cols.as_ptr(),
-            1,
-            n as isize,
-            0.0f32,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.data.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            1.0f32,
             1.0f32,
             false,
             false,
@@ -132,6 +172,15 @@ pub fn gemm_forward(weight: &[f32], cols: &[f32], g: &ConvGeom, out: &mut [f32],
             par,
         );
     }
+}
+
+/// `out[o, ohw] = weight[o, ckk] · cols[ckk, ohw]` (overwrites `out`).
+pub fn gemm_forward(weight: &[f32], cols: &[f32], g: &ConvGeom, out: &mut [f32], par: Parallelism) {
+    let (weight, cols) = (
+        Mat::new(weight, g.o, g.ckk()),
+        Mat::new(cols, g.ckk(), g.ohw()),
+    );
+    matmul(out, weight, cols, false, par);
 }
 
 /// `gw[o, ckk] (+)= gout[o, ohw] · cols[ckk, ohw]ᵀ`; accumulates when `accumulate`.
@@ -143,32 +192,8 @@ pub(crate) fn gemm_grad_weight(
     accumulate: bool,
     par: Parallelism,
 ) {
-    let (m, n, k) = (g.o, g.ckk(), g.ohw());
-    assert!(gout.len() >= m * k && cols.len() >= n * k && gw.len() >= m * n);
-    // SAFETY: bounds asserted above; rhs is `cols` read transposed (column stride ohw).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            gw.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            gout.as_ptr(),
-            1,
-            k as isize,
-            cols.as_ptr(),
-            k as isize,
-            1,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    let (gout, cols) = (Mat::new(gout, g.o, g.ohw()), Mat::t(cols, g.ohw(), g.ckk()));
+    matmul(gw, gout, cols, accumulate, par);
 }
 
 /// `gcols[ckk, ohw] = weight[o, ckk]ᵀ · gout[o, ohw]` (overwrites `gcols`).
@@ -179,30 +204,6 @@ pub(crate) fn gemm_grad_cols(
     gcols: &mut [f32],
     par: Parallelism,
 ) {
-    let (m, n, k) = (g.ckk(), g.ohw(), g.o);
-    assert!(weight.len() >= m * k && gout.len() >= k * n && gcols.len() >= m * n);
-    // SAFETY: bounds asserted above; lhs is `weight` read transposed (column stride ckk).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            gcols.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            weight.as_ptr(),
-            m as isize,
-            1,
-            gout.as_ptr(),
-            1,
-            n as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    let (weight, gout) = (Mat::t(weight, g.ckk(), g.o), Mat::new(gout, g.o, g.ohw()));
+    matmul(gcols, weight, gout, false, par);
 }

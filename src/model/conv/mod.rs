@@ -22,6 +22,11 @@ use candle_core::{bail, CpuStorage, Device, Layout, Result, Shape, Tensor};
 /// cuBLAS' and cuDNN's dimensions are 32-bit signed).
 pub(crate) const INDEX_LIMIT: usize = (1 << 31) - 1;
 
+/// A backward: `(x, w, dy, pad, need_x, need_w)` → the input gradient (when `need_x`) and the
+/// weight gradient (when `need_w`) given `dy`; detached inputs, no graph.
+pub(crate) type Backward =
+    fn(&Tensor, &Tensor, &Tensor, usize, bool, bool) -> Result<(Option<Tensor>, Option<Tensor>)>;
+
 /// Which implementation runs the convolutions of the device block op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvEngine {
@@ -40,19 +45,11 @@ impl ConvEngine {
         }
     }
 
-    /// The input gradient (when `need_x`) and weight gradient (when `need_w`) given `dy`.
-    pub fn backward(
-        self,
-        x: &Tensor,
-        w: &Tensor,
-        dy: &Tensor,
-        pad: usize,
-        need_x: bool,
-        need_w: bool,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    /// This engine's backward ([`Backward`]).
+    pub fn backward(self) -> Backward {
         match self {
-            ConvEngine::Gemm => gemm::backward(x, w, dy, pad, need_x, need_w),
-            ConvEngine::Cudnn => cudnn::backward(x, w, dy, pad, need_x, need_w),
+            ConvEngine::Gemm => gemm::backward,
+            ConvEngine::Cudnn => cudnn::backward,
         }
     }
 

@@ -137,19 +137,14 @@ pub fn stage_title(stages: &[Stage], i: usize) -> String {
     }
 }
 
+/// A line without a band.
 pub(super) fn line(
     label: String,
     color: RGBColor,
     stroke: Stroke,
     points: Vec<(f64, f64)>,
 ) -> Series {
-    Series {
-        label,
-        color,
-        stroke,
-        points,
-        band: Vec::new(),
-    }
+    banded(label, color, stroke, (points, Vec::new()))
 }
 
 /// The panels of a single run: per stage its loss, and its metrics when it is evaluated; the
