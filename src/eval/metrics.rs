@@ -248,21 +248,6 @@ impl Metrics {
             confusion,
         }
     }
-
-    /// Metrics from class ids.
-    pub fn from_labels(
-        predictions: &[usize],
-        targets: &[usize],
-        n_classes: usize,
-        normal: &[usize],
-    ) -> Result<Self, MetricsError> {
-        Ok(Self::from_confusion(ConfusionMatrix::from_labels(
-            predictions,
-            targets,
-            n_classes,
-            normal,
-        )?))
-    }
 }
 
 /// Predicted classes (`argmax` over the last dim) of logits `[N, C]`, copied to the host.

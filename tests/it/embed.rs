@@ -74,7 +74,9 @@ fn embeddings_reproduce_the_runs_evaluation() {
         .into_iter()
         .map(|l| l as usize)
         .collect();
-    let m = auscult::eval::metrics::Metrics::from_labels(&pred, &truth, 4, &[0]).unwrap();
+    let m = auscult::eval::metrics::ConfusionMatrix::from_labels(&pred, &truth, 4, &[0])
+        .unwrap()
+        .metrics();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     let best = &summary["best_by_eval"]["eval"];

@@ -14,25 +14,40 @@
 //! the conv engine at once. No transient buffer grows with the batch beyond one chunk.
 
 use super::bn_relu_pool::{BatchMoments, BnStats};
-use crate::model::conv::{geometry, ConvEngine};
+use crate::model::conv::{geometry, ConvEngine, Need};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use std::sync::Mutex;
 
-/// `avg_pool2x2(relu(batch_norm(conv2d(x, weight, padding))))` for `x: [B, C, H, W]`,
-/// `weight: [O, C, K, K]`, `gamma`/`beta: [O]`, on `x`'s device with `engine`'s convolutions;
-/// returns the pooled output and, with batch statistics, the batch moments. With running
-/// statistics (evaluation) nothing is recorded for autograd.
-#[allow(clippy::too_many_arguments)]
+/// One CNN6 block's operands: `avg_pool2x2(relu(batch_norm(conv2d(x, weight, padding))))` for
+/// `x: [B, C, H, W]`, `weight: [O, C, K, K]`, BatchNorm's `gamma`/`beta: [O]`, its statistics
+/// and `eps`.
+#[derive(Clone, Copy)]
+pub struct BlockInput<'a> {
+    pub x: &'a Tensor,
+    pub weight: &'a Tensor,
+    pub gamma: &'a Tensor,
+    pub beta: &'a Tensor,
+    pub stats: BnStats<'a>,
+    pub padding: usize,
+    pub eps: f64,
+}
+
+/// The block on `x`'s device with `engine`'s convolutions; returns the pooled output and, with
+/// batch statistics, the batch moments. With running statistics (evaluation) nothing is
+/// recorded for autograd.
 pub fn device_block(
-    x: &Tensor,
-    weight: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    stats: BnStats<'_>,
-    padding: usize,
-    eps: f64,
+    input: BlockInput<'_>,
     engine: ConvEngine,
 ) -> Result<(Tensor, Option<BatchMoments>)> {
+    let BlockInput {
+        x,
+        weight,
+        gamma,
+        beta,
+        stats,
+        padding,
+        eps,
+    } = input;
     let (b, g) = geometry(x.shape(), weight.shape(), padding)?;
     if g.oh < 2 || g.ow < 2 {
         bail!("block input {:?} too small for a 2×2 pool", x.dims());
@@ -283,7 +298,10 @@ impl CustomOp3 for BlockOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let s = &self.saved;
-        let (need_x, need_w) = (x.track_op(), weight.track_op());
+        let need = Need {
+            x: x.track_op(),
+            w: weight.track_op(),
+        };
         let (xd, wd, gp) = (x.detach(), weight.detach(), grad.detach());
         // Pass 1: dβ = Σ dz, dγ = Σ dz·x̂.
         let mut sums: Option<(Tensor, Tensor)> = None;
@@ -306,7 +324,7 @@ impl CustomOp3 for BlockOp {
         let (db_n, dg_n) = ((&dbeta / n)?, (&dgamma / n)?);
         let mut dxs = Vec::with_capacity(s.chunks.len());
         let mut dw: Option<Tensor> = None;
-        if need_x || need_w {
+        if need.x || need.w {
             for (y, &(start, len)) in s.ys.iter().zip(&s.chunks) {
                 let (dz, xhat) = s.grad_z(y, &gp.narrow(0, start, len)?)?;
                 let dy = dz
@@ -314,7 +332,7 @@ impl CustomOp3 for BlockOp {
                     .broadcast_mul(&k)?;
                 drop((dz, xhat));
                 let xc = xd.narrow(0, start, len)?;
-                let (dx_c, dw_c) = s.engine.backward()(&xc, &wd, &dy, s.padding, need_x, need_w)?;
+                let (dx_c, dw_c) = s.engine.backward()(&xc, &wd, &dy, s.padding, need)?;
                 if let Some(d) = dx_c {
                     dxs.push(d);
                 }
@@ -326,7 +344,7 @@ impl CustomOp3 for BlockOp {
                 }
             }
         }
-        let grad_x = match need_x {
+        let grad_x = match need.x {
             true => Some(Tensor::cat(&dxs, 0)?),
             false => None,
         };

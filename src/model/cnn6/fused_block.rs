@@ -13,7 +13,7 @@ use super::bn_relu_pool::{
     batch_norm_params, forward as bn_forward, grad_input, grad_sums, Affine, BatchMoments, BnStats,
     Dims, Norm,
 };
-use super::device_block::device_block;
+use super::device_block::{device_block, BlockInput};
 use super::Kernels;
 use crate::model::conv::{conv_backward, conv_forward, f32_data, geometry, ConvEngine, ConvGeom};
 use candle_core::{bail, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
@@ -27,17 +27,12 @@ use std::sync::{Arc, Mutex};
 /// ([`device_block`]) elsewhere — with cuDNN's convolutions in a `cudnn` build on CUDA, the
 /// GEMM engine otherwise; [`Kernels::Generic`] and [`Kernels::Cudnn`] pick the device block op
 /// and its engine on any device.
-#[allow(clippy::too_many_arguments)]
 pub fn conv_bn_relu_pool(
-    x: &Tensor,
-    weight: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    stats: BnStats<'_>,
-    padding: usize,
-    eps: f64,
+    input: BlockInput<'_>,
     kernels: Kernels,
 ) -> Result<(Tensor, Option<BatchMoments>)> {
+    let (x, weight, gamma, beta) = (input.x, input.weight, input.gamma, input.beta);
+    let (stats, padding, eps) = (input.stats, input.padding, input.eps);
     let all_f32 = [x, weight, gamma, beta]
         .iter()
         .all(|t| t.dtype() == DType::F32);
@@ -51,7 +46,7 @@ pub fn conv_bn_relu_pool(
         Kernels::Cudnn => Some(ConvEngine::Cudnn),
     };
     if let Some(engine) = engine {
-        return device_block(x, weight, gamma, beta, stats, padding, eps, engine);
+        return device_block(input, engine);
     }
     let fixed = match stats {
         BnStats::Batch => None,

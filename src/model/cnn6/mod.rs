@@ -28,6 +28,7 @@ pub mod fused_block;
 use bn_relu_pool::BnStats;
 use candle_core::{bail, DType, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
+use device_block::BlockInput;
 use fused_block::conv_bn_relu_pool;
 use rand::distributions::{Distribution, Uniform};
 use rand::{RngCore, SeedableRng};
@@ -285,16 +286,17 @@ impl ConvBlock {
                 var: &rv,
             }
         };
-        let (out, moments) = conv_bn_relu_pool(
+        let (weight, gamma, beta) = (t(&self.conv_weight), t(&bn.weight), t(&bn.bias));
+        let input = BlockInput {
             x,
-            &t(&self.conv_weight),
-            &t(&bn.weight),
-            &t(&bn.bias),
+            weight: &weight,
+            gamma: &gamma,
+            beta: &beta,
             stats,
-            PADDING,
-            BN_EPS,
-            kernels,
-        )?;
+            padding: PADDING,
+            eps: BN_EPS,
+        };
+        let (out, moments) = conv_bn_relu_pool(input, kernels)?;
         if let Some(mo) = moments {
             bn.update_running(&mo.mean, &mo.var, mo.count)?;
         }

@@ -9,7 +9,7 @@
 
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use super::{conv_backward, conv_forward, f32_data, geometry};
+use super::{conv_backward, conv_forward, f32_data, geometry, Grads, Need};
 
 /// Which of the three passes, with what its operands do not give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,23 +155,15 @@ pub fn forward(x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
     apply(Pass::Forward, pad, x, w)
 }
 
-/// Backward given `dy`: the input gradient (when `need_x`; CNN6's first block, whose input is
-/// data, skips it) and the weight gradient (when `need_w`).
-pub fn backward(
-    x: &Tensor,
-    w: &Tensor,
-    dy: &Tensor,
-    pad: usize,
-    need_x: bool,
-    need_w: bool,
-) -> Result<(Option<Tensor>, Option<Tensor>)> {
+/// Backward given `dy`: the gradients `need` asks for ([`Need`]).
+pub fn backward(x: &Tensor, w: &Tensor, dy: &Tensor, pad: usize, need: Need) -> Result<Grads> {
     let (_, _, h, wd) = x.dims4()?;
     let (_, _, kh, kw) = w.dims4()?;
     let dy = dy.contiguous()?;
     let data = Pass::Data { hw: (h, wd) };
-    let dx = need_x.then(|| apply(data, pad, &dy, w)).transpose()?;
+    let dx = need.x.then(|| apply(data, pad, &dy, w)).transpose()?;
     let filter = Pass::Filter { k: (kh, kw) };
-    let dw = need_w.then(|| apply(filter, pad, x, &dy)).transpose()?;
+    let dw = need.w.then(|| apply(filter, pad, x, &dy)).transpose()?;
     Ok((dx, dw))
 }
 

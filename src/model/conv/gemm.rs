@@ -17,7 +17,7 @@
 
 use candle_core::{bail, Result, Tensor};
 
-use super::ConvGeom;
+use super::{ConvGeom, Grads, Need};
 
 /// The column matrix `[K·K·C, n·OH·OW]` of `t` (`[n, C, H, W]`) for a `kh×kw` stride-1 kernel
 /// with zero padding `pad`: one materialised copy (plus the padded input).
@@ -64,19 +64,12 @@ pub fn forward(x: &Tensor, w: &Tensor, pad: usize) -> Result<Tensor> {
     batch_major(yt, o, n, oh, ow)
 }
 
-/// Backward of [`forward`] given `dy` `[n, O, OH, OW]`: the input gradient (when `need_x`) and
-/// the weight gradient (when `need_w`).
-pub fn backward(
-    x: &Tensor,
-    w: &Tensor,
-    dy: &Tensor,
-    pad: usize,
-    need_x: bool,
-    need_w: bool,
-) -> Result<(Option<Tensor>, Option<Tensor>)> {
+/// Backward of [`forward`] given `dy` `[n, O, OH, OW]`: the gradients `need` asks for
+/// ([`Need`]).
+pub fn backward(x: &Tensor, w: &Tensor, dy: &Tensor, pad: usize, need: Need) -> Result<Grads> {
     let (n, c, h, wd) = x.dims4()?;
     let (o, _, kh, kw) = w.dims4()?;
-    let dw = match need_w {
+    let dw = match need.w {
         false => None,
         true => {
             let (_, _, oh, ow) = dy.dims4()?;
@@ -93,7 +86,7 @@ pub fn backward(
             )
         }
     };
-    let dx = match need_x {
+    let dx = match need.x {
         false => None,
         true => {
             if kh != kw || pad >= kh {

@@ -22,10 +22,21 @@ use candle_core::{bail, CpuStorage, Device, Layout, Result, Shape, Tensor};
 /// cuBLAS' and cuDNN's dimensions are 32-bit signed).
 pub(crate) const INDEX_LIMIT: usize = (1 << 31) - 1;
 
-/// A backward: `(x, w, dy, pad, need_x, need_w)` → the input gradient (when `need_x`) and the
-/// weight gradient (when `need_w`) given `dy`; detached inputs, no graph.
-pub(crate) type Backward =
-    fn(&Tensor, &Tensor, &Tensor, usize, bool, bool) -> Result<(Option<Tensor>, Option<Tensor>)>;
+/// Which gradients a backward pass computes: the input's (CNN6's first block, whose input is
+/// data, skips it) and the weight's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub x: bool,
+    pub w: bool,
+}
+
+/// What a backward pass returns: the input gradient and the weight gradient, each `None` when
+/// not needed.
+pub type Grads = (Option<Tensor>, Option<Tensor>);
+
+/// A backward: `(x, w, dy, pad, need)` → the gradients `need` asks for, given `dy`; detached
+/// inputs, no graph.
+pub type Backward = fn(&Tensor, &Tensor, &Tensor, usize, Need) -> Result<Grads>;
 
 /// Which implementation runs the convolutions of the device block op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ fn icbhi_hand_case() -> Result<(), MetricsError> {
     // SPRS = (0.625 + 0.6)/2 = 0.6125; Acc = (3 + 3)/10 = 0.6.
     let targets = [0, 0, 0, 0, 1, 1, 1, 2, 2, 3];
     let predictions = [0, 0, 1, 0, 1, 2, 1, 2, 0, 1];
-    let m = Metrics::from_labels(&predictions, &targets, 4, &[0])?;
+    let m = ConfusionMatrix::from_labels(&predictions, &targets, 4, &[0])?.metrics();
     assert!(close(m.sp, 0.75) && close(m.se, 0.5));
     assert!(close(m.score, 0.625) && close(m.hs, 0.6));
     assert!(close(m.sprs_score, 0.6125) && close(m.accuracy, 0.6));
@@ -36,7 +36,7 @@ fn sprsound_seven_classes_hand_case() -> Result<(), MetricsError> {
     // SPRS = (7/12 + 4/7)/2 = 97/168; Acc = 5/8.
     let targets = [0, 0, 1, 2, 3, 4, 5, 6];
     let predictions = [0, 3, 1, 2, 0, 4, 6, 6];
-    let m = Metrics::from_labels(&predictions, &targets, 7, &[0])?;
+    let m = ConfusionMatrix::from_labels(&predictions, &targets, 7, &[0])?.metrics();
     assert!(close(m.sp, 0.5) && close(m.se, 2.0 / 3.0));
     assert!(close(m.score, 7.0 / 12.0) && close(m.hs, 4.0 / 7.0));
     assert!(close(m.sprs_score, 97.0 / 168.0) && close(m.accuracy, 5.0 / 8.0));
@@ -47,11 +47,11 @@ fn sprsound_seven_classes_hand_case() -> Result<(), MetricsError> {
 fn normal_classes_come_from_the_caller() -> Result<(), MetricsError> {
     // Class 2 is the normal one: targets 2,2,0,1; predictions 2,0,0,0.
     // Sp = 1/2 (one of the two class-2 examples), Se = 1/2 (class 0 hit, class 1 missed).
-    let m = Metrics::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[2])?;
+    let m = ConfusionMatrix::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[2])?.metrics();
     assert!(close(m.sp, 0.5) && close(m.se, 0.5));
     assert_eq!((m.n_normal, m.n_abnormal), (2, 2));
     // The same labels with class 0 normal give other numbers.
-    let m0 = Metrics::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[0])?;
+    let m0 = ConfusionMatrix::from_labels(&[2, 0, 0, 0], &[2, 2, 0, 1], 3, &[0])?.metrics();
     assert!(close(m0.sp, 1.0) && close(m0.se, 1.0 / 3.0));
     Ok(())
 }
@@ -59,10 +59,10 @@ fn normal_classes_come_from_the_caller() -> Result<(), MetricsError> {
 #[test]
 fn empty_classes_give_zero_not_nan() -> Result<(), MetricsError> {
     // No abnormal example: Se = 0 by convention, Sp = 2/2 = 1, Score 0.5, HS 0.
-    let m = Metrics::from_labels(&[0, 0], &[0, 0], 4, &[0])?;
+    let m = ConfusionMatrix::from_labels(&[0, 0], &[0, 0], 4, &[0])?.metrics();
     assert!(close(m.se, 0.0) && close(m.sp, 1.0) && close(m.score, 0.5) && close(m.hs, 0.0));
     // All wrong: Se = Sp = 0 → HS defined as 0.
-    let m = Metrics::from_labels(&[1, 0], &[0, 1], 2, &[0])?;
+    let m = ConfusionMatrix::from_labels(&[1, 0], &[0, 1], 2, &[0])?.metrics();
     assert!(close(m.hs, 0.0) && close(m.sprs_score, 0.0));
     // Nothing at all.
     let m = ConfusionMatrix::new(4, &[0])?.metrics();
@@ -75,11 +75,11 @@ fn empty_classes_give_zero_not_nan() -> Result<(), MetricsError> {
 #[test]
 fn rejects_bad_input() {
     assert!(matches!(
-        Metrics::from_labels(&[0], &[0, 1], 4, &[0]),
+        ConfusionMatrix::from_labels(&[0], &[0, 1], 4, &[0]),
         Err(MetricsError::LengthMismatch { .. })
     ));
     assert!(matches!(
-        Metrics::from_labels(&[0, 4], &[0, 1], 4, &[0]),
+        ConfusionMatrix::from_labels(&[0, 4], &[0, 1], 4, &[0]),
         Err(MetricsError::ClassOutOfRange {
             which: "predictions",
             index: 1,
@@ -111,7 +111,7 @@ fn merge_equals_joint_counting() -> Result<(), MetricsError> {
 
 #[test]
 fn serde_roundtrip() -> Result<(), Box<dyn std::error::Error>> {
-    let m = Metrics::from_labels(&[0, 1, 1], &[0, 1, 0], 2, &[0])?;
+    let m = ConfusionMatrix::from_labels(&[0, 1, 1], &[0, 1, 0], 2, &[0])?.metrics();
     let json = serde_json::to_string(&m)?;
     let back: Metrics = serde_json::from_str(&json)?;
     assert_eq!(back, m);

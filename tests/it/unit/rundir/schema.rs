@@ -1,12 +1,14 @@
 //! Unit tests of `auscult::rundir::schema` (`src/rundir/schema.rs`).
 
-use auscult::eval::metrics::Metrics;
+use auscult::eval::metrics::ConfusionMatrix;
 use auscult::rundir::schema::*;
 use auscult::train::experiment::Protocol;
 use std::path::Path;
 
 fn selected() -> serde_json::Value {
-    let eval = Metrics::from_labels(&[0, 1], &[0, 0], 2, &[0]).unwrap();
+    let eval = ConfusionMatrix::from_labels(&[0, 1], &[0, 0], 2, &[0])
+        .unwrap()
+        .metrics();
     serde_json::json!({ "epoch": 3, "eval": eval, "val": null })
 }
 

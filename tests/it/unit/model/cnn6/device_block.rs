@@ -16,14 +16,8 @@ fn device_block_matches_candle_ops() -> Result<()> {
         let case = Case::new(dims)?;
         let b = dims.0;
         let (x, wt, gamma, beta, proj) = (&case.x, &case.wt, &case.gamma, &case.beta, &case.proj);
-        let (xa, wa, ga, ba) = (
-            x.as_tensor(),
-            wt.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-        );
+        let (xa, wa) = (x.as_tensor(), wt.as_tensor());
         for train in [true, false] {
-            let stats = case.stats(train);
             let (yb, mb, grads_b) = case.reference(train)?;
             for (engine, chunk) in [
                 (ConvEngine::Gemm, None),
@@ -31,9 +25,8 @@ fn device_block_matches_candle_ops() -> Result<()> {
                 (ConvEngine::Cudnn, Some(1)),
                 (ConvEngine::Cudnn, None),
             ] {
-                let (ya, ma) = with_chunk_len(chunk, || {
-                    device_block(xa, wa, ga, ba, stats, 2, 1e-5, engine)
-                })?;
+                let (ya, ma) =
+                    with_chunk_len(chunk, || device_block(case.input(xa, train), engine))?;
                 case.check_output(&format!("{engine:?}"), train, (&ya, ma), (&yb, &mb));
                 let grads_a = (ya * proj)?.sum_all()?.backward()?;
                 for v in [x, wt, gamma, beta] {
@@ -56,9 +49,8 @@ fn device_block_matches_candle_ops() -> Result<()> {
                 // Block 1: a data input gets no gradient, the weight still does.
                 if train {
                     let xd = x.as_detached_tensor();
-                    let (y1, _) = with_chunk_len(chunk, || {
-                        device_block(&xd, wa, ga, ba, stats, 2, 1e-5, engine)
-                    })?;
+                    let (y1, _) =
+                        with_chunk_len(chunk, || device_block(case.input(&xd, train), engine))?;
                     let g1 = (y1 * proj)?.sum_all()?.backward()?;
                     assert!(g1.get(&xd).is_none());
                     let e = grads_b.get(wa).unwrap();

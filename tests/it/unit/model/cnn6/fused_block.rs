@@ -16,18 +16,12 @@ fn fused_block_matches_candle_ops() {
         let b = dims.0;
         let (x, wt, gamma, beta, proj) = (&case.x, &case.wt, &case.gamma, &case.beta, &case.proj);
         for train in [true, false] {
-            let stats = case.stats(train);
-            let (xa, wa, ga, ba) = (
-                x.as_tensor(),
-                wt.as_tensor(),
-                gamma.as_tensor(),
-                beta.as_tensor(),
-            );
+            let xa = x.as_tensor();
             let (yb, mb, grads_b) = case.reference(train).unwrap();
             // The fused CPU op and the device-generic path (what a GPU runs), each against
             // the reference.
             for kernels in [Kernels::Auto, Kernels::Generic, Kernels::Cudnn] {
-                let (ya, ma) = conv_bn_relu_pool(xa, wa, ga, ba, stats, 2, 1e-5, kernels).unwrap();
+                let (ya, ma) = conv_bn_relu_pool(case.input(xa, train), kernels).unwrap();
                 case.check_output(&format!("{kernels:?}"), train, (&ya, ma), (&yb, &mb));
                 let grads_a = (ya * proj).unwrap().sum_all().unwrap().backward().unwrap();
                 if !train && kernels != Kernels::Auto {

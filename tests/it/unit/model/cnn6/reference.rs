@@ -2,6 +2,7 @@
 //! candle ops (any device, any dtype, autograd through every op).
 
 use auscult::model::cnn6::bn_relu_pool::{BatchMoments, BnStats};
+use auscult::model::cnn6::device_block::BlockInput;
 use auscult::tensor::synthetic::{max_abs_diff, pseudo_random};
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
@@ -42,6 +43,20 @@ impl Case {
                 mean: &self.rm,
                 var: &self.rv,
             },
+        }
+    }
+
+    /// The block's operands with input `x` (the case's own, or a detached copy): padding 2,
+    /// eps 1e-5.
+    pub fn input<'a>(&'a self, x: &'a Tensor, train: bool) -> BlockInput<'a> {
+        BlockInput {
+            x,
+            weight: self.wt.as_tensor(),
+            gamma: self.gamma.as_tensor(),
+            beta: self.beta.as_tensor(),
+            stats: self.stats(train),
+            padding: 2,
+            eps: 1e-5,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Unit tests of `auscult::model::conv::cudnn` (`src/model/conv/cudnn.rs`).
 
 use auscult::model::conv::cudnn::*;
+use auscult::model::conv::Need;
 use auscult::tensor::synthetic::{max_abs_diff, pseudo_random};
 use candle_core::Result;
 
@@ -16,19 +17,20 @@ fn ops_agree_with_the_generic_path_and_skip_what_is_not_needed() -> Result<()> {
         let theirs = auscult::model::conv::gemm::forward(&x, &wt, 2)?;
         assert_eq!(ours.dims(), [b, o, h, w]);
         assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-        let (dx, dw) = backward(&x, &wt, &dy, 2, true, true)?;
-        let (ex, ew) = auscult::model::conv::gemm::backward(&x, &wt, &dy, 2, true, true)?;
+        let (dx, dw) = backward(&x, &wt, &dy, 2, Need { x: true, w: true })?;
+        let (ex, ew) =
+            auscult::model::conv::gemm::backward(&x, &wt, &dy, 2, Need { x: true, w: true })?;
         assert!(max_abs_diff(dx.as_ref().unwrap(), &ex.unwrap()) < 1e-4);
         assert!(max_abs_diff(dw.as_ref().unwrap(), &ew.unwrap()) < 1e-4);
         // Block 1: no backward-data.
-        let (dx, dw) = backward(&x, &wt, &dy, 2, false, true)?;
+        let (dx, dw) = backward(&x, &wt, &dy, 2, Need { x: false, w: true })?;
         assert!(dx.is_none() && dw.is_some());
     }
     // Shape errors are errors, not panics.
     let x = pseudo_random(&[1, 2, 8, 8], 4, -1.0, 1.0);
     let bad_dy = pseudo_random(&[1, 3, 7, 8], 5, -1.0, 1.0);
     let wt = pseudo_random(&[3, 2, 5, 5], 6, -1.0, 1.0);
-    assert!(backward(&x, &wt, &bad_dy, 2, true, false).is_err());
-    assert!(backward(&x, &wt, &bad_dy, 2, false, true).is_err());
+    assert!(backward(&x, &wt, &bad_dy, 2, Need { x: true, w: false }).is_err());
+    assert!(backward(&x, &wt, &bad_dy, 2, Need { x: false, w: true }).is_err());
     Ok(())
 }

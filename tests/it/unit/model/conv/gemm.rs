@@ -1,6 +1,7 @@
 //! Unit tests of `auscult::model::conv::gemm` (`src/model/conv/gemm.rs`).
 
 use auscult::model::conv::gemm::*;
+use auscult::model::conv::Need;
 use auscult::tensor::synthetic::{max_abs_diff, pseudo_random};
 use candle_core::Result;
 use candle_core::Var;
@@ -27,8 +28,7 @@ fn matches_candle_conv2d_forward_and_backward() -> Result<()> {
             &wt.as_detached_tensor(),
             &gy,
             pad,
-            true,
-            true,
+            Need { x: true, w: true },
         )?;
         let (dx, dw) = (dx.unwrap(), dw.unwrap());
         let d = max_abs_diff(&dx, g.get(&x).unwrap());
@@ -40,8 +40,7 @@ fn matches_candle_conv2d_forward_and_backward() -> Result<()> {
             &wt.as_detached_tensor(),
             &gy,
             pad,
-            false,
-            true,
+            Need { x: false, w: true },
         )?;
         assert!(none_x.is_none() && only_w.is_some());
     }
