@@ -34,6 +34,7 @@ pub(super) fn md_row(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
 
+/// A paper number as the table shows it: `mean ± std`, a single value, or a dash.
 pub fn paper_cell(v: &Option<Vec<f64>>) -> String {
     match v.as_deref() {
         Some([m, s]) => format!("{m:.2} ± {s:.2}"),

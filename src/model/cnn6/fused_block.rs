@@ -313,6 +313,7 @@ static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 const FREE_MAX_BYTES: usize = 2 << 30;
 
 impl RecycledBuf {
+    /// A buffer of `len` elements: the smallest free one that fits, else a new one.
     pub fn take(len: usize) -> Self {
         let reuse = FREE.lock().ok().and_then(|mut free| {
             let best = best_fit(&free, len)?;

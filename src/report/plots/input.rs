@@ -38,12 +38,15 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Whether any epoch has a test-split evaluation.
     pub fn evaluates(&self) -> bool {
         self.epochs.iter().any(|e| e.eval.is_some())
     }
+    /// Whether any epoch has a validation evaluation.
     pub fn has_val(&self) -> bool {
         self.epochs.iter().any(|e| e.val.is_some())
     }
+    /// The last epoch number (1 for an empty stage).
     pub fn max_epoch(&self) -> usize {
         self.epochs.iter().map(|e| e.epoch).max().unwrap_or(1)
     }

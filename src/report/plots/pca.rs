@@ -108,6 +108,7 @@ pub fn pca2(emb: &[f32], dim: usize) -> Result<Pca2> {
     })
 }
 
+/// `Σ aᵢ·bᵢ` over the shorter length.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
