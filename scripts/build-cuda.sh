@@ -40,11 +40,17 @@ wheels=(
   "nvidia-cuda-nvrtc==13.0.*" "nvidia-curand==10.4.0.*"
 )
 [ "$FEATURES" = cudnn ] && wheels+=("nvidia-cudnn-cu13")
-stamp="$TOOLS/installed-$(echo "${wheels[*]}" | md5sum | cut -c1-12)"
+# `pip install --target --upgrade` replaces whole top-level folders, and every wheel here lives
+# under `nvidia/`: installing the cuda set alone would drop the cudnn wheel a --cudnn build put
+# there. So the site always gets every wheel it has held (wheels.txt) with the wanted ones.
+held="$TOOLS/wheels.txt"
+mapfile -t all < <({ printf '%s\n' "${wheels[@]}"; cat "$held" 2>/dev/null || true; } | sort -u)
+stamp="$TOOLS/installed-$(printf '%s\n' "${all[@]}" | md5sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  echo "installing the CUDA 13.0 toolkit wheels into $SITE (once)" >&2
+  echo "installing the CUDA 13.0 toolkit wheels into $SITE (once): ${all[*]}" >&2
   mkdir -p "$SITE"
-  python3 -m pip install -q --upgrade --target "$SITE" "${wheels[@]}" >&2
+  python3 -m pip install -q --upgrade --target "$SITE" "${all[@]}" >&2
+  printf '%s\n' "${all[@]}" > "$held.tmp" && mv "$held.tmp" "$held"
   touch "$stamp"
 fi
 [ -x "$CU/bin/nvcc" ] || { echo "nvcc not found in $CU/bin after installing the wheels" >&2; exit 1; }
