@@ -14,6 +14,7 @@ use crate::report::plots::Plots;
 use crate::train::experiment::Experiment;
 use crate::train::launch::{self, MultiRunSummary};
 use crate::train::observer::{Embeddings, RunObserver};
+use crate::train::run::Recipe;
 use crate::train::runtime::Runtime;
 
 /// Evaluates every finished run on its cache, then draws its plots. A failed evaluation costs
@@ -90,9 +91,11 @@ pub fn train_named(
     overwrite: bool,
 ) -> Result<MultiRunSummary> {
     let training = launch::Training {
-        exp,
-        runtime,
-        config_name,
+        recipe: Recipe {
+            exp,
+            runtime,
+            config_name,
+        },
         cache_dir,
         out,
         overwrite,

@@ -13,7 +13,7 @@ pub use crate::rundir::schema::{Invocation, MultiRunSummary};
 use crate::rundir::write_json_atomic;
 use crate::train::experiment::{Experiment, MatmulPrecision, Protocol};
 use crate::train::observer::RunObserver;
-use crate::train::run::{train_one, RunSummary, SeedRun};
+use crate::train::run::{train_one, Recipe, RunSummary, SeedRun};
 use crate::train::runtime::Runtime;
 
 /// `<out>/invocation.json`.
@@ -34,14 +34,11 @@ pub fn read_invocation(out: &Path) -> Result<Invocation> {
     serde_json::from_slice(&bytes).with_context(|| format!("{}: malformed", path.display()))
 }
 
-/// What [`train`] trains: `exp` on the cache in `cache_dir` into `out`, recording `config_name`
-/// (the config file's stem) in every summary; with `overwrite` a run already in `out` is
-/// replaced instead of refused.
+/// What [`train`] trains: the recipe's experiment on the cache in `cache_dir` into `out`; with
+/// `overwrite` a run already in `out` is replaced instead of refused.
 #[derive(Clone, Copy)]
 pub struct Training<'a> {
-    pub exp: &'a Experiment,
-    pub runtime: &'a Runtime,
-    pub config_name: Option<&'a str>,
+    pub recipe: Recipe<'a>,
     pub cache_dir: &'a Path,
     pub out: &'a Path,
     pub overwrite: bool,
@@ -58,15 +55,7 @@ pub fn train(t: &Training, observer: &dyn RunObserver) -> Result<MultiRunSummary
     } else {
         Start::Fresh
     };
-    train_in(
-        t.exp,
-        t.runtime,
-        t.config_name,
-        t.cache_dir,
-        t.out,
-        start,
-        observer,
-    )
+    train_in(t.recipe, t.cache_dir, t.out, start, observer)
 }
 
 /// How [`train_in`] treats what `out` already holds.
@@ -92,10 +81,13 @@ pub fn resume(
 ) -> Result<MultiRunSummary> {
     let inv = read_invocation(out)?;
     let exp = Experiment::load(&out.join("config.toml"))?;
+    let recipe = Recipe {
+        exp: &exp,
+        runtime: runtime.unwrap_or(&inv.runtime),
+        config_name: inv.config_name.as_deref(),
+    };
     train_in(
-        &exp,
-        runtime.unwrap_or(&inv.runtime),
-        inv.config_name.as_deref(),
+        recipe,
         data.unwrap_or(&inv.data),
         out,
         Start::Resume,
@@ -104,14 +96,17 @@ pub fn resume(
 }
 
 fn train_in(
-    exp: &Experiment,
-    runtime: &Runtime,
-    config_name: Option<&str>,
+    recipe: Recipe,
     cache_dir: &Path,
     out: &Path,
     start: Start,
     observer: &dyn RunObserver,
 ) -> Result<MultiRunSummary> {
+    let Recipe {
+        exp,
+        runtime,
+        config_name,
+    } = recipe;
     let resuming = start == Start::Resume;
     let mut exp = exp.clone();
     exp.fill_method_section();
@@ -162,9 +157,10 @@ fn train_in(
             data.eval.name
         );
         let seed_run = SeedRun {
-            exp: &seed_exp,
-            runtime,
-            config_name,
+            recipe: Recipe {
+                exp: &seed_exp,
+                ..recipe
+            },
             cache: &cache,
             data: &data,
             out: &dir,

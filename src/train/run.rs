@@ -116,14 +116,20 @@ fn show_embeddings(observer: &dyn RunObserver, run: &RunDir, view: &EmbeddingVie
     Ok(())
 }
 
+/// What is trained and how: the experiment, the runtime it runs on, and the config file's stem
+/// recorded in every summary.
+#[derive(Clone, Copy)]
+pub struct Recipe<'a> {
+    pub exp: &'a Experiment,
+    pub runtime: &'a Runtime,
+    pub config_name: Option<&'a str>,
+}
+
 /// One seed's run, as [`train_one`] takes it.
 #[derive(Clone, Copy)]
 pub struct SeedRun<'a> {
-    /// The experiment with this run's seed.
-    pub exp: &'a Experiment,
-    pub runtime: &'a Runtime,
-    /// The config file's stem, recorded in the summary.
-    pub config_name: Option<&'a str>,
+    /// The recipe, its experiment carrying this run's seed.
+    pub recipe: Recipe<'a>,
     pub cache: &'a CacheData,
     pub data: &'a RunData,
     /// The run dir.
@@ -137,9 +143,11 @@ pub struct SeedRun<'a> {
 /// without one it starts afresh.
 pub fn train_one(seed_run: &SeedRun, observer: &dyn RunObserver) -> Result<RunSummary> {
     let SeedRun {
-        exp,
-        runtime,
-        config_name,
+        recipe: Recipe {
+            exp,
+            runtime,
+            config_name,
+        },
         cache,
         data,
         out,
