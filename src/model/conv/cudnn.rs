@@ -1,8 +1,9 @@
-//! The convolution as one candle custom op per pass — forward, backward-data, backward-filter —
-//! that calls cuDNN on CUDA (`--features cudnn`), the library PyTorch itself calls: no im2col
-//! buffer on the GPU, only cuDNN's workspace. On CPU the same op delegates to the fused CPU
-//! kernels ([`super::conv_forward`], [`super::conv_backward`]), so the op's plumbing (shapes,
-//! which gradient is computed, block 1 without backward-data) is tested without a GPU.
+//! The convolution as one candle custom op (`ConvOp`) for each of its three passes — forward,
+//! backward-data, backward-filter (`Pass`) — that calls cuDNN on CUDA (`--features cudnn`),
+//! the library PyTorch itself calls: no im2col buffer on the GPU, only cuDNN's workspace. On CPU
+//! the same op delegates to the fused CPU kernels ([`super::conv_forward`],
+//! [`super::conv_backward`]), so the op's plumbing (shapes, which gradient is computed, block 1
+//! without backward-data) is tested without a GPU.
 //!
 //! The op records no graph (its `bwd` is never needed): the CNN6 block op composes the passes in
 //! its own backward.
