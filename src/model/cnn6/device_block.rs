@@ -164,10 +164,15 @@ thread_local! {
 /// engine's memory budget decides, as always outside this call). Chunk boundaries must change
 /// nothing: the tests compare chunk sizes 1, 2 and the whole batch through this.
 pub fn with_chunk_len<T>(n: Option<usize>, f: impl FnOnce() -> T) -> T {
-    let before = FORCED_CHUNK.with(|c| c.replace(n));
-    let out = f();
-    FORCED_CHUNK.with(|c| c.set(before));
-    out
+    /// Puts the previous setting back, even when `f` panics.
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORCED_CHUNK.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(FORCED_CHUNK.with(|c| c.replace(n)));
+    f()
 }
 
 /// Samples per chunk for `x`.
